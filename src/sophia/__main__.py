@@ -1,0 +1,3 @@
+from sophia.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""The `sophia` command. Each sub-command group lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import sophia
+from sophia.cli import _accounts, _config, _db, _secrets, _serve
+from sophia.cli._common import CliState
+
+app = typer.Typer(
+    name="sophia",
+    help="Sophia: a self-hosted AI orchestrator.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Settings file (else SOPHIA_CONFIG, ./sophia.toml, SOPHIA_HOME/sophia.toml)."
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = CliState(config)
+
+
+@app.command()
+def version() -> None:
+    """Print Sophia's version."""
+    typer.echo(sophia.__version__)
+
+
+app.command("serve")(_serve.serve)
+app.add_typer(_config.app)
+app.add_typer(_secrets.app)
+app.add_typer(_db.app)
+app.add_typer(_accounts.users_app)
+app.add_typer(_accounts.keys_app)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,52 @@
+"""`sophia config show|check`: the effective settings, secrets redacted, and every problem with its path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from sophia.cli._common import console, echo_json, fail, handle_errors, state
+from sophia.config import SECRET_SCHEMES, Settings, redact_url
+from sophia.errors import ConfigError
+
+app = typer.Typer(name="config", help="Show and check settings.", no_args_is_help=True)
+
+
+def _is_ref(value: str) -> bool:
+    scheme, _, rest = value.partition(":")
+    return scheme in SECRET_SCHEMES and bool(rest)
+
+
+def redacted_settings(settings: Settings) -> dict[str, Any]:
+    """Settings as plain data with every value that could be a secret masked (references are kept)."""
+    data = settings.model_dump(mode="json")
+    url = data["storage"].get("url")
+    if url and not _is_ref(url):
+        data["storage"]["url"] = redact_url(url)
+    for provider in data["providers"]:
+        provider["headers"] = {
+            k: (v if _is_ref(v) else "***") for k, v in provider.get("headers", {}).items()
+        }
+    data["database_url"] = redact_url(settings.database_url) if not _is_ref(settings.database_url) else url
+    return data
+
+
+@app.command("show")
+@handle_errors
+def show(ctx: typer.Context) -> None:
+    """Print the effective settings (file + environment), with secrets redacted."""
+    echo_json(redacted_settings(state(ctx).settings()))
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Validate the settings; list every problem with its path and exit 2 when there is any."""
+    try:
+        settings = state(ctx).settings()
+    except ConfigError as exc:
+        fail(exc.message, exc.problems if exc.problems != [exc.message] else None)
+    console.print(
+        f"settings are valid: {len(settings.providers)} provider(s), {len(settings.models)} model(s), "
+        f"home {settings.home}"
+    )

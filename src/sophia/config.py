@@ -1,0 +1,271 @@
+"""Typed settings from `sophia.toml` and `SOPHIA_*` environment variables.
+
+Lookup order for the file: `--config`, `SOPHIA_CONFIG`, `./sophia.toml`, `$SOPHIA_HOME/sophia.toml`.
+Environment variables override the file; nested keys use `__` (`SOPHIA_SERVER__PORT=9000`).
+Secret values never live here: a secret field holds a reference (`env:NAME`, `secret:NAME`, `file:/path`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sophia.errors import ConfigError
+
+__all__ = [
+    "TASKS",
+    "PROVIDER_KINDS",
+    "SECRET_SCHEMES",
+    "LoggingSettings",
+    "ModelSettings",
+    "ProviderSettings",
+    "RoutingSettings",
+    "SecretRef",
+    "ServerSettings",
+    "Settings",
+    "StorageSettings",
+    "find_config_file",
+    "format_location",
+    "load_settings",
+    "redact_url",
+    "suggest",
+]
+
+TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
+PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
+SECRET_SCHEMES = ("env", "secret", "file")
+_REF_PATTERN = re.compile(r"^(env|secret|file):(.+)$")
+
+
+def _check_secret_ref(value: str) -> str:
+    if not _REF_PATTERN.match(value):
+        raise ValueError(
+            "secret values must be references, not literals: use env:NAME, secret:NAME or file:/path"
+        )
+    return value
+
+
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+"""A reference to a secret, resolved by `sophia.secrets` at use; never the secret itself."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL or a secret reference to one; empty means SQLite under SOPHIA_HOME.",
+    )
+    echo: bool = False
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    upgrade_on_start: bool = True
+    auth_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a verified API key is trusted before it is checked again."
+    )
+    max_body_bytes: int = Field(default=20_000_000, gt=0)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class SecretsSettings(_Section):
+    key_file: Path | None = Field(default=None, description="Vault key file; default SOPHIA_HOME/vault.key.")
+
+
+class ProviderSettings(_Section):
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key: SecretRef | None = None
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers; values may be refs.")
+    model_path: Path | None = Field(default=None, description="GGUF path for kind = local.")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    first_token_timeout: float = Field(default=60.0, gt=0)
+    chunk_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float = Field(default=600.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+
+class ModelSettings(_Section):
+    name: str
+    provider: str
+    model: str
+    input_price: float = Field(default=0.0, ge=0, description="USD per 1M input tokens.")
+    output_price: float = Field(default=0.0, ge=0, description="USD per 1M output tokens.")
+    context_window: int = Field(default=8192, gt=0)
+    tools: bool = False
+    vision: bool = False
+    json_mode: bool = False
+    reasoning: bool = False
+    quality: float = Field(default=0.5, ge=0, le=1, description="Relative answer quality, 0..1.")
+
+
+class RoutingSettings(_Section):
+    policy: Literal["quality", "balanced", "cost"] = "balanced"
+    chains: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """All of Sophia's settings. Build with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOPHIA_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    home: Path = Field(default=Path(".sophia"), description="Where data lives (SOPHIA_HOME).")
+    storage: StorageSettings = StorageSettings()
+    server: ServerSettings = ServerSettings()
+    logging: LoggingSettings = LoggingSettings()
+    secrets: SecretsSettings = SecretsSettings()
+    providers: list[ProviderSettings] = Field(default_factory=list)
+    models: list[ModelSettings] = Field(default_factory=list)
+    routing: RoutingSettings = RoutingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (passed as init kwargs); no .env files, no secrets dirs.
+        return (env_settings, init_settings)
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL (possibly a secret reference) or the embedded SQLite file."""
+        if self.storage.url:
+            return self.storage.url
+        return f"sqlite+aiosqlite:///{(self.home / 'sophia.db').resolve()}"
+
+
+def find_config_file(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The first settings file in lookup order, or None when there is none."""
+    env = os.environ if environ is None else environ
+    if explicit is not None:
+        return explicit
+    if env.get("SOPHIA_CONFIG"):
+        return Path(env["SOPHIA_CONFIG"])
+    for candidate in (Path("sophia.toml"), Path(env.get("SOPHIA_HOME", ".sophia")) / "sophia.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def format_location(loc: Iterable[int | str]) -> str:
+    """('models', 2, 'provider') -> 'models[2].provider'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; create it or drop --config") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _pydantic_problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = format_location(item["loc"])
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown setting")
+        else:
+            problems.append(f"{where}: {item['msg']}")
+    return problems
+
+
+def suggest(value: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f' — did you mean "{close[0]}"?' if close else ""
+
+
+def _reference_problems(settings: Settings) -> list[str]:
+    """Cross-references that field types cannot check: kinds, provider and model names, chain tasks."""
+    problems: list[str] = []
+    provider_names = [p.name for p in settings.providers] + ["local"]
+    seen: set[str] = set()
+    for i, provider in enumerate(settings.providers):
+        if provider.kind not in PROVIDER_KINDS:
+            hint = suggest(provider.kind, PROVIDER_KINDS)
+            problems.append(f'providers[{i}].kind: unknown provider kind "{provider.kind}"{hint}')
+        if provider.name in seen:
+            problems.append(f'providers[{i}].name: duplicate provider name "{provider.name}"')
+        seen.add(provider.name)
+        if provider.kind == "openai-compatible" and not provider.base_url:
+            problems.append(f"providers[{i}].base_url: required for kind openai-compatible")
+    model_names: list[str] = []
+    for i, model in enumerate(settings.models):
+        if model.provider not in provider_names:
+            hint = suggest(model.provider, provider_names + list(PROVIDER_KINDS))
+            problems.append(f'models[{i}].provider: unknown provider "{model.provider}"{hint}')
+        if model.name in model_names:
+            problems.append(f'models[{i}].name: duplicate model name "{model.name}"')
+        model_names.append(model.name)
+    for task in settings.routing.chains:
+        if task not in TASKS:
+            problems.append(f'routing.chains.{task}: unknown task "{task}"{suggest(task, TASKS)}')
+    # Chain members may name built-in catalog models, so the gateway checks them (`sophia.gateway.check_chains`).
+    return problems
+
+
+def load_settings(
+    config: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read, validate and cross-check settings; raise ConfigError listing every problem."""
+    path = find_config_file(config)
+    data: dict[str, Any] = _read_toml(path) if path else {}
+    if overrides:
+        data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+        source = f" in {path}" if path else ""
+        raise ConfigError(f"{len(problems)} problem(s) in the settings{source}", problems) from None
+    problems = _reference_problems(settings)
+    if problems:
+        source = f" in {path}" if path else ""
+        raise ConfigError(f"{len(problems)} problem(s) in the settings{source}", problems)
+    return settings
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+]+://[^:/@]+:)(?P<password>[^@]+)(?P<tail>@)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password part of a database URL."""
+    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)

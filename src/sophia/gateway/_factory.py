@@ -1,0 +1,84 @@
+"""Building the gateway from settings: providers with resolved credentials, catalog, router, ledger, budgets."""
+
+from __future__ import annotations
+
+from sophia.config import ProviderSettings, Settings
+from sophia.errors import ConfigError
+from sophia.gateway._breaker import BreakerBoard
+from sophia.gateway._budgets import BudgetGuard
+from sophia.gateway._catalog import LOCAL_MODEL, Catalog
+from sophia.gateway._gateway import Gateway
+from sophia.gateway._health import HealthBoard
+from sophia.gateway._ledger import UsageLedger, load_health
+from sophia.gateway._retry import RetryPolicy
+from sophia.gateway._router import Router, check_chains
+from sophia.gateway.providers import AnthropicProvider, ChatProvider, OpenAICompatibleProvider, Timeouts
+from sophia.gateway.providers._local import LocalProvider, local_extra_installed
+from sophia.secrets import SecretResolver, is_secret_ref
+from sophia.store import Database
+
+OPENAI_URL = "https://api.openai.com/v1"
+ANTHROPIC_URL = "https://api.anthropic.com"
+
+
+def _timeouts(provider: ProviderSettings) -> Timeouts:
+    return Timeouts(
+        connect=provider.connect_timeout,
+        first_token=provider.first_token_timeout,
+        between_chunks=provider.chunk_timeout,
+        total=provider.total_timeout,
+    )
+
+
+def build_provider(provider: ProviderSettings, resolver: SecretResolver) -> ChatProvider:
+    api_key = resolver.resolve(provider.api_key) if provider.api_key else None
+    headers = {k: (resolver.resolve(v) if is_secret_ref(v) else v) for k, v in provider.headers.items()}
+    timeouts = _timeouts(provider)
+    if provider.kind in ("openai", "openai-compatible"):
+        base_url = provider.base_url or OPENAI_URL
+        return OpenAICompatibleProvider(provider.name, base_url, api_key, headers, timeouts)
+    if provider.kind == "anthropic":
+        return AnthropicProvider(
+            provider.name, provider.base_url or ANTHROPIC_URL, api_key, headers, timeouts
+        )
+    if provider.kind == "local":
+        return LocalProvider(provider.name, provider.model_path, timeouts=timeouts)
+    raise ConfigError(f'providers: unknown provider kind "{provider.kind}"; run `sophia config check`')
+
+
+def build_catalog(settings: Settings) -> Catalog:
+    catalog = Catalog.from_settings(settings, local_available=True)
+    problems = check_chains(catalog, settings.routing)
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in routing.chains", problems)
+    return catalog
+
+
+async def build_gateway(settings: Settings, database: Database, *, start: bool = True) -> Gateway:
+    """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request."""
+    resolver = SecretResolver(settings.home, settings.secrets.key_file)
+    providers: dict[str, ChatProvider] = {p.name: build_provider(p, resolver) for p in settings.providers}
+    if LOCAL_MODEL not in providers:
+        providers[LOCAL_MODEL] = LocalProvider(LOCAL_MODEL)
+    catalog = build_catalog(settings)
+    health = HealthBoard()
+    health.load(await load_health(database))
+    breakers = BreakerBoard()
+    ledger = UsageLedger(database, health=health)
+    if start:
+        ledger.start()
+    max_retries = max((p.max_retries for p in settings.providers), default=2)
+    return Gateway(
+        catalog=catalog,
+        router=Router(catalog, settings.routing, health, breakers),
+        providers=providers,
+        ledger=ledger,
+        budgets=BudgetGuard(database),
+        health=health,
+        breakers=breakers,
+        retry=RetryPolicy(max_retries=max_retries),
+    )
+
+
+def local_model_installed() -> bool:
+    return local_extra_installed()

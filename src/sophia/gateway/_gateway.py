@@ -1,0 +1,367 @@
+"""The one path to a model: budget check, routing, attempts with retries, breakers, fallbacks, ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sophia.errors import SophiaError
+from sophia.gateway._breaker import BreakerBoard
+from sophia.gateway._budgets import BudgetGuard, Caller
+from sophia.gateway._catalog import Catalog, ModelEntry
+from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
+from sophia.gateway._health import HealthBoard
+from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._retry import RetryPolicy
+from sophia.gateway._router import RequestTraits, RoutePlan, Router
+from sophia.gateway.providers import ChatProvider
+
+JSONDict = dict[str, Any]
+
+
+class NoModelAvailable(SophiaError):
+    """Every candidate failed or was skipped; the message lists what happened to each."""
+
+    code = "no_model_available"
+    http_status = 503
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int = 503) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.http_status = status
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the caller needs besides the body: which model answered, at what cost, after how many attempts."""
+
+    model: ModelEntry
+    task: str | None
+    cost_usd: float
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+
+
+def _usage(payload: JSONDict) -> tuple[int, int]:
+    usage = payload.get("usage") or {}
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+def _falls_back(error: ProviderError) -> bool:
+    """A 400/422 is the request's fault and would fail everywhere; 404 means this deployment's model is wrong."""
+    return not isinstance(error, ProviderBadRequest) or error.status == 404
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        router: Router,
+        providers: dict[str, ChatProvider],
+        ledger: UsageLedger,
+        budgets: BudgetGuard,
+        health: HealthBoard,
+        breakers: BreakerBoard,
+        retry: RetryPolicy | None = None,
+        sleep: Any = asyncio.sleep,
+    ) -> None:
+        self.catalog = catalog
+        self.router = router
+        self.providers = providers
+        self.ledger = ledger
+        self.budgets = budgets
+        self.health = health
+        self.breakers = breakers
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    async def aclose(self) -> None:
+        """Drain the ledger (nothing acknowledged is lost on a clean shutdown), then close provider clients."""
+        await self.ledger.aclose()
+        for provider in self.providers.values():
+            await provider.aclose()
+
+    # -- plain completions -------------------------------------------------------------------------------------
+
+    async def complete(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
+        plan, record = await self._begin(body, caller, request_id, stream=False)
+        started = time.perf_counter()
+        errors: list[str] = []
+        last: ProviderError | None = None
+        try:
+            for entry in plan.candidates:
+                for attempt in range(self.retry.max_retries + 1):
+                    if not self.breakers.get(entry.name).allow():
+                        errors.append(f"{entry.name}: skipped, circuit open")
+                        break
+                    t0 = time.perf_counter()
+                    try:
+                        response = await self.providers[entry.provider].complete(
+                            body, upstream_model=entry.upstream
+                        )
+                    except ProviderError as error:
+                        last = error
+                        self._attempt_failed(record, entry, error, t0)
+                        errors.append(f"{entry.name}: {error.message}")
+                        if not _falls_back(error):
+                            raise
+                        if not self.retry.should_retry(error, attempt):
+                            break
+                        await self._sleep(self.retry.delay(error, attempt))
+                        continue
+                    return response, self._succeeded(record, entry, plan, response, t0, started, None)
+            raise self._exhausted(errors, last)
+        except SophiaError as error:
+            self._failed(record, error, started)
+            raise
+
+    # -- streams ------------------------------------------------------------------------------------------------
+
+    async def open_stream(
+        self, body: JSONDict, caller: Caller, request_id: str
+    ) -> tuple[ModelEntry, AsyncIterator[JSONDict]]:
+        """Fall back freely until a first content chunk arrives; then commit to that model.
+
+        Returns the model and an iterator that yields the buffered first chunks, then the rest. A failure after that
+        raises `StreamInterrupted` from the iterator, and the ledger records the partial usage.
+        """
+        plan, record = await self._begin(body, caller, request_id, stream=True)
+        started = time.perf_counter()
+        errors: list[str] = []
+        last: ProviderError | None = None
+        try:
+            for entry in plan.candidates:
+                for attempt in range(self.retry.max_retries + 1):
+                    if not self.breakers.get(entry.name).allow():
+                        errors.append(f"{entry.name}: skipped, circuit open")
+                        break
+                    t0 = time.perf_counter()
+                    chunks = self.providers[entry.provider].stream(body, upstream_model=entry.upstream)
+                    try:
+                        head = await _read_until_content(chunks)
+                    except ProviderError as error:
+                        await _close(chunks)
+                        last = error
+                        self._attempt_failed(record, entry, error, t0)
+                        errors.append(f"{entry.name}: {error.message}")
+                        if not _falls_back(error):
+                            raise
+                        if not self.retry.should_retry(error, attempt):
+                            break
+                        await self._sleep(self.retry.delay(error, attempt))
+                        continue
+                    ttft = (time.perf_counter() - t0) * 1000
+                    return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft)
+            raise self._exhausted(errors, last)
+        except SophiaError as error:
+            self._failed(record, error, started)
+            raise
+
+    async def _relay(
+        self,
+        record: RequestRecord,
+        plan: RoutePlan,
+        entry: ModelEntry,
+        head: list[JSONDict],
+        chunks: AsyncIterator[JSONDict],
+        t0: float,
+        started: float,
+        ttft_ms: float,
+    ) -> AsyncGenerator[JSONDict, None]:
+        usage_chunk: JSONDict | None = None
+        delivered_chars = 0
+        finished = False
+        try:
+            for chunk in head:
+                delivered_chars += _chars(chunk)
+                yield chunk
+            async for chunk in chunks:
+                if chunk.get("usage"):
+                    usage_chunk = chunk
+                delivered_chars += _chars(chunk)
+                yield chunk
+            finished = True
+        except ProviderError as error:
+            interrupted = (
+                error
+                if isinstance(error, StreamInterrupted)
+                else StreamInterrupted(
+                    f"the stream from {entry.name} broke after it began: {error.message}",
+                    provider=error.provider,
+                    status=error.status,
+                )
+            )
+            self._attempt_failed(record, entry, interrupted, t0, partial_chars=delivered_chars)
+            self._failed(record, interrupted, started, stream_partial=True)
+            raise interrupted from error
+        finally:
+            await _close(chunks)
+            if finished:
+                self._succeeded(record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars)
+            elif record.status == "ok":
+                # The client went away (cancelled): charge what was produced so far.
+                record.status = "cancelled"
+                self._succeeded(record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars)
+
+    # -- embeddings ---------------------------------------------------------------------------------------------
+
+    async def embed(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
+        await self.budgets.check(caller)
+        name = body.get("model")
+        entry = self.catalog.get(name) if isinstance(name, str) else None
+        if entry is None:
+            from sophia.gateway._router import ModelNotFound
+
+            raise ModelNotFound(f'embedding model "{name}" is not in the catalog; see GET /v1/models')
+        record = RequestRecord(request_id, "embeddings", str(name), caller.api_key_id, caller.user_id, False)
+        started = t0 = time.perf_counter()
+        try:
+            response = await self.providers[entry.provider].embed(body, upstream_model=entry.upstream)
+        except ProviderError as error:
+            self._attempt_failed(record, entry, error, t0)
+            self._failed(record, error, started)
+            raise
+        plan = RoutePlan(None, (entry,), str(name))
+        return response, self._succeeded(record, entry, plan, response, t0, started, None)
+
+    # -- bookkeeping --------------------------------------------------------------------------------------------
+
+    async def _begin(
+        self, body: JSONDict, caller: Caller, request_id: str, *, stream: bool
+    ) -> tuple[RoutePlan, RequestRecord]:
+        await self.budgets.check(caller)
+        plan = self.router.plan(body, RequestTraits.of(body))
+        record = RequestRecord(
+            request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
+        )
+        return plan, record
+
+    def _attempt_failed(
+        self,
+        record: RequestRecord,
+        entry: ModelEntry,
+        error: ProviderError,
+        t0: float,
+        partial_chars: int = 0,
+    ) -> None:
+        latency = (time.perf_counter() - t0) * 1000
+        output_tokens = partial_chars // 4
+        record.attempts.append(
+            AttemptRecord(
+                number=len(record.attempts) + 1,
+                model=entry.name,
+                provider=entry.provider,
+                status="error",
+                http_status=error.status,
+                error_code=error.code,
+                output_tokens=output_tokens,
+                cost_usd=entry.cost(0, output_tokens),
+                latency_ms=latency,
+            )
+        )
+        if _falls_back(error):
+            self.breakers.get(entry.name).record_failure()
+            self.health.failure(entry.name)
+        else:
+            self.breakers.get(entry.name).release_probe()
+
+    def _succeeded(
+        self,
+        record: RequestRecord,
+        entry: ModelEntry,
+        plan: RoutePlan,
+        payload: JSONDict,
+        t0: float,
+        started: float,
+        ttft_ms: float | None,
+        streamed_chars: int | None = None,
+    ) -> Outcome:
+        now = time.perf_counter()
+        input_tokens, output_tokens = _usage(payload)
+        if not output_tokens and streamed_chars:
+            output_tokens = max(1, streamed_chars // 4)  # estimate when the upstream sent no usage
+        cost = entry.cost(input_tokens, output_tokens)
+        latency = (now - t0) * 1000
+        record.attempts.append(
+            AttemptRecord(
+                number=len(record.attempts) + 1,
+                model=entry.name,
+                provider=entry.provider,
+                status=record.status,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_usd=cost,
+                latency_ms=latency,
+                ttft_ms=ttft_ms,
+            )
+        )
+        record.model, record.provider = entry.name, entry.provider
+        record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, cost
+        record.latency_ms, record.ttft_ms = (now - started) * 1000, ttft_ms
+        self.breakers.get(entry.name).record_success()
+        self.health.success(entry.name, latency, ttft_ms, cost)
+        self.ledger.record(record)
+        self.budgets.charge(record.user_id, record.api_key_id, cost)
+        return Outcome(entry, plan.task, cost, len(record.attempts), input_tokens, output_tokens)
+
+    def _failed(
+        self, record: RequestRecord, error: SophiaError, started: float, stream_partial: bool = False
+    ) -> None:
+        record.status = "interrupted" if stream_partial else "error"
+        record.error_code = error.code
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        record.cost_usd = sum(a.cost_usd for a in record.attempts)
+        record.output_tokens = sum(a.output_tokens for a in record.attempts)
+        self.ledger.record(record)
+        self.budgets.charge(record.user_id, record.api_key_id, record.cost_usd)
+
+    @staticmethod
+    def _exhausted(errors: list[str], last: ProviderError | None) -> NoModelAvailable:
+        summary = "; ".join(errors) if errors else "no candidate model"
+        if last is not None and last.status == 429 and all("429" in e or "rate" in e.lower() for e in errors):
+            return NoModelAvailable(f"every model is rate limited: {summary}", last.retry_after, status=429)
+        retry_after = last.retry_after if last is not None else None
+        return NoModelAvailable(f"no model could answer: {summary}", retry_after)
+
+
+def _chars(chunk: JSONDict) -> int:
+    total = 0
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if isinstance(content, str):
+            total += len(content)
+        for call in delta.get("tool_calls") or ():
+            total += len((call.get("function") or {}).get("arguments") or "")
+    return total
+
+
+def _has_content(chunk: JSONDict) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
+            return True
+    return False
+
+
+async def _read_until_content(chunks: AsyncIterator[JSONDict]) -> list[JSONDict]:
+    head: list[JSONDict] = []
+    async for chunk in chunks:
+        head.append(chunk)
+        if _has_content(chunk):
+            return head
+    return head
+
+
+async def _close(chunks: AsyncIterator[JSONDict]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except (ProviderError, RuntimeError):
+            pass

@@ -1,0 +1,82 @@
+"""The gateway's tables: the usage ledger (per request and per attempt), budgets and persisted health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sophia.store import Base, JsonType, UtcDateTime
+
+MONEY = sa.Numeric(20, 10, asdecimal=False)
+
+
+class UsageRequestRow(Base):
+    __tablename__ = "usage_requests"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    api_key_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    endpoint: Mapped[str] = mapped_column(sa.String(32))
+    task: Mapped[str | None] = mapped_column(sa.String(32))
+    requested_model: Mapped[str] = mapped_column(sa.String(200))
+    model: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    provider: Mapped[str | None] = mapped_column(sa.String(100))
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    fallbacks: Mapped[int] = mapped_column(sa.Integer)
+    input_tokens: Mapped[int] = mapped_column(sa.Integer)
+    output_tokens: Mapped[int] = mapped_column(sa.Integer)
+    cost_usd: Mapped[float] = mapped_column(MONEY)
+    latency_ms: Mapped[float] = mapped_column(sa.Float)
+    ttft_ms: Mapped[float | None] = mapped_column(sa.Float)
+    stream: Mapped[bool] = mapped_column(sa.Boolean)
+    status: Mapped[str] = mapped_column(sa.String(32), index=True)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class UsageAttemptRow(Base):
+    __tablename__ = "usage_attempts"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    number: Mapped[int] = mapped_column(sa.Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    model: Mapped[str] = mapped_column(sa.String(200))
+    provider: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(32))
+    http_status: Mapped[int | None] = mapped_column(sa.Integer)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    input_tokens: Mapped[int] = mapped_column(sa.Integer)
+    output_tokens: Mapped[int] = mapped_column(sa.Integer)
+    cost_usd: Mapped[float] = mapped_column(MONEY)
+    latency_ms: Mapped[float] = mapped_column(sa.Float)
+    ttft_ms: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class BudgetRow(Base):
+    __tablename__ = "budgets"
+    __table_args__ = (sa.UniqueConstraint("scope", "scope_id", "period"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    scope_id: Mapped[str] = mapped_column(sa.String(64))
+    period: Mapped[str] = mapped_column(sa.String(16))
+    limit_usd: Mapped[float] = mapped_column(MONEY)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeploymentHealthRow(Base):
+    __tablename__ = "deployment_health"
+
+    deployment: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    latency_ms: Mapped[float | None] = mapped_column(sa.Float)
+    ttft_ms: Mapped[float | None] = mapped_column(sa.Float)
+    error_rate: Mapped[float] = mapped_column(sa.Float)
+    cost_usd: Mapped[float | None] = mapped_column(sa.Float)
+    requests: Mapped[int] = mapped_column(sa.Integer)
+    failures: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -1,0 +1,25 @@
+"""Model providers: each knows one upstream's base URL and credentials, and speaks OpenAI-shaped dicts."""
+
+from sophia.gateway.providers._anthropic import AnthropicProvider
+from sophia.gateway.providers._base import ChatProvider, Timeouts, guard_stream
+from sophia.gateway.providers._openai import OpenAICompatibleProvider
+from sophia.gateway.providers._scripted import (
+    Reply,
+    ScriptedProvider,
+    ScriptedReply,
+    ScriptedToolCall,
+    ScriptFunction,
+)
+
+__all__ = [
+    "AnthropicProvider",
+    "ChatProvider",
+    "OpenAICompatibleProvider",
+    "Reply",
+    "ScriptFunction",
+    "ScriptedProvider",
+    "ScriptedReply",
+    "ScriptedToolCall",
+    "Timeouts",
+    "guard_stream",
+]

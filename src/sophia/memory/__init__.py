@@ -1,0 +1,53 @@
+"""Memory: what Sophia remembers and how it recalls it (L1 cache, L2 indexes, L3 rows as source of truth)."""
+
+from sophia.memory._cache import LruRecallCache, RecallCache
+from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
+from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
+from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
+from sophia.memory._maintenance import ConsolidationReport, StartReport
+from sophia.memory._minilm import MiniLMEmbedder
+from sophia.memory._model import (
+    Memory,
+    MemoryKind,
+    MemorySettings,
+    MemoryStats,
+    RecallHit,
+    RecallReasons,
+    Scope,
+    Turn,
+    check_namespace,
+)
+from sophia.memory._service import MemoryService
+from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
+
+__all__ = [
+    "ConsolidationReport",
+    "Embedder",
+    "EmbeddingMismatch",
+    "EmbeddingModelUnavailable",
+    "HashingEmbedder",
+    "InvalidMemory",
+    "InvalidNamespace",
+    "KeywordIndex",
+    "LruRecallCache",
+    "Memory",
+    "MemoryKind",
+    "MemoryNotFound",
+    "MemoryService",
+    "MemorySettings",
+    "MemoryStats",
+    "MiniLMEmbedder",
+    "NumpyVectorIndex",
+    "RecallCache",
+    "RecallHit",
+    "RecallReasons",
+    "Scope",
+    "SqliteKeywordIndex",
+    "StartReport",
+    "Turn",
+    "VectorEntry",
+    "VectorIndex",
+    "check_namespace",
+    "fts_query",
+    "query_terms",
+]

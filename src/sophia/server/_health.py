@@ -1,0 +1,37 @@
+"""Liveness and readiness: public, cheap, and telling nothing an attacker could use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from sophia.errors import StorageError
+from sophia.server._json import JsonResponse
+from sophia.server._services import Services
+from sophia.store import is_up_to_date
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+async def healthz() -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers and its migrations are current",
+    responses={503: {"description": "Not ready"}},
+)
+async def readyz(request: Request) -> JsonResponse:
+    services: Services = request.app.state.services
+    checks: dict[str, str] = {}
+    try:
+        await services.database.ping()
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if await is_up_to_date(services.database.url) else "pending"
+    except StorageError:
+        checks["database"] = "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -1,0 +1,57 @@
+"""ASGI middleware kept raw (no BaseHTTPMiddleware) so it costs microseconds and works with streaming."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sophia.observability import request_id_var
+
+log = logging.getLogger("sophia.access")
+_SAFE_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's X-Request-ID when it is sane), echoes it, and logs one access line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = incoming.decode() if incoming and _SAFE_ID.match(incoming) else new_request_id()
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http" and log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            request_id_var.reset(token)

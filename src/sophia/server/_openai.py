@@ -1,0 +1,193 @@
+"""OpenAI-compatible endpoints. Bodies are parsed once with orjson and forwarded; only routing fields are read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from sophia.accounts import Principal
+from sophia.config import TASKS
+from sophia.errors import InvalidInput, PermissionDenied, SophiaError
+from sophia.gateway import Caller, Outcome
+from sophia.observability import request_id_var
+from sophia.server._auth import USERS_OF_MODELS, authenticate, require_scope, services
+from sophia.server._errors import error_body
+from sophia.server._json import JsonResponse
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+_CHAT_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages"],
+                    "properties": {
+                        "model": {
+                            "type": "string",
+                            "description": "A model name, 'sophia/<task>' or 'auto'.",
+                        },
+                        "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+                        "stream": {"type": "boolean"},
+                        "tools": {"type": "array", "items": {"type": "object"}},
+                        "temperature": {"type": "number"},
+                        "max_tokens": {"type": "integer"},
+                    },
+                }
+            }
+        },
+    }
+}
+_EMBED_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "input"],
+                    "properties": {"model": {"type": "string"}, "input": {}},
+                }
+            }
+        },
+    }
+}
+
+
+def caller_of(principal: Principal) -> Caller:
+    budget = float(principal.budget_usd) if principal.budget_usd is not None else None
+    key_id = str(principal.key_id) if principal.key_id is not None else None
+    return Caller(user_id=str(principal.user_id), api_key_id=key_id, key_budget_usd=budget)
+
+
+async def _model_user(request: Request, scope: str) -> Principal:
+    principal = await authenticate(request)
+    if principal.role not in USERS_OF_MODELS:
+        raise PermissionDenied(
+            f"the role {principal.role.value} may not call models; ask an admin for member access"
+        )
+    require_scope(principal, scope)
+    return principal
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    limit = services(request).settings.server.max_body_bytes
+    raw = await request.body()
+    if len(raw) > limit:
+        raise InvalidInput(
+            f"the request body is {len(raw)} bytes; the limit is {limit} (server.max_body_bytes)"
+        )
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return body
+
+
+def _outcome_headers(outcome: Outcome) -> dict[str, str]:
+    return {
+        "x-sophia-model": outcome.model.name,
+        "x-sophia-provider": outcome.model.provider,
+        "x-sophia-task": outcome.task or "",
+        "x-sophia-attempts": str(outcome.attempts),
+        "x-sophia-cost-usd": f"{outcome.cost_usd:.8f}",
+    }
+
+
+@router.post(
+    "/chat/completions", openapi_extra=_CHAT_SCHEMA, summary="Create a chat completion (OpenAI-compatible)"
+)
+async def chat_completions(request: Request) -> Response:
+    principal = await _model_user(request, "chat")
+    body = await _json_object(request)
+    gateway = services(request).gateway
+    request_id = request_id_var.get() or ""
+    if body.get("stream") is True:
+        stream_options = body.get("stream_options")
+        wants_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+        entry, chunks = await gateway.open_stream(body, caller_of(principal), request_id)
+        headers = {
+            "x-sophia-model": entry.name,
+            "x-sophia-provider": entry.provider,
+            "cache-control": "no-cache",
+        }
+        return StreamingResponse(_sse(chunks, wants_usage), media_type="text/event-stream", headers=headers)
+    response, outcome = await gateway.complete(body, caller_of(principal), request_id)
+    return JsonResponse(response, headers=_outcome_headers(outcome))
+
+
+async def _sse(chunks: AsyncIterator[dict[str, Any]], wants_usage: bool) -> AsyncIterator[bytes]:
+    """Chunks as server-sent events; a failure after the first token is an `error` event and no [DONE]."""
+    try:
+        async for chunk in chunks:
+            if not chunk.get("choices") and chunk.get("usage") and not wants_usage:
+                continue
+            yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+    except SophiaError as error:
+        yield b"data: " + orjson.dumps(error_body(error.http_status, error.message, error.code)) + b"\n\n"
+        return
+    yield b"data: [DONE]\n\n"
+
+
+@router.post("/embeddings", openapi_extra=_EMBED_SCHEMA, summary="Create embeddings (OpenAI-compatible)")
+async def embeddings(request: Request) -> Response:
+    principal = await _model_user(request, "embeddings")
+    body = await _json_object(request)
+    response, outcome = await services(request).gateway.embed(
+        body, caller_of(principal), request_id_var.get() or ""
+    )
+    return JsonResponse(response, headers=_outcome_headers(outcome))
+
+
+@router.get("/models", summary="List models and task aliases (OpenAI-compatible)")
+async def list_models(request: Request) -> JsonResponse:
+    await authenticate(request)
+    catalog = services(request).gateway.catalog
+    data: list[dict[str, Any]] = [
+        {
+            "id": entry.name,
+            "object": "model",
+            "created": 0,
+            "owned_by": entry.provider,
+            "sophia": {
+                "upstream": entry.upstream,
+                "input_price_per_1m": entry.input_price,
+                "output_price_per_1m": entry.output_price,
+                "context_window": entry.context_window,
+                "capabilities": {
+                    "tools": entry.tools,
+                    "vision": entry.vision,
+                    "json_mode": entry.json_mode,
+                    "reasoning": entry.reasoning,
+                },
+            },
+        }
+        for entry in catalog
+    ]
+    data += [
+        {"id": f"sophia/{task}", "object": "model", "created": 0, "owned_by": "sophia"} for task in TASKS
+    ]
+    data.append({"id": "auto", "object": "model", "created": 0, "owned_by": "sophia"})
+    return JsonResponse({"object": "list", "data": data})
+
+
+@router.get("/gateway/stats", summary="Live health per deployment: latency, TTFT, error rate, breaker state")
+async def gateway_stats(request: Request) -> JsonResponse:
+    await authenticate(request)
+    gateway = services(request).gateway
+    breakers = gateway.breakers.states()
+    rows = []
+    for entry in gateway.catalog:
+        health = gateway.health.get(entry.name)
+        rows.append(
+            {**health.to_dict(), "provider": entry.provider, "breaker": breakers.get(entry.name, "closed")}
+        )
+    return JsonResponse({"object": "list", "data": rows})

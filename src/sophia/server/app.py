@@ -1,0 +1,43 @@
+"""The FastAPI application: thin routes over service objects; later layers add their routers here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import sophia
+from sophia.config import Settings
+from sophia.server import _health, _openai
+from sophia.server._errors import install_error_handlers
+from sophia.server._json import JsonResponse
+from sophia.server._middleware import RequestIdMiddleware
+from sophia.server._services import Services
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the app; services are started in the lifespan unless given (tests may pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await Services.start(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.aclose()
+
+    app = FastAPI(
+        title="Sophia",
+        version=sophia.__version__,
+        lifespan=lifespan,
+        default_response_class=JsonResponse,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(_health.router)
+    app.include_router(_openai.router)
+    return app

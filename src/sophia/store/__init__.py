@@ -1,0 +1,40 @@
+"""The database: async engines for SQLite and PostgreSQL, the shared base, migrations, audit log."""
+
+from sophia.store._audit import AuditEntry, AuditRow, list_audit, record_audit
+from sophia.store._base import NAMING_CONVENTION, Base, JsonType, UtcDateTime, utcnow
+from sophia.store._engine import SQLITE_PRAGMAS, Database, create_engine, normalize_url, storage_errors
+from sophia.store._migrate import (
+    MIGRATIONS_DIR,
+    current_revision,
+    downgrade,
+    head_revision,
+    is_up_to_date,
+    known_revisions,
+    upgrade,
+)
+from sophia.store._url import resolve_database_url
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "NAMING_CONVENTION",
+    "SQLITE_PRAGMAS",
+    "AuditEntry",
+    "AuditRow",
+    "Base",
+    "Database",
+    "JsonType",
+    "UtcDateTime",
+    "create_engine",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "is_up_to_date",
+    "known_revisions",
+    "list_audit",
+    "normalize_url",
+    "record_audit",
+    "resolve_database_url",
+    "storage_errors",
+    "upgrade",
+    "utcnow",
+]
