@@ -19,11 +19,14 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # lets the sentence-transformers venv import Sophia without installing it
+sys.path.insert(
+    0, str(ROOT / "src")
+)  # lets the sentence-transformers venv import Sophia without installing it
 
 from sophia.memory._minilm import MiniLMEmbedder, locate_minilm_files  # noqa: E402
 
-LOCOMO_CANDIDATES = (ROOT.parent / "shared/data/locomo/locomo_dev.json", Path("/work/shared/data/locomo/locomo_dev.json"))
+LOCOMO = "shared/data/locomo/locomo_dev.json"
+LOCOMO_CANDIDATES = (ROOT.parent / LOCOMO, Path("/work") / LOCOMO)
 FALLBACK = [
     "I went to a support group yesterday and it was so powerful.",
     "We finally booked the trip to Lisbon for the second week of June, the kids are thrilled.",
@@ -85,9 +88,13 @@ def main() -> None:
 
     theirs = rate(st_embed, corpus, args.repeats)
     agreement = float(np.min(np.sum(numpy_model.embed(corpus[:64]) * st_embed(corpus[:64]), axis=1)))
-    print(f"sentence-transformers   {theirs:8.1f} sentences/s  (torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads)")
-    print(f"ratio numpy / sentence-transformers: {ours / theirs:.2f}x; min cosine between them {agreement:.6f}")
+    print(
+        f"sentence-transformers   {theirs:8.1f} sentences/s  (torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads)"
+    )
+    print(
+        f"ratio numpy / sentence-transformers: {ours / theirs:.2f}x; min cosine between them {agreement:.6f}"
+    )
 
 
 if __name__ == "__main__":

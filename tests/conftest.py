@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,21 +132,37 @@ def _require_postgres(reason: str | None) -> None:
     pytest.skip(f"{message}; set SOPHIA_TEST_POSTGRES_URL or start a server")
 
 
-@pytest.fixture
-def postgres_url(postgres_available: str | None) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    _require_postgres(postgres_available)
-    name = f"sophia_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-    base, _, _ = _asyncpg_dsn(_postgres_admin_url()).rpartition("/")
+def _postgres_url_for(name: str) -> str:
+    base = _asyncpg_dsn(_postgres_admin_url()).rpartition("/")[0]
+    return f"postgresql+asyncpg://{base.split('://', 1)[1]}/{name}"
+
+
+def _unique_name(kind: str) -> str:
+    return f"sophia_{kind}_{uuid.uuid4().hex[:16]}"
+
+
+@contextmanager
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    name = _unique_name("test")
+    suffix = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"{suffix}'))
     try:
-        yield f"postgresql+asyncpg://{base.split('://', 1)[1]}/{name}"
+        yield name
     finally:
         asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
+def postgres_url(postgres_available: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    _require_postgres(postgres_available)
+    with _postgres_database() as name:
+        yield _postgres_url_for(name)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """A path for a fresh SQLite database (the file does not exist yet)."""
     return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'sophia.db'}"
 
 
@@ -156,13 +174,87 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Any]:
-    """A `sophia.store.Database` migrated to head, on both engines."""
-    from sophia.store import Database, upgrade
+# Creating and migrating a PostgreSQL database takes seconds on a busy machine, so migrated tests share one
+# database per session, emptied after each test (TRUNCATE ... RESTART IDENTITY). SQLite tests get a copy of a
+# template file migrated once per session. Tests that change the schema must use `database_url` instead.
 
-    await upgrade(database_url)
-    db = Database(database_url)
+
+@pytest.fixture(scope="session")
+def _postgres_shared(postgres_available: str | None) -> Iterator[str]:
+    from sophia.store import upgrade
+
+    _require_postgres(postgres_available)
+    with _postgres_database() as name:
+        url = _postgres_url_for(name)
+        asyncio.run(upgrade(url))
+        yield url
+
+
+async def _empty_postgres(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    try:
+        await connection.execute("SET lock_timeout = '10s'")
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        probes = " UNION ALL ".join(
+            f"SELECT '{row['tablename']}' WHERE EXISTS (SELECT 1 FROM \"{row['tablename']}\")"
+            for row in tables
+        )
+        used = [record[0] for record in await connection.fetch(probes)] if tables else []
+        if used:  # emptying only the tables a test wrote to is much faster than all of them
+            await _delete_rows(connection, used)
+    finally:
+        await connection.close()
+
+
+async def _delete_rows(connection: Any, tables: list[str]) -> None:
+    """DELETE with foreign-key triggers off (superuser) is cheaper than TRUNCATE; fall back to TRUNCATE."""
+    import asyncpg
+
+    try:
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            for name in tables:
+                await connection.execute(f'DELETE FROM "{name}"')
+    except asyncpg.InsufficientPrivilegeError:
+        names = ", ".join(f'"{name}"' for name in tables)
+        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sophia.store import upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "sophia.db"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database already migrated to head, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        target = tmp_path / "db" / "sophia.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    url: str = request.getfixturevalue("_postgres_shared")
+    try:
+        yield url
+    finally:
+        asyncio.run(_empty_postgres(url))
+
+
+@pytest.fixture
+async def database(migrated_database_url: str) -> AsyncIterator[Any]:
+    """A `sophia.store.Database` at head, on both engines; closed after the test."""
+    from sophia.store import Database
+
+    db = Database(migrated_database_url)
     try:
         yield db
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -61,7 +60,9 @@ async def test_a_new_key_verifies_to_its_owner_scopes_and_budget(accounts: Accou
     assert KEY_PATTERN.fullmatch(plaintext) and plaintext.startswith(f"sph_{info.prefix}_")
     assert len(plaintext.split("_", 2)[2]) >= 32
     principal = await accounts.verify_api_key(plaintext)
-    assert principal == Principal(user.id, "alice", Role.ADMIN, info.id, ("chat:write", "memory:*"), Decimal("12.5"))
+    assert principal == Principal(
+        user.id, "alice", Role.ADMIN, info.id, ("chat:write", "memory:*"), Decimal("12.5")
+    )
     assert principal.allows("memory:recall") and principal.allows("chat:write")
     assert not principal.allows("chat:read") and not principal.allows("admin")
 
@@ -82,7 +83,9 @@ async def _every_stored_value(db: Database) -> list[str]:
     return values
 
 
-async def test_the_database_never_holds_the_plaintext_key(accounts: AccountService, database: Database) -> None:
+async def test_the_database_never_holds_the_plaintext_key(
+    accounts: AccountService, database: Database
+) -> None:
     _, key_id, plaintext = await _user_and_key(accounts, scopes=["chat:write"])
     await accounts.verify_api_key(plaintext)
     await accounts.revoke_api_key(key_id)
@@ -215,7 +218,9 @@ async def test_revoking_twice_keeps_the_first_time_and_one_audit_record(
         assert len(await list_audit(session, action="api_key.revoke")) == 1
 
 
-async def test_create_and_revoke_are_audited_with_the_actor(accounts: AccountService, database: Database) -> None:
+async def test_create_and_revoke_are_audited_with_the_actor(
+    accounts: AccountService, database: Database
+) -> None:
     admin = await accounts.create_user("root", Role.ADMIN)
     _, admin_key = await accounts.create_api_key(admin.id, "admin")
     actor = await accounts.verify_api_key(admin_key)
@@ -290,7 +295,9 @@ async def test_deleting_a_user_deletes_their_keys(accounts: AccountService, data
 
 
 def test_principal_scope_rules() -> None:
-    make: Callable[[tuple[str, ...]], Principal] = lambda scopes: Principal(1, "a", Role.MEMBER, 1, scopes, None)  # noqa: E731
+    def make(scopes: tuple[str, ...]) -> Principal:
+        return Principal(1, "a", Role.MEMBER, 1, scopes, None)
+
     assert make(("*",)).allows("x:y")
     assert make(("models:*",)).allows("models:list") and not make(("models:*",)).allows("memory:list")
     assert make(("chat",)).allows("chat") and not make(("chat",)).allows("chat:write")

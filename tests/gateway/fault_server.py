@@ -8,7 +8,6 @@ The upstream model name picks the behaviour: `ok`, `tools`, `status-429`, `statu
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections import Counter
@@ -22,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.serving import free_port
 
 ANSWER = "The quick brown fox jumps over the lazy dog."
 
@@ -157,13 +158,6 @@ def build_app(state: FaultState) -> Starlette:
             Route("/v1/embeddings", embeddings, methods=["POST"]),
         ]
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

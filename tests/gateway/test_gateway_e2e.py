@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +13,8 @@ import openai
 import orjson
 import pytest
 
-from tests.gateway.fault_server import FaultState, free_port, running_fault_server
+from tests.gateway.fault_server import FaultState, running_fault_server
+from tests.serving import Server, clean_env, create_key, running_sophia, sophia
 
 CONFIG = """
 [[providers]]
@@ -52,11 +50,14 @@ MODELS = {
 
 @dataclass
 class Stack:
-    url: str
+    server: Server
     key: str
     home: Path
-    env: dict[str, str]
     faults: FaultState
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(
@@ -75,17 +76,8 @@ class Stack:
                 raise AssertionError(f"no ledger row for {request_id}")
             time.sleep(0.05)
 
-    def sophia(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "sophia", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+    def new_key(self, user: str, *extra: str) -> str:
+        return create_key(self.server.env, user, "admin", *extra)
 
 
 def _models_toml() -> str:
@@ -99,60 +91,25 @@ def _models_toml() -> str:
     return "\n".join(blocks)
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sophia serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("sophia serve did not become ready")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("gateway-e2e")
     with running_fault_server() as (base_url, faults):
         config = home / "sophia.toml"
         config.write_text(CONFIG.format(base_url=base_url, models=_models_toml()), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
-        env.update(
-            SOPHIA_HOME=str(home),
+        env = clean_env(
+            home,
             SOPHIA_CONFIG=str(config),
             FAULT_KEY="fault-upstream-key-canary",
             SOPHIA_SERVER__AUTH_CACHE_SECONDS="0",
             SOPHIA_LOGGING__LEVEL="WARNING",
-            NO_PROXY="*",
         )
-        stack = Stack("", "", home, env, faults)
-        stack.sophia("db", "upgrade")
-        stack.sophia("users", "create", "alice", "--role", "admin")
-        stack.sophia("users", "create", "victor", "--role", "viewer")
-        key = next(
-            w for w in stack.sophia("keys", "create", "--user", "alice").split() if w.startswith("sph_")
-        )
-        port = free_port()
-        log = (home / "serve.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sophia", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url, process)
-            stack.url, stack.key = url, key
-            yield stack
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-            log.close()
-            assert "fault-upstream-key-canary" not in (home / "serve.log").read_text()
+        key = create_key(env, "alice")
+        sophia(env, "users", "create", "victor", "--role", "viewer")
+        with running_sophia(env, home) as server:
+            yield Stack(server, key, home, faults)
+            log = server.log()
+        assert "fault-upstream-key-canary" not in log
 
 
 def chat(model: str, text: str = "hello", **extra: object) -> dict[str, object]:
@@ -264,8 +221,7 @@ def test_ledger_records_tokens_cost_and_the_cost_header(stack: Stack) -> None:
 
 
 def test_budget_refuses_with_429_before_calling_any_provider(stack: Stack) -> None:
-    output = stack.sophia("keys", "create", "--user", "alice", "--name", "tight", "--budget-usd", "0.001")
-    tight = next(w for w in output.split() if w.startswith("sph_"))
+    tight = stack.new_key("alice", "--name", "tight", "--budget-usd", "0.001")
     with stack.client(tight) as client:
         assert client.post("/v1/chat/completions", json=chat("good")).status_code == 200
         hits = stack.faults.hits["ok"]
@@ -278,8 +234,7 @@ def test_budget_refuses_with_429_before_calling_any_provider(stack: Stack) -> No
 
 def test_requests_without_a_key_or_with_a_viewer_key_are_refused(stack: Stack) -> None:
     assert httpx.post(f"{stack.url}/v1/chat/completions", json=chat("good")).status_code == 401
-    output = stack.sophia("keys", "create", "--user", "victor")
-    viewer = next(w for w in output.split() if w.startswith("sph_"))
+    viewer = create_key(stack.server.env, "victor", "viewer")
     with stack.client(viewer) as client:
         response = client.post("/v1/chat/completions", json=chat("good"))
     assert response.status_code == 403 and response.json()["error"]["type"] == "permission_error"

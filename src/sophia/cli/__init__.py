@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import sophia
-from sophia.cli import _accounts, _config, _db, _secrets, _serve
+from sophia.cli import _accounts, _config, _db, _models, _secrets, _serve
 from sophia.cli._common import CliState
 
 app = typer.Typer(
@@ -40,6 +40,8 @@ def version() -> None:
 
 
 app.command("serve")(_serve.serve)
+app.command("ask")(_models.ask)
+app.add_typer(_models.app)
 app.add_typer(_config.app)
 app.add_typer(_secrets.app)
 app.add_typer(_db.app)

