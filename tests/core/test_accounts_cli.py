@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -13,11 +15,13 @@ from sophia.errors import AuthError
 from sophia.store import Database
 
 runner = CliRunner()
+T = TypeVar("T")
 
 
 @pytest.fixture
 def configured(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("SOPHIA_STORAGE__URL", migrated_database_url)
+    monkeypatch.setenv("COLUMNS", "200")  # tables wrap at 80 columns; these tests check content, not layout
     return migrated_database_url
 
 
@@ -25,15 +29,22 @@ def configured(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> s
 def configured_empty(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty database: the commands must migrate it themselves."""
     monkeypatch.setenv("SOPHIA_STORAGE__URL", database_url)
+    monkeypatch.setenv("COLUMNS", "200")
     return database_url
 
 
-def _verify(url: str, plaintext: str) -> Principal:
-    async def run() -> Principal:
+def _service(url: str, call: Callable[[AccountService], Awaitable[T]]) -> T:
+    """The CLI runs its own event loop, so these tests are synchronous and check results the same way."""
+
+    async def run() -> T:
         async with Database(url) as db:
-            return await AccountService(db).verify_api_key(plaintext)
+            return await call(AccountService(db))
 
     return asyncio.run(run())
+
+
+def _verify(url: str, plaintext: str) -> Principal:
+    return _service(url, lambda accounts: accounts.verify_api_key(plaintext))
 
 
 def _create_key(*args: str) -> str:
@@ -94,7 +105,8 @@ def test_keys_list_filters_by_user(configured: str) -> None:
 def test_revoke_by_prefix_or_id_refuses_the_key(configured: str, handle: str) -> None:
     runner.invoke(users_app, ["create", "alice"])
     plaintext = _create_key("--user", "alice")
-    target = {"prefix": plaintext[4:12], "sph_prefix": plaintext[:12], "id": "1"}[handle]
+    key_id = _service(configured, lambda accounts: accounts.get_api_key(plaintext[4:12])).id
+    target = {"prefix": plaintext[4:12], "sph_prefix": plaintext[:12], "id": str(key_id)}[handle]
     result = runner.invoke(keys_app, ["revoke", target])
     assert result.exit_code == 0, result.output
     assert "revoked key" in result.output

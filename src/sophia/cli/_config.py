@@ -8,7 +8,7 @@ import typer
 
 from sophia.cli._common import console, echo_json, fail, handle_errors, state
 from sophia.config import SECRET_SCHEMES, Settings, redact_url
-from sophia.errors import ConfigError
+from sophia.errors import ConfigError, SophiaError
 
 app = typer.Typer(name="config", help="Show and check settings.", no_args_is_help=True)
 
@@ -39,13 +39,40 @@ def show(ctx: typer.Context) -> None:
     echo_json(redacted_settings(state(ctx).settings()))
 
 
+def reference_problems(settings: Settings) -> list[str]:
+    """Secret references that do not resolve and chain members that are not in the catalog."""
+    from sophia.gateway import Catalog, check_chains
+    from sophia.secrets import SecretResolver
+
+    resolver = SecretResolver(settings.home, settings.secrets.key_file)
+    refs: list[tuple[str, str]] = []
+    if settings.storage.url and _is_ref(settings.storage.url):
+        refs.append(("storage.url", settings.storage.url))
+    for i, provider in enumerate(settings.providers):
+        if provider.api_key:
+            refs.append((f"providers[{i}].api_key", provider.api_key))
+        refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
+    problems = []
+    for where, ref in refs:
+        try:
+            resolver.resolve(ref)
+        except SophiaError as exc:
+            problems.append(f"{where}: {exc.message}")
+    return problems + check_chains(Catalog.from_settings(settings), settings.routing)
+
+
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Validate the settings; list every problem with its path and exit 2 when there is any."""
+    """Validate the settings and resolve every secret reference; list each problem with its path, exit 2 if any."""
     try:
         settings = state(ctx).settings()
+        problems = reference_problems(settings)
     except ConfigError as exc:
         fail(exc.message, exc.problems if exc.problems != [exc.message] else None)
+    except SophiaError as exc:
+        fail(exc.message)
+    if problems:
+        fail(f"{len(problems)} problem(s) in the settings", problems)
     console.print(
         f"settings are valid: {len(settings.providers)} provider(s), {len(settings.models)} model(s), "
         f"home {settings.home}"

@@ -85,7 +85,7 @@ LOCAL_ENTRY = ModelEntry(
     name=LOCAL_MODEL,
     provider=LOCAL_MODEL,
     upstream="SmolLM2-135M-Instruct",
-    context_window=2048,
+    context_window=4096,
     quality=0.1,
 )
 

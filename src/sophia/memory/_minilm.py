@@ -12,6 +12,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,8 @@ class MiniLMEmbedder:
         st_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self._batch_size = max(1, batch_size)
         self._batch_tokens = max(1, batch_tokens)
+        self._workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="minilm")
         self._max_len = int(st_config["max_seq_length"])
         self._hidden = int(config["hidden_size"])
         self._heads = int(config["num_attention_heads"])
@@ -241,6 +244,16 @@ class MiniLMEmbedder:
             encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         batches = self._plan_batches(ids)
+        # Batches are sorted by length, so dealing them out in turn gives each worker a similar share.
+        shares = [batches[i :: self._workers] for i in range(min(self._workers, len(batches)))]
+        if len(shares) == 1:
+            self._encode_share(ids, shares[0], out)
+        else:
+            list(self._pool.map(lambda share: self._encode_share(ids, share, out), shares))
+        return out
+
+    def _encode_share(self, ids: list[npt.NDArray[np.int64]], batches: list[list[int]], out: F32) -> None:
+        """Encode some batches into their rows of `out`, with scratch memory private to this call."""
         workspace = _Workspace(
             tokens=max(len(b) * len(ids[b[-1]]) for b in batches),
             score_cells=max(len(b) * self._heads * len(ids[b[-1]]) ** 2 for b in batches),
@@ -249,7 +262,6 @@ class MiniLMEmbedder:
         )
         for batch in batches:
             out[batch] = self._encode_batch([ids[i] for i in batch], workspace)
-        return out
 
     def _plan_batches(self, ids: list[npt.NDArray[np.int64]]) -> list[list[int]]:
         """Group texts of similar token length, so padding (wasted work) stays small and memory bounded."""

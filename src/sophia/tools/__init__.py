@@ -2,6 +2,7 @@
 
 from sophia.tools._approvals import ApprovalRecord, ToolApprovalRow, list_approvals
 from sophia.tools._audit import TOOL_AUDIT_ACTIONS, list_tool_audit, record_tool_audit
+from sophia.tools._builtins import register_builtin_tools, register_memory_tools
 from sophia.tools._errors import (
     ApprovalNotFound,
     ApprovalRequired,
@@ -14,12 +15,16 @@ from sophia.tools._errors import (
     UnknownTool,
 )
 from sophia.tools._execute import truncate_bytes
+from sophia.tools._git import GitError
 from sophia.tools._invoker import ToolInvoker
 from sophia.tools._model import SideEffect, Tool, ToolCallResult, ToolContext, ToolResult
 from sophia.tools._policy import ApprovalPolicy, Decision, ShellSettings, ToolSettings, WebFetchSettings
 from sophia.tools._redaction import is_secret_name, redact_text, redact_value
 from sophia.tools._registry import TOOL_GROUPS, ToolRegistry
 from sophia.tools._seal import ArgumentSealer
+from sophia.tools._shell import SandboxUnavailable, ShellRunner
+from sophia.tools._web import FetchError, FetchRefused, WebFetcher, forbidden_reason, literal_address
+from sophia.tools._workspace import WorkspaceError, resolve_in_workspace
 
 __all__ = [
     "TOOL_AUDIT_ACTIONS",
@@ -31,6 +36,11 @@ __all__ = [
     "ApprovalStateError",
     "ArgumentSealer",
     "Decision",
+    "FetchError",
+    "FetchRefused",
+    "GitError",
+    "SandboxUnavailable",
+    "ShellRunner",
     "ShellSettings",
     "SideEffect",
     "Tool",
@@ -48,11 +58,18 @@ __all__ = [
     "ToolTimeout",
     "UnknownTool",
     "WebFetchSettings",
+    "WebFetcher",
+    "WorkspaceError",
+    "forbidden_reason",
     "is_secret_name",
     "list_approvals",
     "list_tool_audit",
+    "literal_address",
     "record_tool_audit",
     "redact_text",
     "redact_value",
+    "register_builtin_tools",
+    "register_memory_tools",
+    "resolve_in_workspace",
     "truncate_bytes",
 ]

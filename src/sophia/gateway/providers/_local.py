@@ -70,6 +70,7 @@ class LocalProvider:
         self.timeouts = timeouts or Timeouts()
         self._default_max_tokens = default_max_tokens
         self._llama: Any = None
+        self._formatter: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
 
@@ -182,11 +183,19 @@ class LocalProvider:
             await asyncio.shield(worker)
 
     def _count_prompt_tokens(self, messages: list[JSONDict]) -> int:
-        text = "\n".join(str(m.get("content") or "") for m in messages)
-        try:
-            return len(self._model().tokenize(text.encode(), add_bos=False)) + 4 * len(messages)
-        except (RuntimeError, ValueError):
-            return len(text) // 4
+        """Tokens of the prompt as the model's chat template renders it (streams carry no usage in llama.cpp)."""
+        model = self._model()
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = model.metadata.get("tokenizer.chat_template")
+            if not template:
+                text = "\n".join(str(m.get("content") or "") for m in messages)
+                return len(model.tokenize(text.encode(), add_bos=False)) + 4 * len(messages)
+            eos = model.detokenize([model.token_eos()]).decode(errors="ignore")
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
+        prompt = self._formatter(messages=messages).prompt
+        return len(model.tokenize(prompt.encode(), add_bos=False, special=True))
 
     async def embed(self, body: JSONDict, *, upstream_model: str) -> JSONDict:
         raise ProviderBadRequest(

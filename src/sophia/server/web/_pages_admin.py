@@ -127,12 +127,13 @@ async def audit_page(
     request: Request,
     me: WebSession = AdminUser,
     action: str = Query("", max_length=64),
-    actor: int | None = None,
+    actor: str = Query("", max_length=12),
     target: str = Query("", max_length=255),
 ) -> Response:
     services = web_state(request).services
-    entries = await search_audit(services.database, action, actor, target)
+    actor_id = int(actor) if actor.isdigit() else None
+    entries = await search_audit(services.database, action, actor_id, target)
     users = {u.id: u.name for u in await services.accounts.list_users()}
     return render(
-        request, "audit.html", entries=entries, users=users, action=action, actor=actor, target=target
+        request, "audit.html", entries=entries, users=users, action=action, actor=actor_id, target=target
     )

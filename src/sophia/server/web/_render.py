@@ -65,7 +65,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(money=_money, number=_number, when=_when, stamp=_stamp, markdown=render_markdown)
-templates.globals["version"] = sophia.__version__
+templates.globals.update(version=sophia.__version__, _money=_money, _number=_number)
 
 
 def secure_cookies(request: Request) -> bool:
