@@ -71,6 +71,7 @@ class Target:
     added_p99: float = 0.0
     rps: dict[int, float] = field(default_factory=dict)
     failures: dict[int, int] = field(default_factory=dict)
+    cpu_us: dict[int, float] = field(default_factory=dict)  # gateway CPU time per request, by concurrency
     rss_mb: float = 0.0
 
     def request_bytes(self) -> bytes:
@@ -167,8 +168,10 @@ def start_nginx(procs: Processes, tmp: Path) -> Target:
     return target
 
 
-def start_sophia(procs: Processes, tmp: Path, upstream: str, python: str, src: str | None) -> Target:
-    home = tmp / "sophia"
+def start_sophia(
+    procs: Processes, tmp: Path, upstream: str, python: str, src: str | None, name: str = "sophia"
+) -> Target:
+    home = tmp / name
     home.mkdir()
     (home / "sophia.toml").write_text(SOPHIA_TOML.format(upstream=upstream))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
@@ -187,7 +190,7 @@ def start_sophia(procs: Processes, tmp: Path, upstream: str, python: str, src: s
     argv = ["taskset", "-c", GATEWAY_CPU, python, "-m", "sophia", "serve", "--port", str(port)]
     process = procs.spawn(argv, home / "serve.log", env)
     target = Target(
-        "sophia", port, "/v1/chat/completions", json.dumps(BODY).encode(), f"Bearer {key}", process.pid
+        name, port, "/v1/chat/completions", json.dumps(BODY).encode(), f"Bearer {key}", process.pid
     )
     wait_until(lambda: probe(target) == 200, process, "sophia serve", home / "serve.log", 60)
     return target
@@ -355,39 +358,60 @@ def measure_latency(targets: list[Target], rounds: int, per_round: int, warmup: 
 
 
 def measure_throughput(target: Target, concurrency: int, seconds: int) -> None:
+    """Requests/s from wrk, and the gateway's own CPU time per request (robust when other work shares the CPU)."""
     env = {**os.environ, "BENCH_BODY": target.body.decode(), "BENCH_AUTH": target.auth}
     url = f"http://127.0.0.1:{target.port}{target.path}"
     argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s"]
+    cpu_before = cpu_seconds(target.pid) if target.pid else 0.0
     done = subprocess.run([*argv, "-s", str(HERE / "post.lua"), url], env=env, capture_output=True, text=True)
+    cpu_used = (cpu_seconds(target.pid) if target.pid else 0.0) - cpu_before
     rps = re.search(r"Requests/sec:\s*([\d.]+)", done.stdout)
-    if done.returncode != 0 or rps is None:
+    count = re.search(r"(\d+) requests in", done.stdout)
+    if done.returncode != 0 or rps is None or count is None:
         raise BenchSetupError(
             f"wrk failed against {target.name}: {done.stderr.strip() or done.stdout[-500:]}"
         )
     bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", done.stdout)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", done.stdout)
-    target.failures[concurrency] = (int(bad[1]) if bad else 0) + (
-        sum(map(int, errors.groups())) if errors else 0
-    )
+    failed = int(bad[1]) if bad else 0
+    target.failures[concurrency] = failed + (sum(map(int, errors.groups())) if errors else 0)
     target.rps[concurrency] = float(rps[1])
+    target.cpu_us[concurrency] = cpu_used * 1e6 / max(1, int(count[1]))
 
 
-def rss_tree_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 children.setdefault(ppid, []).append(int(entry.name))
-    total_kb, todo = 0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
-        with contextlib.suppress(OSError):
-            status = (Path("/proc") / str(current) / "status").read_text()
-            found = re.search(r"VmRSS:\s*(\d+)", status)
-            total_kb += int(found[1]) if found else 0
+        found.append(current)
         todo.extend(children.get(current, ()))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree, every thread included."""
+    ticks = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = (Path("/proc") / str(member) / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_tree_mb(pid: int) -> float:
+    """Resident memory of a process tree."""
+    total_kb = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            found = re.search(r"VmRSS:\s*(\d+)", (Path("/proc") / str(member) / "status").read_text())
+            total_kb += int(found[1]) if found else 0
     return total_kb / 1024
 
 
@@ -411,8 +435,13 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
         )
 
 
-def report(targets: list[Target], skipped: dict[str, str]) -> None:
+def report(targets: list[Target], skipped: dict[str, str], loads: tuple[float, float]) -> None:
     direct, sophia = targets[0], targets[1]
+    print(f"\nload average (1 min) before {loads[0]:.2f}, after {loads[1]:.2f} on {os.cpu_count()} CPUs")
+    if max(loads) > 1.5:
+        print(
+            "  warning: other work shared the CPUs; wall-clock figures are depressed, CPU us/req holds up better"
+        )
     _table(
         "Latency, sequential keep-alive (ms; median of round medians / round p99s; added = minus direct per round)",
         [
@@ -458,6 +487,18 @@ def report(targets: list[Target], skipped: dict[str, str]) -> None:
             ]
         rows.append(row)
     _table("Throughput, gateway on one core (wrk, 1 thread)", header, rows)
+    header, rows = ["target"], []
+    for c in CONCURRENCY:
+        header += [f"CPU us/req c={c}", "/sophia"]
+    for t in targets:
+        row = [t.name]
+        for c in CONCURRENCY:
+            row += [f"{t.cpu_us[c]:,.0f}", _ratio(t.cpu_us[c], sophia.cpu_us[c])]
+        rows.append(row + [f"{1e6 / max(t.cpu_us[32], 1.0):,.0f}"])
+    header.append("1-core req/s if CPU-bound")
+    _table(
+        "CPU per request (gateway process tree, all threads; holds up when the machine is busy)", header, rows
+    )
     _table(
         "Memory after load (RSS of the process tree; direct = the nginx upstream)",
         ["target", "RSS MB", "/direct", "/sophia"],
@@ -512,6 +553,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sophia-python", default=sys.executable, help="the Python that runs `sophia serve`")
     parser.add_argument("--sophia-src", help="PYTHONPATH for Sophia, to benchmark a copy of the source tree")
+    parser.add_argument(
+        "--variant-src", help="PYTHONPATH of a patched copy of Sophia, measured alongside as 'sophia-variant'"
+    )
     parser.add_argument("--rounds", type=int, help="latency rounds (default 15, quick 5)")
     parser.add_argument("--requests", type=int, help="sequential requests per target per round (default 500)")
     parser.add_argument("--seconds", type=int, help="wrk duration per concurrency (default 10, quick 3)")
@@ -555,8 +599,14 @@ def run(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
         upstream = f"http://127.0.0.1:{direct.port}"
         print("starting sophia ...", flush=True)
         sophia = start_sophia(procs, tmp, upstream, args.sophia_python, args.sophia_src)
+        variants = []
+        if args.variant_src:
+            print("starting sophia-variant ...", flush=True)
+            variants.append(
+                start_sophia(procs, tmp, upstream, args.sophia_python, args.variant_src, "sophia-variant")
+            )
         peers, skipped = start_peers(procs, tmp, upstream, args)
-        targets = [direct, sophia, *peers]
+        targets = [direct, sophia, *variants, *peers]
         print(f"latency: {rounds} rounds x {per_round} requests x {len(targets)} targets ...", flush=True)
         measure_latency(targets, rounds, per_round, warmup=max(200, per_round))
         for concurrency in CONCURRENCY:
@@ -571,9 +621,11 @@ def run(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     require_tools()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so every child process is stopped
     os.sched_setaffinity(0, {int(LOAD_CPU)})
+    load_before = os.getloadavg()[0]
     targets, skipped = run(args)
-    report(targets, skipped)
+    report(targets, skipped, (load_before, os.getloadavg()[0]))
     if args.json:
         rows = [{k: v for k, v in vars(t).items() if k not in ("body", "auth", "pid")} for t in targets]
         args.json.write_text(json.dumps({"targets": rows, "skipped": skipped}, indent=2))

@@ -32,8 +32,8 @@ import numpy.typing as npt
 from sophia.memory import (
     Embedder,
     HashingEmbedder,
-    MemorySettings,
     MemoryService,
+    MemorySettings,
     MiniLMEmbedder,
     Scope,
     Turn,
@@ -43,7 +43,11 @@ from sophia.store import Database, upgrade
 DEFAULT_LOCOMO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 KS = (1, 5, 10, 20)
 PLAIN = dict(
-    neighbour_weight=0.0, speaker_boost=0.0, temporal_boost=0.0, recency_weight=0.0, importance_weight=0.0,
+    neighbour_weight=0.0,
+    speaker_boost=0.0,
+    temporal_boost=0.0,
+    recency_weight=0.0,
+    importance_weight=0.0,
     access_weight=0.0,
 )
 
@@ -75,6 +79,20 @@ class CachedEmbedder:
             self.computed += len(missing)
         return np.stack([self.cache[t] for t in texts]).astype(np.float32)
 
+    def load(self, path: Path | None) -> None:
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["model"]) == self.model_id:
+                    self.cache.update(zip((str(t) for t in data["texts"]), data["vectors"], strict=True))
+
+    def save(self, path: Path | None) -> None:
+        if path is not None and self.computed:
+            texts = list(self.cache)
+            vectors = np.stack([self.cache[t] for t in texts])
+            np.savez(
+                path, texts=np.array(texts, dtype=np.str_), vectors=vectors, model=np.array(self.model_id)
+            )
+
 
 @dataclass(frozen=True)
 class Question:
@@ -91,7 +109,9 @@ def _session_date(text: str) -> datetime | None:
         return None
 
 
-async def ingest_locomo(service: MemoryService, data: list[dict[str, Any]]) -> tuple[dict[str, str], list[Question]]:
+async def ingest_locomo(
+    service: MemoryService, data: list[dict[str, Any]]
+) -> tuple[dict[str, str], list[Question]]:
     """Store every turn; return memory id -> dia_id and the category 1-4 questions."""
     dia_of: dict[str, str] = {}
     questions: list[Question] = []
@@ -99,15 +119,18 @@ async def ingest_locomo(service: MemoryService, data: list[dict[str, Any]]) -> t
         namespace = f"project:locomo-{number}"
         conversation = item["conversation"]
         sessions = sorted(
-            (int(key.split("_")[1]), key) for key, value in conversation.items()
+            (int(key.split("_")[1]), key)
+            for key, value in conversation.items()
             if key.startswith("session_") and isinstance(value, list)
         )
-        for index, key in sessions:
+        for _, key in sessions:
             when = _session_date(str(conversation.get(f"{key}_date_time", "")))
             turns = conversation[key]
             ids = await service.ingest_conversation(
                 [Turn(speaker=t["speaker"], content=t["text"], occurred_at=when) for t in turns],
-                namespace=namespace, session_id=key, source="locomo",
+                namespace=namespace,
+                session_id=key,
+                source="locomo",
             )
             dia_of.update({m: f"{number}/{t['dia_id']}" for m, t in zip(ids, turns, strict=True)})
         known = set(dia_of.values())
@@ -119,7 +142,10 @@ async def ingest_locomo(service: MemoryService, data: list[dict[str, Any]]) -> t
 
 
 async def evaluate(
-    service: MemoryService, dia_of: dict[str, str], questions: list[Question], vectors: npt.NDArray[np.float32]
+    service: MemoryService,
+    dia_of: dict[str, str],
+    questions: list[Question],
+    vectors: npt.NDArray[np.float32],
 ) -> tuple[dict[int, float], list[float]]:
     totals = dict.fromkeys(KS, 0.0)
     latencies: list[float] = []
@@ -149,9 +175,10 @@ QUALITY_RUNS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def quality(path: Path, runs: list[tuple[str, dict[str, Any]]]) -> None:
+async def quality(path: Path, runs: list[tuple[str, dict[str, Any]]], cache: Path | None) -> None:
     data = json.loads(path.read_text())
     embedder = CachedEmbedder(MiniLMEmbedder())
+    embedder.load(cache)
     query_vectors: npt.NDArray[np.float32] | None = None
     baseline: dict[int, float] | None = None
     print(f"# LoCoMo {path.name}: {len(data)} conversations, model {embedder.model_id}")
@@ -173,6 +200,7 @@ async def quality(path: Path, runs: list[tuple[str, dict[str, Any]]]) -> None:
         line = "  ".join(f"recall@{k} = {scores[k]:.3f}" for k in KS)
         p50 = statistics.median(latencies) * 1000
         print(f"{label:<28} {line}{ratio}  p50 {p50:.1f} ms", flush=True)
+    embedder.save(cache)
     if embedder.computed:
         rate = embedder.computed / embedder.seconds
         print(f"# MiniLM embedding rate: {rate:.0f} texts/s ({embedder.computed} texts)")
@@ -224,8 +252,11 @@ async def speed(size: int, texts: list[str], queries: list[str], query_count: in
 def _texts(path: Path) -> tuple[list[str], list[str]]:
     data = json.loads(path.read_text())
     texts = [
-        t["text"] for item in data for k, v in item["conversation"].items()
-        if k.startswith("session_") and isinstance(v, list) for t in v
+        t["text"]
+        for item in data
+        for k, v in item["conversation"].items()
+        if k.startswith("session_") and isinstance(v, list)
+        for t in v
     ]
     return texts, [qa["question"] for item in data for qa in item["qa"]]
 
@@ -241,16 +272,23 @@ async def query_embedding_speed(queries: list[str]) -> None:
 
 
 async def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
-    parser.add_argument("--no-ablation", action="store_true", help="only keyword, vector, baseline and sophia")
+    parser.add_argument(
+        "--no-ablation", action="store_true", help="only keyword, vector, baseline and sophia"
+    )
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--embedding-cache", type=Path, help="an .npz to reuse MiniLM vectors across runs")
     args = parser.parse_args(argv)
     if not args.no_quality:
-        await quality(args.locomo, QUALITY_RUNS[:4] if args.no_ablation else QUALITY_RUNS)
+        await quality(
+            args.locomo, QUALITY_RUNS[:4] if args.no_ablation else QUALITY_RUNS, args.embedding_cache
+        )
     if not args.no_speed:
         texts, queries = _texts(args.locomo)
         await query_embedding_speed(queries)

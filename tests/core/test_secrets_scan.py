@@ -17,13 +17,16 @@ _ALNUM = string.ascii_letters + string.digits
 _FILLER = "# settings for the service\nname = 'demo'\n"  # the credential lands on line 3
 
 
+def _classes(text: str) -> set[str]:
+    return {"digit" if c.isdigit() else "letter" for c in text if c.isalnum()}
+
+
 def _random(length: int, alphabet: str = _ALNUM) -> str:
-    """Random like a real credential: letters and digits, and none of the placeholder words."""
+    """Random like a real credential: every character class of `alphabet`, none of the placeholder words."""
     while True:
         value = "".join(_RNG.choice(alphabet) for _ in range(length))
-        lowered = value.lower()
-        has_both = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-        if has_both and not any(word in lowered for word in ("xxxx", "test", "fake", "your", "dummy")):
+        filler = any(word in value.lower() for word in ("xxxx", "test", "fake", "your", "dummy"))
+        if _classes(value) == _classes(alphabet) and not filler:
             return value
 
 
@@ -37,24 +40,36 @@ def _pem() -> str:
 _CASES: list[tuple[str, str, str]] = [
     ("openai.py", 'OPENAI = "' + "s" + "k-proj-" + _random(48, _ALNUM + "_-") + '"\n', "openai-api-key"),
     ("openai_legacy.txt", "key " + "s" + "k-" + _random(48) + "\n", "openai-api-key"),
-    ("anthropic.env", "ANTHROPIC=" + "s" + "k-ant-api03-" + _random(90, _ALNUM + "_-") + "\n", "anthropic-api-key"),
+    (
+        "anthropic.env",
+        "ANTHROPIC=" + "s" + "k-ant-api03-" + _random(90, _ALNUM + "_-") + "\n",
+        "anthropic-api-key",
+    ),
     ("groq.toml", 'groq = "' + "gs" + "k_" + _random(52) + '"\n', "groq-api-key"),
     ("github_classic.sh", "export GH=" + "gh" + "p_" + _random(36) + "\n", "github-token"),
     ("github_oauth.json", '{"gh": "' + "gh" + "o_" + _random(36) + '"}\n', "github-token"),
-    ("github_fine.yaml", "gh: " + "github" + "_pat_" + _random(22) + "_" + _random(59) + "\n", "github-token"),
+    (
+        "github_fine.yaml",
+        "gh: " + "github" + "_pat_" + _random(22) + "_" + _random(59) + "\n",
+        "github-token",
+    ),
     (
         "slack.js",
         "const s = '" + "xo" + "xb-" + _random(12, string.digits) + "-" + _random(24) + "';\n",
         "slack-token",
     ),
-    ("aws_id.cfg", "id " + "AK" + "IA" + _random(16, string.ascii_uppercase + string.digits) + "\n", "aws-access-key-id"),
+    (
+        "aws_id.cfg",
+        "id " + "AK" + "IA" + _random(16, string.ascii_uppercase + string.digits) + "\n",
+        "aws-access-key-id",
+    ),
     (
         "aws_secret.ini",
         "aws_secret_" + "access_key = " + _random(40, _ALNUM + "+/") + "\n",
         "aws-secret-access-key",
     ),
     ("server.pem", _pem(), "private-key"),
-    ("settings.py", 'pass' + 'word = "' + _random(20, _ALNUM + "!@#%^&*") + '"\n', "secret-assignment"),
+    ("settings.py", "pass" + 'word = "' + _random(20, _ALNUM + "!@#%^&*") + '"\n', "secret-assignment"),
     ("config.yaml", "api_key: " + _random(32) + "\n", "secret-assignment"),
     (".env", "SERVICE_TOKEN=" + _random(40) + "\n", "secret-assignment"),
     ("client.json", '{"client_secret": "' + _random(30) + '"}\n', "secret-assignment"),
@@ -121,6 +136,9 @@ TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 EXPIRED_TOKEN = "expired_token_reason"
 password = "hunter2"
 api_key = "sk-literal-secret-value"
+api_key = "sk-abcdefghijklmnopqrstuvwxyz0123456789"
+OPENAI_API_KEY = "sk-should-not-leak-123456"
+subject = {"subject_token_type": _X509_SUBJECT_TOKEN_TYPE}
 """
 
 

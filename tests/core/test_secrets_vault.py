@@ -7,6 +7,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,7 @@ from hypothesis import strategies as st
 
 import sophia.secrets as secrets_pkg
 from sophia.errors import InvalidInput, SecretError
-from sophia.secrets import SecretBackend, Vault, decode_key, encode_key, generate_key
-from sophia.secrets import _files, _vault
+from sophia.secrets import SecretBackend, Vault, _files, _vault, decode_key, encode_key, generate_key
 
 
 def test_public_api_is_explicit() -> None:
@@ -195,7 +195,13 @@ def test_missing_key_file_for_existing_vault_is_a_clear_error(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"\xff\xfe", b"[]", b'{"format": 1}', b'{"format": 1, "cipher": "AES-256-GCM", "check": "!!"}'],
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"format": 1}',
+        b'{"format": 1, "cipher": "AES-256-GCM", "check": "!!"}',
+    ],
 )
 def test_corrupt_vault_is_a_clear_error_and_left_untouched(tmp_path: Path, content: bytes) -> None:
     Vault(tmp_path).set("x", "original-value-1")
@@ -336,6 +342,33 @@ def test_rotation_can_run_again_after_a_crash(tmp_path: Path, monkeypatch: pytes
     monkeypatch.undo()
     new_key = Vault(tmp_path).rotate_key()
     _assert_entries(Vault(tmp_path, environ=_master(new_key)))
+
+
+def test_leftovers_of_a_crashed_writer_are_removed_on_open(tmp_path: Path) -> None:
+    vault = Vault(tmp_path)
+    _fill(vault)
+    (tmp_path / ".vault.json.0a1b2c.tmp").write_bytes(b"half a vault")
+    (tmp_path / ".vault.key.new.3d4e5f.tmp").write_bytes(b"half a key")
+    (tmp_path / "vault.key.new").write_text(encode_key(generate_key()) + "\n")
+    _assert_entries(Vault(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("vault", ".vault"))) == [
+        "vault.json",
+        "vault.json.lock",
+        "vault.key",
+    ]
+
+
+def test_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
+    def writer(worker: int) -> None:
+        vault = Vault(tmp_path)
+        for i in range(5):
+            vault.set(f"w{worker}-{i}", f"value-{worker}-{i}-xyz")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(writer, range(6)))
+    reader = Vault(tmp_path)
+    assert len(reader.names()) == 30
+    assert reader.get("w5-4") == "value-5-4-xyz"
 
 
 # -- property: any set of entries round-trips through the file ---------------------------------------------

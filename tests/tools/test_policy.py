@@ -72,7 +72,9 @@ def test_no_rule_lets_a_pending_account_call_anything() -> None:
         ({"workspace.write": {"member": "sometimes"}}, "workspace.write.member"),
     ],
 )
-def test_bad_rules_are_a_config_error_naming_the_problem(rules: dict[str, dict[str, str]], problem: str) -> None:
+def test_bad_rules_are_a_config_error_naming_the_problem(
+    rules: dict[str, dict[str, str]], problem: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         ApprovalPolicy(rules)
     assert problem in " ".join(caught.value.problems)

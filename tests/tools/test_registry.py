@@ -102,7 +102,8 @@ def test_unknown_tool_suggests_close_names(searching: ToolRegistry) -> None:
 def test_argument_errors_name_each_problem_with_its_path(searching: ToolRegistry) -> None:
     with pytest.raises(ToolArgumentError) as caught:
         searching.validate(
-            "notes.search", {"limit": 0, "mode": "slow", "filters": [{"field": "a", "value": "x"}], "extra": 1}
+            "notes.search",
+            {"limit": 0, "mode": "slow", "filters": [{"field": "a", "value": "x"}], "extra": 1},
         )
     problems = caught.value.problems
     assert any(p.startswith("query:") and "required" in p for p in problems)
@@ -166,7 +167,9 @@ def test_random_valid_arguments_pass_validation(searching: ToolRegistry, argumen
     assert checked["limit"] == arguments.get("limit", 10)
 
 
-_not_int = st.text(max_size=4).filter(lambda s: not s.strip().lstrip("-+").isdigit()) | st.lists(st.integers())
+_not_int = st.text(max_size=4).filter(lambda s: not s.strip().lstrip("-+").isdigit()) | st.lists(
+    st.integers()
+)
 _breakages: list[tuple[str, st.SearchStrategy[Any], str]] = [
     ("limit", st.integers(51, 10**6) | st.integers(-(10**6), 0) | _not_int, "limit"),
     ("mode", st.text(max_size=8).filter(lambda s: s not in ("fast", "deep")), "mode"),

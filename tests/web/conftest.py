@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
+from starlette.testclient import TestClient
 
 from sophia.accounts import AccountService, Role
 from sophia.config import Settings
@@ -22,6 +24,7 @@ from sophia.server.web import WebOptions, install_web
 from sophia.store import Database
 
 PASSWORD = "correct-horse-battery"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # argon2, cheap for tests
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -44,13 +47,15 @@ class WebStack:
 
     async def signed_in(self, name: str) -> tuple[httpx.AsyncClient, str]:
         """A client with a session cookie for `name`, and that session's CSRF token."""
-        client = self.client()
-        page = await client.get("/login")
-        response = await client.post(
-            "/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/keys"}
-        )
-        assert response.status_code == 303, response.text
-        keys = await client.get("/keys")
+        async with self.client() as first:
+            page = await first.get("/login")
+            form = {"name": name, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/keys"}
+            response = await first.post("/login", data=form)
+            assert response.status_code == 303, response.text
+            keys = await first.get("/keys")
+            cookies = first.cookies
+        client = self.client()  # unopened, so tests can `async with` it
+        client.cookies = cookies
         return client, csrf_of(keys.text)
 
 
@@ -68,7 +73,12 @@ async def build_stack(
     gateway = await build_gateway(settings, database)
     provider = ScriptedProvider(script, name="local")
     gateway.providers["local"] = provider
-    services = Services(settings=settings, database=database, accounts=AccountService(database), gateway=gateway)
+    services = Services(
+        settings=settings,
+        database=database,
+        accounts=AccountService(database, password_hasher=FAST_HASHER),
+        gateway=gateway,
+    )
     app = create_app(settings, services)
     install_web(app, options)
     return WebStack(app, services, provider), services.aclose
@@ -98,3 +108,18 @@ async def stack(empty_stack: WebStack) -> WebStack:
     for name, role in (("ada", Role.ADMIN), ("mia", Role.MEMBER), ("max", Role.MEMBER), ("vic", Role.VIEWER)):
         empty_stack.users[name] = (await accounts.create_user(name, role, None, PASSWORD)).id
     return empty_stack
+
+
+@pytest.fixture
+def stack_sync(_isolated_sophia_home: Path, _sqlite_template: Path) -> Iterator[tuple[TestClient, str]]:
+    """A TestClient (its own event loop runs the app's lifespan) and a member's API key."""
+    shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
+    settings = Settings(home=_isolated_sophia_home, server={"upgrade_on_start": False})
+    app = create_app(settings)
+    install_web(app, WebOptions())
+    with TestClient(app, base_url="http://testserver") as client:
+        services: Services = app.state.services
+        services.gateway.providers["local"] = ScriptedProvider(echo, name="local")
+        user = client.portal.call(services.accounts.create_user, "sam", Role.MEMBER)
+        _, key = client.portal.call(services.accounts.create_api_key, user.id, "ws")
+        yield client, key

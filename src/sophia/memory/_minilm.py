@@ -188,7 +188,12 @@ class MiniLMEmbedder:
     """
 
     def __init__(
-        self, model_dir: Path | None = None, *, batch_size: int = 32, batch_tokens: int = 2048
+        self,
+        model_dir: Path | None = None,
+        *,
+        batch_size: int = 32,
+        batch_tokens: int = 2048,
+        workers: int = 1,
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer

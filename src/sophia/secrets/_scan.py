@@ -72,6 +72,10 @@ _TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{10}")
+"""Generated tokens have long unbroken runs; `sk-should-not-leak-1` is words a person typed."""
+_FREE_FORM_KINDS = frozenset({"aws-secret-access-key", "private-key"})
+
 _ASSIGNMENT = re.compile(
     r"""(?ix)
     (?<![\w.-])(?P<name>[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key
@@ -84,8 +88,12 @@ _ASSIGNMENT = re.compile(
 _PLACEHOLDER = re.compile(
     r"(?i)x{4}|\.\.\.|your|example|sample|placeholder|dummy|redacted|changeme|change_me|replace|insert"
     r"|<[^>]*>|\$\{|\{\{|\*{3}|^(?:env|secret|file):|fake|test|not[-_]?a?[-_]?real"
+    r"|abcdefgh|01234567|12345678"
 )
-_CODE_LIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_CODE_LIKE = re.compile(
+    r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|_*[a-z]+(?:_[a-z0-9]+)+|_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
+)
+"""Unquoted values that read as code (attribute access, snake_case names), not as a literal secret."""
 _URL_OR_PATH = re.compile(r"[/.~].*|urn:.*|[a-z][a-z0-9+]*://[^@]*")
 
 
@@ -126,9 +134,10 @@ def scan_text(text: str, path: Path) -> list[Finding]:
     claimed: list[tuple[int, int]] = []
     for kind, pattern in _TOKEN_PATTERNS:
         for match in pattern.finditer(text):
-            if _is_placeholder(match.group("value")):
+            value = match.group("value")
+            claimed.append(match.span("value"))  # a recognised format decides, even when it says placeholder
+            if _is_placeholder(value) or (kind not in _FREE_FORM_KINDS and not _RANDOM_RUN.search(value)):
                 continue
-            claimed.append(match.span("value"))
             findings.add(Finding(path, _line_of(text, match.start()), kind))
     for match in _ASSIGNMENT.finditer(text):
         start, end = match.span(match.lastgroup or 0)

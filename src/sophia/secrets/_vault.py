@@ -157,7 +157,7 @@ class Vault:
         doc = VaultDocument.parse(data, self.path)
         key = self._env_key if self._env_key is not None else self._read_key_file(self.key_file)
         if key is not None and doc.opens_with(key):
-            self._discard_pending()
+            self._discard_leftovers()
             return key, doc
         pending = self._read_key_file(self.pending_key_file)
         if pending is not None and doc.opens_with(pending) and self.key_file and self.pending_key_file:
@@ -204,9 +204,16 @@ class Vault:
         redactor.add(text.strip())
         return key
 
-    def _discard_pending(self) -> None:
-        """A `vault.key.new` that does not open the vault is left from a rotation that never replaced it."""
-        pending = self.pending_key_file
-        if pending is not None and pending.exists():
-            pending.unlink()
-            fsync_dir(pending.parent)
+    def _discard_leftovers(self) -> None:
+        """Remove what a crashed writer left: temporary files, and a `vault.key.new` that does not open the vault.
+
+        Called under the lock once the current key opened the vault, so no writer is in the middle of its work.
+        """
+        leftovers = list(self.home.glob(f".{VAULT_FILE}.*.tmp"))
+        if self.key_file is not None and self.pending_key_file is not None:
+            leftovers += self.key_file.parent.glob(f".{self.key_file.name}*.tmp")
+            leftovers += [self.pending_key_file] if self.pending_key_file.exists() else []
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        for directory in {path.parent for path in leftovers}:
+            fsync_dir(directory)

@@ -33,6 +33,22 @@ async def users_page(request: Request, me: WebSession = AdminUser) -> Response:
     return render(request, "users.html", users=users, roles=[r.value for r in Role])
 
 
+@router.post("/admin/users")
+async def create_user(
+    request: Request, name: Field, role: Field, password: Field, me: WebSession = AdminUser, email: Field = ""
+) -> Response:
+    accounts = web_state(request).services.accounts
+    try:
+        if len(password) < 10:
+            raise InvalidInput("password: use at least 10 characters")
+        await accounts.create_user(name, role, email or None, password, actor=_actor(me))
+    except SophiaError as error:
+        users = await accounts.list_users()
+        roles = [r.value for r in Role]
+        return render(request, "users.html", status=error.http_status, users=users, roles=roles, error=error.message)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.post("/admin/users/{user_id}/role")
 async def set_role(request: Request, user_id: int, role: Field, me: WebSession = AdminUser) -> Response:
     if user_id == me.user_id and role != Role.ADMIN.value:

@@ -1,7 +1,7 @@
 """Memory: the `memories` table (L3, source of truth) and its full-text index.
 
-SQLite gets an FTS5 virtual table `memory_fts` (porter stemming, BM25); PostgreSQL gets a generated tsvector
-column `search_tsv` with a GIN index. Both are derived data: `MemoryService.reindex()` rebuilds them.
+SQLite gets an FTS5 virtual table `memory_fts` (porter stemming, BM25); PostgreSQL gets a side table `memory_tsv`
+(tsvector + GIN index). Both are derived data kept outside the ORM models: `MemoryService.reindex()` rebuilds them.
 
 Revision ID: 0002
 Revises: 0001
@@ -65,10 +65,11 @@ def upgrade() -> None:
         )
     elif dialect == "postgresql":
         op.execute(
-            "ALTER TABLE memories ADD COLUMN search_tsv tsvector "
-            "GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED"
+            "CREATE TABLE memory_tsv ("
+            "memory_id VARCHAR(32) PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE, "
+            "search_tsv tsvector NOT NULL)"
         )
-        op.execute("CREATE INDEX ix_memories_search_tsv ON memories USING gin (search_tsv)")
+        op.execute("CREATE INDEX ix_memory_tsv_search_tsv ON memory_tsv USING gin (search_tsv)")
 
 
 def downgrade() -> None:
@@ -76,7 +77,7 @@ def downgrade() -> None:
     if dialect == "sqlite":
         op.execute("DROP TABLE IF EXISTS memory_fts")
     elif dialect == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_memories_search_tsv")
+        op.execute("DROP TABLE IF EXISTS memory_tsv")
     op.drop_index("ix_memories_expires_at", table_name="memories")
     op.drop_index("ix_memories_supersedes", table_name="memories")
     op.drop_index("ix_memories_session", table_name="memories")
