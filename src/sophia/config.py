@@ -32,6 +32,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "StorageSettings",
+    "WebSettings",
     "find_config_file",
     "format_location",
     "load_settings",
@@ -89,6 +90,25 @@ class SecretsSettings(_Section):
     key_file: Path | None = Field(default=None, description="Vault key file; default SOPHIA_HOME/vault.key.")
 
 
+class WebSettings(_Section):
+    """Dashboard, session, rate-limit and metrics settings; every default is the safe one."""
+
+    allow_signup: bool = Field(default=False, description="Let visitors sign up; they wait as 'pending'.")
+    session_hours: float = Field(default=24 * 7, gt=0, description="A session's lifetime without use.")
+    secure_cookies: bool | None = Field(
+        default=None, description="Force the Secure cookie flag; None sets it when the request is https."
+    )
+    login_user_failures: int = Field(default=5, ge=1, description="Failed sign-ins per user before lockout.")
+    login_ip_failures: int = Field(default=20, ge=1, description="Failed sign-ins per address before lockout.")
+    lockout_seconds: int = Field(default=900, ge=1, description="How long a lockout lasts.")
+    requests_per_minute_key: int = Field(default=600, ge=0, description="Per API key; 0 turns it off.")
+    requests_per_minute_user: int = Field(default=1200, ge=0, description="Per user; 0 turns it off.")
+    redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    metrics_token: SecretRef | None = Field(
+        default=None, description="A bearer token (as a secret reference) that may read /metrics."
+    )
+
+
 class ProviderSettings(_Section):
     name: str
     kind: str
@@ -137,6 +157,7 @@ class Settings(BaseSettings):
     providers: list[ProviderSettings] = Field(default_factory=list)
     models: list[ModelSettings] = Field(default_factory=list)
     routing: RoutingSettings = RoutingSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

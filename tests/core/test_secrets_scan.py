@@ -139,6 +139,7 @@ api_key = "sk-literal-secret-value"
 api_key = "sk-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI_API_KEY = "sk-should-not-leak-123456"
 subject = {"subject_token_type": _X509_SUBJECT_TOKEN_TYPE}
+ADMIN_PASSWORD = "admin-password-123"
 """
 
 
@@ -180,8 +181,7 @@ def test_low_entropy_assignment_is_not_a_finding() -> None:
     assert scan_text('password = "ab12ab12ab12ab12ab"\n', Path("x")) == []
 
 
-def test_project_sources_and_these_tests_scan_clean() -> None:
-    src = Path(sophia.__file__).parent
-    assert scan_path(src) == []
-    for test_file in Path(__file__).parent.glob("test_secrets_*.py"):
-        assert scan_path(test_file) == [], test_file
+def test_project_sources_and_tests_scan_clean() -> None:
+    """Test fixtures build fake credentials at run time; a literal one here fails the suite."""
+    assert scan_path(Path(sophia.__file__).parent) == []
+    assert scan_path(Path(__file__).parents[1]) == []

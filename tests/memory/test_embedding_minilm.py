@@ -78,12 +78,12 @@ def test_minilm_vector_of_a_text_does_not_depend_on_its_batch(
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_minilm_small_batches_give_the_same_vectors(
+def test_minilm_batching_and_workers_do_not_change_the_vectors(
     model: MiniLMEmbedder, reference: list[dict[str, Any]]
 ) -> None:
     texts = [item["text"] for item in reference]
-    tiny = MiniLMEmbedder(batch_size=3, batch_tokens=300)
-    np.testing.assert_allclose(tiny.embed(texts), model.embed(texts), atol=1e-5)
+    tiny_batches_two_workers = MiniLMEmbedder(batch_size=3, batch_tokens=300, workers=2)
+    np.testing.assert_allclose(tiny_batches_two_workers.embed(texts), model.embed(texts), atol=1e-5)
 
 
 def test_minilm_concurrent_calls_give_the_same_vectors_as_sequential_ones(

@@ -20,7 +20,7 @@ from sophia.config import Settings
 from sophia.gateway import build_gateway
 from sophia.gateway.providers import ScriptedProvider
 from sophia.server import Services, create_app
-from sophia.server.web import WebOptions, install_web
+from sophia.server.web import WebOptions
 from sophia.store import Database
 
 PASSWORD = "correct-horse-battery"
@@ -68,7 +68,7 @@ async def build_stack(
 ) -> tuple[WebStack, Callable[[], Any]]:
     db_path = home / "sophia.db"
     shutil.copyfile(template, db_path)
-    settings = Settings(home=home, server={"upgrade_on_start": False})
+    settings = Settings(home=home, server={"upgrade_on_start": False}, web=options)
     database = Database(f"sqlite+aiosqlite:///{db_path}")
     gateway = await build_gateway(settings, database)
     provider = ScriptedProvider(script, name="local")
@@ -80,7 +80,6 @@ async def build_stack(
         gateway=gateway,
     )
     app = create_app(settings, services)
-    install_web(app, options)
     return WebStack(app, services, provider), services.aclose
 
 
@@ -116,7 +115,6 @@ def stack_sync(_isolated_sophia_home: Path, _sqlite_template: Path) -> Iterator[
     shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
     settings = Settings(home=_isolated_sophia_home, server={"upgrade_on_start": False})
     app = create_app(settings)
-    install_web(app, WebOptions())
     with TestClient(app, base_url="http://testserver") as client:
         services: Services = app.state.services
         services.gateway.providers["local"] = ScriptedProvider(echo, name="local")

@@ -6,10 +6,7 @@ from fastapi import FastAPI
 
 from sophia.config import load_settings
 from sophia.server import create_app
-from sophia.server.web import install_web
 
 
 def app() -> FastAPI:
-    built = create_app(load_settings())
-    install_web(built)
-    return built
+    return create_app(load_settings())

@@ -90,6 +90,8 @@ _PLACEHOLDER = re.compile(
     r"|<[^>]*>|\$\{|\{\{|\*{3}|^(?:env|secret|file):|fake|test|not[-_]?a?[-_]?real"
     r"|abcdefgh|01234567|12345678"
 )
+_NAMED_PLACEHOLDER = re.compile(r"(?i)passw|secret|token|api[-_]?key")
+"""A value that says what it is (`admin-password-123`, `my-secret-1`) was typed as an example, not generated."""
 _CODE_LIKE = re.compile(
     r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|_*[a-z]+(?:_[a-z0-9]+)+|_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
 )
@@ -120,6 +122,8 @@ def _assigned_secret(match: re.Match[str]) -> bool:
     if _URL_OR_PATH.fullmatch(value) or (quoted is None and _CODE_LIKE.fullmatch(value)):
         return False
     if "{" in value or "%s" in value or "(" in value:
+        return False
+    if _NAMED_PLACEHOLDER.search(value):
         return False
     return not _is_placeholder(value) and shannon_entropy(value) >= ENTROPY_THRESHOLD
 

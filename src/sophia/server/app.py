@@ -14,6 +14,7 @@ from sophia.server._errors import install_error_handlers
 from sophia.server._json import JsonResponse
 from sophia.server._middleware import RequestIdMiddleware
 from sophia.server._services import Services
+from sophia.server.web import install_web
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -40,4 +41,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(_health.router)
     app.include_router(_openai.router)
+    install_web(app)
     return app

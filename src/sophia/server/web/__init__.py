@@ -68,7 +68,7 @@ def install_web(app: FastAPI, options: WebOptions | None = None) -> None:
 
     Call it once, before the app starts; its objects bind to the app's services when the lifespan begins.
     """
-    web = WebState(options or WebOptions())
+    web = WebState(options or app.state.settings.web)
     metrics = WebMetrics()
     app.state.web = web
     app.state.web_metrics = metrics

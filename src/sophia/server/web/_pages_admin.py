@@ -45,7 +45,9 @@ async def create_user(
     except SophiaError as error:
         users = await accounts.list_users()
         roles = [r.value for r in Role]
-        return render(request, "users.html", status=error.http_status, users=users, roles=roles, error=error.message)
+        return render(
+            request, "users.html", status=error.http_status, users=users, roles=roles, error=error.message
+        )
     return RedirectResponse("/admin/users", status_code=303)
 
 

@@ -69,7 +69,9 @@ def upgrade() -> None:
         sa.Column("cost_usd", _MONEY, nullable=False),
         sa.Column("error", sa.String(500), nullable=True),
         sa.Column("created_at", _AT, nullable=False),
-        sa.CheckConstraint("role IN ('user', 'assistant', 'system')", name=op.f("ck_conversation_messages_role")),
+        sa.CheckConstraint(
+            "role IN ('user', 'assistant', 'system')", name=op.f("ck_conversation_messages_role")
+        ),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
