@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 import typer
+from rich.box import SIMPLE
 from rich.table import Table
 
 from sophia.accounts import AccountService, ApiKeyInfo, Role, UserStatus
@@ -34,6 +35,10 @@ def _with_accounts(ctx: typer.Context, work: Callable[[AccountService], Awaitabl
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "-"
 
 
 @users_app.command("create")
@@ -124,7 +129,7 @@ def create_key(
 
 def _key_status(key: ApiKeyInfo) -> str:
     if key.revoked:
-        return f"revoked {_when(key.revoked_at)}"
+        return "revoked"
     return "expired" if key.expired(utcnow()) else "active"
 
 
@@ -144,13 +149,17 @@ def list_keys(
     if not keys:
         console.print("no API keys; create one with `sophia keys create --user NAME`")
         return
-    table = Table("id", "prefix", "name", "owner", "scopes", "expires", "budget", "last used", "status")
-    table.columns[1].no_wrap = True
+    table = Table(
+        "id", "prefix", "name", "owner", "scopes", "expires", "budget", "last used", "status", box=SIMPLE
+    )
+    for column in table.columns:  # keep the prefix whole; let the other columns wrap in narrow terminals
+        column.no_wrap = column.header in ("id", "prefix")
+        column.overflow = "fold"
     for key in keys:
         budget = f"${key.budget_usd:.2f}" if key.budget_usd is not None else "-"
         table.add_row(
             str(key.id), f"sph_{key.prefix}", key.name, key.user_name, " ".join(key.scopes),
-            _when(key.expires_at), budget, _when(key.last_used_at), _key_status(key),
+            _day(key.expires_at), budget, _day(key.last_used_at), _key_status(key),
         )  # fmt: skip
     console.print(table)
 

@@ -193,8 +193,10 @@ class _Workspace:
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 without torch: 384-d vectors, texts truncated at 256 tokens.
 
-    Safe to share between threads: weights are read-only and tokenizer calls are serialised by a lock
-    (tokenizing is a small share of the time; the NumPy work runs unlocked and releases the GIL in BLAS).
+    Safe to share between threads: weights are read-only, tokenizer calls are serialised by a lock (a small
+    share of the time) and each call has its own scratch memory. `batch_tokens` bounds that memory.
+    `workers` > 1 encodes batches on several threads; it pays when BLAS itself is single-threaded
+    (`OPENBLAS_NUM_THREADS=1`), which is also much faster on a machine busy with other work.
     """
 
     def __init__(

@@ -1,0 +1,176 @@
+"""`sophia mcp`: serve Sophia's tool groups over MCP, and list or call the external MCP servers configured."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from sophia.cli._common import console, echo_json, fail, handle_errors, run_async, settings_of
+from sophia.config import Settings
+from sophia.observability import configure_logging
+
+app = typer.Typer(name="mcp", help="MCP servers (Sophia's tools over MCP) and external MCP servers.", no_args_is_help=True)
+
+API_KEY_ENV = "SOPHIA_API_KEY"
+
+
+class Transport(enum.StrEnum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+class EmbedderChoice(enum.StrEnum):
+    MINILM = "minilm"
+    HASHING = "hashing"
+
+
+async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
+    from mcp.server.stdio import stdio_server
+
+    from sophia.mcp import build_server, open_runtime
+    from sophia.server._services import open_database
+
+    database = await open_database(settings, migrate=settings.server.upgrade_on_start)
+    try:
+        runtime = await open_runtime(settings, database, embedder=embedder)
+        try:
+            key = os.environ.get(API_KEY_ENV, "").strip()
+            if key and runtime.accounts is not None:
+                from sophia.tools import ToolContext
+
+                principal = await runtime.accounts.verify_api_key(key)
+                runtime.context = ToolContext.of(principal, agent=f"mcp:{name}")
+            server = build_server(name, runtime)
+            async with stdio_server() as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+        finally:
+            await runtime.aclose()
+    finally:
+        await database.close()
+
+
+def _serve_http(settings: Settings, name: str, host: str | None, port: int | None, embedder: str) -> None:
+    import uvicorn
+
+    from sophia.mcp import install_mcp, open_runtime
+    from sophia.server import create_app
+
+    async def runtime(services: Any) -> Any:
+        return await open_runtime(services.settings, services.database, embedder=embedder)
+
+    application = create_app(settings)
+    install_mcp(application, runtime_factory=runtime)
+    bind_host, bind_port = host or settings.server.host, port or settings.server.port
+    console.print(f"Sophia MCP server {name!r} on http://{bind_host}:{bind_port}/mcp/{name} (bearer API key)")
+    config = uvicorn.Config(application, host=bind_host, port=bind_port, log_config=None, lifespan="on")
+    uvicorn.Server(config).run()
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="memory, research, code, infra, data, integrations or all.")],
+    transport: Annotated[Transport, typer.Option(help="stdio (for a local client) or http.")] = Transport.STDIO,
+    host: Annotated[str | None, typer.Option(help="HTTP bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default from settings).")] = None,
+    embedder: Annotated[EmbedderChoice, typer.Option(help="Memory embeddings.")] = EmbedderChoice.MINILM,
+) -> None:
+    """Serve one of Sophia's MCP servers; over stdio the caller is you (or SOPHIA_API_KEY's owner)."""
+    from sophia.mcp import SERVER_NAMES
+
+    if name not in SERVER_NAMES:
+        fail(f"there is no MCP server named {name!r}; use one of {', '.join(SERVER_NAMES)}")
+    settings = settings_of(ctx)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if transport is Transport.STDIO:
+        configure_logging("WARNING", settings.logging.format, stream=sys.stderr)
+        run_async(_serve_stdio(settings, name, embedder.value))
+        return
+    configure_logging(settings.logging.level, settings.logging.format)
+    _serve_http(settings, name, host, port, embedder.value)
+
+
+async def _list(settings: Settings) -> list[dict[str, Any]]:
+    from sophia.mcp import McpClients, mcp_server_settings
+    from sophia.secrets import SecretResolver
+
+    servers = mcp_server_settings(settings)
+    clients = McpClients(servers, SecretResolver(settings.home, settings.secrets.key_file).resolve)
+    rows: list[dict[str, Any]] = []
+    try:
+        for server in servers:
+            row = server.describe()
+            try:
+                tools = await clients.connection(server.name).list_tools()
+                row["tools"] = [tool.name for tool in tools]
+            except Exception as error:  # shown per server: one dead server must not hide the others
+                row["error"] = getattr(error, "message", None) or type(error).__name__
+            rows.append(row)
+    finally:
+        await clients.aclose()
+    return rows
+
+
+@app.command("list")
+@handle_errors
+def list_servers(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The configured [[mcp_servers]] and the tools each offers right now."""
+    rows = run_async(_list(settings_of(ctx)))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        console.print("No MCP servers configured; add [[mcp_servers]] entries to sophia.toml.")
+        return
+    table = Table("server", "transport", "target", "tools")
+    for row in rows:
+        tools = ", ".join(row.get("tools", [])) or f"[red]{row.get('error', 'no tools')}[/]"
+        table.add_row(row["name"], row["transport"], row["target"], tools)
+    console.print(table)
+
+
+async def _call(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+    from sophia.mcp import McpClients, McpToolError, mcp_server_settings, result_value
+    from sophia.secrets import SecretResolver
+
+    clients = McpClients(mcp_server_settings(settings), SecretResolver(settings.home, settings.secrets.key_file).resolve)
+    try:
+        result = await clients.connection(server).call_tool(tool, arguments)
+    finally:
+        await clients.aclose()
+    if result.is_error:
+        raise McpToolError(f"the MCP server {server!r} reported an error from {tool}: {result_value(result)}")
+    return result_value(result)
+
+
+@app.command("call")
+@handle_errors
+def call(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Argument(help="A configured [[mcp_servers]] name.")],
+    tool: Annotated[str, typer.Argument(help="The tool's name on that server.")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+) -> None:
+    """Call one tool on a configured external MCP server directly (a diagnostic: no approval step)."""
+    try:
+        arguments = json.loads(args)
+    except json.JSONDecodeError as error:
+        fail(f"--args is not valid JSON ({error.msg}); pass an object such as '{{\"q\": \"x\"}}'")
+    if not isinstance(arguments, dict):
+        fail("--args must be a JSON object such as '{\"q\": \"x\"}'")
+    value = asyncio.run(_call(settings_of(ctx), server, tool, arguments))
+    if isinstance(value, str):
+        console.print(value, highlight=False, markup=False)
+    else:
+        echo_json(value)

@@ -1,0 +1,28 @@
+"""MCP: Sophia's tool groups served as MCP servers, and external MCP servers plugged in as Sophia tools."""
+
+from sophia.mcp._bridge import McpClients, effect_of, local_tool_name, result_value
+from sophia.mcp._client import McpConnection
+from sophia.mcp._errors import McpServerUnavailable, McpToolError, UnknownMcpServer
+from sophia.mcp._runtime import LOCAL_CONTEXT, McpRuntime, mcp_server_settings, open_runtime
+from sophia.mcp._server import SERVER_NAMES, build_server, held_for_approval
+from sophia.mcp._settings import McpHttpSettings, McpServerSettings
+
+__all__ = [
+    "LOCAL_CONTEXT",
+    "SERVER_NAMES",
+    "McpClients",
+    "McpConnection",
+    "McpHttpSettings",
+    "McpRuntime",
+    "McpServerSettings",
+    "McpServerUnavailable",
+    "McpToolError",
+    "UnknownMcpServer",
+    "build_server",
+    "effect_of",
+    "held_for_approval",
+    "local_tool_name",
+    "mcp_server_settings",
+    "open_runtime",
+    "result_value",
+]

@@ -1,0 +1,97 @@
+"""`McpRuntime`: what Sophia's MCP servers call into — the registry, the invoker, memory and external servers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sophia.accounts import AccountService, Role
+from sophia.mcp._bridge import McpClients
+from sophia.mcp._settings import McpServerSettings
+from sophia.memory import Embedder, EmbeddingModelUnavailable, HashingEmbedder, MemoryService
+from sophia.secrets import SecretResolver
+from sophia.store import Database
+from sophia.tools import ToolContext, ToolInvoker, ToolRegistry, ToolSettings, register_builtin_tools
+
+__all__ = ["LOCAL_CONTEXT", "McpRuntime", "mcp_server_settings", "open_runtime"]
+
+log = logging.getLogger("sophia.mcp")
+
+LOCAL_CONTEXT = ToolContext(user_name="local", role=Role.MEMBER, agent="mcp")
+"""Who calls over stdio when no API key is given: the person who started the process, as a member."""
+
+
+@dataclass
+class McpRuntime:
+    """The services one MCP endpoint needs; `aclose` releases what `open_runtime` opened."""
+
+    registry: ToolRegistry
+    invoker: ToolInvoker
+    accounts: AccountService | None = None
+    memory: MemoryService | None = None
+    clients: McpClients | None = None
+    context: ToolContext = LOCAL_CONTEXT
+    owned: list[Any] = field(default_factory=list, repr=False)
+
+    async def aclose(self) -> None:
+        if self.clients is not None:
+            await self.clients.aclose()
+        for resource in reversed(self.owned):
+            await resource.close()
+        self.owned.clear()
+
+
+def mcp_server_settings(settings: Any) -> list[McpServerSettings]:
+    """`settings.mcp_servers` as models (entries may still be plain dicts before Settings declares the field)."""
+    entries: Sequence[Any] = getattr(settings, "mcp_servers", None) or []
+    return [e if isinstance(e, McpServerSettings) else McpServerSettings.model_validate(e) for e in entries]
+
+
+def _embedder(kind: str) -> Embedder:
+    if kind == "hashing":
+        return HashingEmbedder()
+    from sophia.memory import MiniLMEmbedder
+
+    try:
+        return MiniLMEmbedder()
+    except EmbeddingModelUnavailable as error:
+        log.warning("memory: %s; using the hashing embedder", error.message)
+        return HashingEmbedder()
+
+
+async def open_runtime(
+    settings: Any,
+    database: Database,
+    *,
+    embedder: Embedder | str | None = "minilm",
+    context: ToolContext = LOCAL_CONTEXT,
+    connect_external: bool = True,
+    errlog: Any = None,
+) -> McpRuntime:
+    """Build the registry (built-in tools, memory tools, external MCP tools) and an invoker on `database`.
+
+    `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
+    """
+    tool_settings: ToolSettings = getattr(settings, "tools", None) or ToolSettings()
+    registry = ToolRegistry()
+    runtime = McpRuntime(registry, ToolInvoker(registry, database, settings=tool_settings), context=context)
+    runtime.accounts = AccountService(database)
+    if embedder is not None:
+        chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
+        home = getattr(settings, "home", None)
+        index_path = home / "memory" / "vectors.npz" if home is not None else None
+        if index_path is not None:
+            index_path.parent.mkdir(parents=True, exist_ok=True)
+        runtime.memory = await MemoryService.open(database, chosen, index_path=index_path)
+        runtime.owned.append(runtime.memory)
+    register_builtin_tools(registry, tool_settings, memory=runtime.memory)
+    servers = mcp_server_settings(settings)
+    if servers:
+        secrets = getattr(settings, "secrets", None)
+        resolver = SecretResolver(getattr(settings, "home"), getattr(secrets, "key_file", None))
+        runtime.clients = McpClients(servers, resolver.resolve, errlog=errlog)
+        if connect_external:
+            await runtime.clients.register_tools(registry)
+    return runtime
