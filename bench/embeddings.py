@@ -125,9 +125,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=512, help="sentences per timed pass")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best of each is reported")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="MiniLMEmbedder workers (threads over batches)"
-    )
+    parser.add_argument("--workers", type=int, help="MiniLMEmbedder workers (default: one per core, up to 2)")
     parser.add_argument("--min-words", type=int, default=10)
     parser.add_argument("--max-words", type=int, default=40)
     parser.add_argument(
@@ -169,8 +167,9 @@ def main() -> None:
         elif theirs is not None:
             their_times.append(timed(theirs, corpus))
     ours_rate = len(corpus) / min(ours_times)
+    workers = args.workers or "auto"
     print(
-        f"numpy MiniLM            {ours_rate:8.1f} sentences/s  (OpenBLAS threads {blas}, {args.workers} workers)"
+        f"numpy MiniLM            {ours_rate:8.1f} sentences/s  (OPENBLAS_NUM_THREADS {blas}, workers {workers})"
     )
     if not their_times:
         print("sentence-transformers not measured; pass --st-python /tmp/st-venv/bin/python for the ratio")

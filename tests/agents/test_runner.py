@@ -49,7 +49,9 @@ async def test_agent_calls_a_tool_and_answers_through_the_gateway(
 async def test_every_model_call_is_in_the_gateway_ledger(
     scripted_gateway: Any, invoker: ToolInvoker, database: Database
 ) -> None:
-    gateway = scripted_gateway(lambda body: call("notes.read", title="a") if not tool_messages(body) else "ok")
+    gateway = scripted_gateway(
+        lambda body: call("notes.read", title="a") if not tool_messages(body) else "ok"
+    )
     await AgentRunner(gateway, invoker).run(NOTES, "read a", context=context())
     await gateway.aclose()
     async with database.session() as session:
@@ -152,7 +154,9 @@ async def test_the_step_limit_stops_a_model_that_loops_forever(
 ) -> None:
     gateway = scripted_gateway(lambda body: call("notes.read", title="again"))
     with pytest.raises(StepLimitExceeded, match="limit of 5 steps"):
-        await AgentRunner(gateway, invoker).run(NOTES, "loop", context=context(), limits=RunLimits(max_steps=5))
+        await AgentRunner(gateway, invoker).run(
+            NOTES, "loop", context=context(), limits=RunLimits(max_steps=5)
+        )
 
 
 async def test_the_cost_limit_stops_the_run_after_the_step_that_crossed_it(

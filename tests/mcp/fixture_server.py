@@ -9,6 +9,7 @@ import asyncio
 import os
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
 server = MCPServer("fixture")
@@ -48,7 +49,7 @@ async def hang(seconds: float) -> str:
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
 def fail(reason: str) -> str:
     """Raise, so the result comes back with isError."""
-    raise ValueError(reason)
+    raise ToolError(reason)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,9 @@ async def invoker(clients: McpClients, database: Database) -> ToolInvoker:
     return ToolInvoker(registry, database, policy=ApprovalPolicy({"fx.echo": {"*": "auto"}}))
 
 
-async def test_external_tools_are_namespaced_with_effects_from_annotations_and_config(invoker: ToolInvoker) -> None:
+async def test_external_tools_are_namespaced_with_effects_from_annotations_and_config(
+    invoker: ToolInvoker,
+) -> None:
     effects = {tool.name: tool.effect for tool in invoker.registry.tools()}
     assert effects == {
         "fx.drop_notes": SideEffect.DESTROY,
@@ -65,10 +67,14 @@ async def test_secret_reference_in_env_reaches_the_server(invoker: ToolInvoker) 
     assert result.output == {"result": "hello from env: hi"}
 
 
-async def test_survives_the_server_being_killed_mid_session(invoker: ToolInvoker, clients: McpClients) -> None:
+async def test_survives_the_server_being_killed_mid_session(
+    invoker: ToolInvoker, clients: McpClients
+) -> None:
     pid = (await invoker.invoke("fx.get_pid", {}, AGENT)).output["result"]
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(ToolFailed, match="MCP server 'fx' (closed the connection|went away|could not be reached)"):
+    with pytest.raises(
+        ToolFailed, match="MCP server 'fx' (closed the connection|went away|could not be reached)"
+    ):
         await invoker.invoke("fx.echo", {"text": "are you there?"}, AGENT)
     again = await invoker.invoke("fx.echo", {"text": "back"}, AGENT)
     assert again.output == {"result": "hello from env: back"}
@@ -76,7 +82,9 @@ async def test_survives_the_server_being_killed_mid_session(invoker: ToolInvoker
     assert clients.connection("fx").connects == 2
 
 
-async def test_hung_server_gives_a_clear_tool_error_and_the_next_call_reconnects(invoker: ToolInvoker) -> None:
+async def test_hung_server_gives_a_clear_tool_error_and_the_next_call_reconnects(
+    invoker: ToolInvoker,
+) -> None:
     with pytest.raises(ToolFailed, match="did not run hang within 3 seconds.*next call reconnects"):
         await invoker.invoke("fx.hang", {"seconds": 600}, AGENT)
     assert (await invoker.invoke("fx.echo", {"text": "ok"}, AGENT)).output == {"result": "hello from env: ok"}

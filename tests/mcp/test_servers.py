@@ -6,8 +6,8 @@ from typing import Any
 
 import mcp_types as types
 import pytest
-from mcp import Client, MCPError
 
+from mcp import Client, MCPError
 from sophia.accounts import Role
 from sophia.mcp import SERVER_NAMES, McpRuntime, build_server
 from sophia.tools import SideEffect, ToolContext, list_tool_audit
@@ -59,7 +59,9 @@ async def test_tool_added_to_the_registry_appears_and_runs_without_server_code(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_write_tool_is_held_for_approval_and_runs_only_once_approved(runtime: McpRuntime, mode: str) -> None:
+async def test_write_tool_is_held_for_approval_and_runs_only_once_approved(
+    runtime: McpRuntime, mode: str
+) -> None:
     async with Client(build_server("memory", runtime), mode=mode) as client:
         held = await client.call_tool("memory.remember", {"content": "The deploy window is Tuesday."})
         assert not held.is_error
@@ -111,7 +113,10 @@ async def test_memories_are_resources_scoped_to_the_caller(runtime: McpRuntime) 
     assert listed == ["memory://stats"] and templates == ["memory://memories/{id}"]
     content = read.contents[0]
     assert isinstance(content, types.TextResourceContents) and "short answers" in content.text
-    assert isinstance(stats.contents[0], types.TextResourceContents) and '"memories": 2' in stats.contents[0].text
+    assert (
+        isinstance(stats.contents[0], types.TextResourceContents)
+        and '"memories": 2' in stats.contents[0].text
+    )
 
 
 async def test_recall_context_prompt_grounds_on_recalled_memories(runtime: McpRuntime) -> None:

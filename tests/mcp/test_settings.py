@@ -39,7 +39,9 @@ def test_headers_only_for_url_and_env_only_for_command() -> None:
 
 
 def test_describe_names_env_and_headers_but_never_their_values() -> None:
-    server = McpServerSettings(name="gh", url="https://mcp.example/mcp", headers={"Authorization": "Bearer sekrit"})
+    server = McpServerSettings(
+        name="gh", url="https://mcp.example/mcp", headers={"Authorization": "Bearer sekrit"}
+    )
     assert "sekrit" not in str(server.describe())
     assert server.describe()["headers"] == ["Authorization"]
 

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def principal(user_id: int = 1, role: Role = Role.MEMBER) -> Principal:
-    return Principal(user_id=user_id, user_name=f"user{user_id}", role=role, key_id=None, scopes=("*",),
-                     budget_usd=None)
+    return Principal(
+        user_id=user_id, user_name=f"user{user_id}", role=role, key_id=None, scopes=("*",), budget_usd=None
+    )
 
 
 class Workers:
@@ -37,12 +38,22 @@ class Workers:
     def start(self, executor_id: str) -> subprocess.Popen[bytes]:
         ready = self.trace / f"ready-{executor_id}"
         ready.unlink(missing_ok=True)
-        log = (self.trace / f"{executor_id}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.runs.worker_app", self.database_url, self.system_url, executor_id,
-             str(self.trace)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
+        with (self.trace / f"{executor_id}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.runs.worker_app",
+                    self.database_url,
+                    self.system_url,
+                    executor_id,
+                    str(self.trace),
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )
         self.processes.append(process)
         wait_for(lambda: ready.exists() or process.poll() is not None, 60)
         assert process.poll() is None, (self.trace / f"{executor_id}.log").read_text()[-3000:]
@@ -71,7 +82,9 @@ def wait_for(condition: Callable[[], Any], timeout: float) -> None:
         time.sleep(0.05)
 
 
-async def wait_for_run(service: RunService, run_id: str, statuses: tuple[str, ...], timeout: float) -> RunInfo:
+async def wait_for_run(
+    service: RunService, run_id: str, statuses: tuple[str, ...], timeout: float
+) -> RunInfo:
     import asyncio
 
     deadline = time.monotonic() + timeout

@@ -87,7 +87,9 @@ async def main(database_url: str, system_url: str, executor_id: str, trace: Path
     policy = ApprovalPolicy({"notes.write": {"*": "auto"}})
     invoker = ToolInvoker(tools, database, policy=policy, sealer=ArgumentSealer(KEY))
     agents = default_agents(tools)
-    agents["chat"] = type(agents["chat"])("chat", "test agent", tools=("notes.write", "notes.wait", "notes.delete"))
+    agents["chat"] = type(agents["chat"])(
+        "chat", "test agent", tools=("notes.write", "notes.wait", "notes.delete")
+    )
     runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=2.0)
     settings = RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.2)
     worker = RunWorker(runtime, system_database_url=system_url, executor_id=executor_id, settings=settings)

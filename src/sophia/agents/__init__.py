@@ -4,6 +4,7 @@ Models come only through the gateway and tools only through the `ToolInvoker`, s
 ledger, approvals and the audit apply to every agent step.
 """
 
+from sophia.agents._chat import INTENTS, ChatEvent, ChatOrchestrator, Citation, classify_intent
 from sophia.agents._model import (
     AgentError,
     AgentResult,
@@ -21,10 +22,14 @@ from sophia.agents._steps import DirectSteps, StepExecutor, StepFunction
 from sophia.agents._team import ConsensusResult, PlanStep, Team, TeamResult, consensus, parse_plan
 
 __all__ = [
+    "INTENTS",
     "AgentError",
     "AgentResult",
     "AgentRunner",
     "AgentSpec",
+    "ChatEvent",
+    "ChatOrchestrator",
+    "Citation",
     "ConsensusResult",
     "CostLimitExceeded",
     "DirectSteps",
@@ -40,6 +45,7 @@ __all__ = [
     "Team",
     "TeamResult",
     "TimeLimitExceeded",
+    "classify_intent",
     "consensus",
     "outcome_namespace",
     "parse_plan",

@@ -42,7 +42,7 @@ class AgentSpec:
         return f"sophia/{self.task_type}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RunLimits:
     """Per run bounds; whichever is hit first stops the run cleanly with a typed error."""
 
@@ -51,15 +51,20 @@ class RunLimits:
     max_seconds: float = 600.0
 
     def to_record(self) -> dict[str, float]:
-        return {"max_steps": self.max_steps, "max_cost_usd": self.max_cost_usd, "max_seconds": self.max_seconds}
+        return {
+            "max_steps": self.max_steps,
+            "max_cost_usd": self.max_cost_usd,
+            "max_seconds": self.max_seconds,
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> RunLimits:
         record = record or {}
+        default = cls()
         return cls(
-            max_steps=int(record.get("max_steps", cls.max_steps)),
-            max_cost_usd=float(record.get("max_cost_usd", cls.max_cost_usd)),
-            max_seconds=float(record.get("max_seconds", cls.max_seconds)),
+            max_steps=int(record.get("max_steps", default.max_steps)),
+            max_cost_usd=float(record.get("max_cost_usd", default.max_cost_usd)),
+            max_seconds=float(record.get("max_seconds", default.max_seconds)),
         )
 
 

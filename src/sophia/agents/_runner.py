@@ -103,7 +103,7 @@ class RunSession:
             base_url=_BASE_URL,
             api_key="in-process",
             max_retries=0,
-            http_client=httpx.AsyncClient(transport=_GatewayTransport(self.state, spec, names)),
+            http_client=httpx.AsyncClient(transport=_GatewayTransport(self.state, spec, names)),  # type: ignore[arg-type]
         )
         model = OpenAIChatModel(spec.requested_model, provider=OpenAIProvider(openai_client=client))
         return Agent(model, instructions=spec.instructions, tools=tools, retries=3, name=spec.name)

@@ -121,8 +121,16 @@ class RunState:
         self.cost_usd += float(data["cost_usd"])
         self.models.append(str(data["model"]))
         step = StepRecord(
-            seq, "model", "model", spec.name, "ok", float(data["cost_usd"]), str(data["model"]),
-            int(data["input_tokens"]), int(data["output_tokens"]), _model_detail(data["response"]),
+            seq,
+            "model",
+            "model",
+            spec.name,
+            "ok",
+            float(data["cost_usd"]),
+            str(data["model"]),
+            int(data["input_tokens"]),
+            int(data["output_tokens"]),
+            _model_detail(data["response"]),
         )
         await self._record(step)
         await self._record_unknown_tools(spec, data["response"], tool_names)
@@ -169,7 +177,11 @@ class RunState:
 
         status = await self.steps.wait_for_decision(approval_id, check)
         if status == "denied":
-            return {"status": "denied", "code": "tool_denied", "message": f"a person denied the call to {name}"}
+            return {
+                "status": "denied",
+                "code": "tool_denied",
+                "message": f"a person denied the call to {name}",
+            }
         if status != "approved":
             return {
                 "status": "waiting_approval",
@@ -182,7 +194,12 @@ class RunState:
                 result = await self.invoker.invoke_approved(approval_id)
             except ToolError as error:
                 return {"status": "error", "code": error.code, "message": error.message}
-            return {"status": "ok", "text": result.text, "truncated": result.truncated, "approval_id": approval_id}
+            return {
+                "status": "ok",
+                "text": result.text,
+                "truncated": result.truncated,
+                "approval_id": approval_id,
+            }
 
         return await self.steps.run_step(self.seq, f"tool:{name}:approved", run_approved, once=True)
 

@@ -104,13 +104,21 @@ class Team:
         while rounds < self.max_rounds and not accepted:
             rounds += 1
             planned = await session.run(self.planner, self._planner_prompt(task, lessons or [], feedback))
-            plan = parse_plan(planned.output, list(self.executors)) or [PlanStep(next(iter(self.executors)), task)]
+            plan = parse_plan(planned.output, list(self.executors)) or [
+                PlanStep(next(iter(self.executors)), task)
+            ]
             results = await self._execute(session, task, plan)
             output = results[-1].output
             review = await session.run(self.reviewer, self._review_prompt(task, plan, results))
             accepted, feedback = _verdict(review.output)
         return TeamResult(
-            output, accepted, rounds, plan, results, session.state.records[first:], session.state.cost_usd - cost
+            output,
+            accepted,
+            rounds,
+            plan,
+            results,
+            session.state.records[first:],
+            session.state.cost_usd - cost,
         )
 
     async def _execute(self, session: RunSession, task: str, plan: list[PlanStep]) -> list[AgentResult]:
@@ -124,13 +132,17 @@ class Team:
         return results
 
     def _planner_prompt(self, task: str, lessons: list[str], feedback: str) -> str:
-        specialists = "\n".join(f"- {name}: {spec.instructions[:200]}" for name, spec in self.executors.items())
+        specialists = "\n".join(
+            f"- {name}: {spec.instructions[:200]}" for name, spec in self.executors.items()
+        )
         prompt = (
             f"Task: {task}\n\nSpecialists:\n{specialists}\n\n"
             'Answer with JSON {"steps": [{"agent": "<specialist>", "task": "<what to do>"}]}.'
         )
         if lessons:
-            prompt += "\n\nOutcomes of similar earlier runs (avoid their mistakes):\n" + "\n---\n".join(lessons)
+            prompt += "\n\nOutcomes of similar earlier runs (avoid their mistakes):\n" + "\n---\n".join(
+                lessons
+            )
         if feedback:
             prompt += f"\n\nThe reviewer sent the last attempt back: {feedback}"
         return prompt

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import sophia
-from sophia.cli import _accounts, _config, _db, _models, _secrets, _serve
+from sophia.cli import _accounts, _config, _db, _mcp, _models, _secrets, _serve
 from sophia.cli._common import CliState
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ app.add_typer(_secrets.app)
 app.add_typer(_db.app)
 app.add_typer(_accounts.users_app)
 app.add_typer(_accounts.keys_app)
+app.add_typer(_mcp.app)
 
 
 def main() -> None:

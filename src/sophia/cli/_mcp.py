@@ -16,7 +16,9 @@ from sophia.cli._common import console, echo_json, fail, handle_errors, run_asyn
 from sophia.config import Settings
 from sophia.observability import configure_logging
 
-app = typer.Typer(name="mcp", help="MCP servers (Sophia's tools over MCP) and external MCP servers.", no_args_is_help=True)
+app = typer.Typer(
+    name="mcp", help="MCP servers (Sophia's tools over MCP) and external MCP servers.", no_args_is_help=True
+)
 
 API_KEY_ENV = "SOPHIA_API_KEY"
 
@@ -78,7 +80,9 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
 def serve(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="memory, research, code, infra, data, integrations or all.")],
-    transport: Annotated[Transport, typer.Option(help="stdio (for a local client) or http.")] = Transport.STDIO,
+    transport: Annotated[
+        Transport, typer.Option(help="stdio (for a local client) or http.")
+    ] = Transport.STDIO,
     host: Annotated[str | None, typer.Option(help="HTTP bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default from settings).")] = None,
     embedder: Annotated[EmbedderChoice, typer.Option(help="Memory embeddings.")] = EmbedderChoice.MINILM,
@@ -144,7 +148,9 @@ async def _call(settings: Settings, server: str, tool: str, arguments: dict[str,
     from sophia.mcp import McpClients, McpToolError, mcp_server_settings, result_value
     from sophia.secrets import SecretResolver
 
-    clients = McpClients(mcp_server_settings(settings), SecretResolver(settings.home, settings.secrets.key_file).resolve)
+    clients = McpClients(
+        mcp_server_settings(settings), SecretResolver(settings.home, settings.secrets.key_file).resolve
+    )
     try:
         result = await clients.connection(server).call_tool(tool, arguments)
     finally:
@@ -166,11 +172,15 @@ def call(
     try:
         arguments = json.loads(args)
     except json.JSONDecodeError as error:
-        fail(f"--args is not valid JSON ({error.msg}); pass an object such as '{{\"q\": \"x\"}}'")
+        fail(f'--args is not valid JSON ({error.msg}); pass an object such as \'{{"q": "x"}}\'')
     if not isinstance(arguments, dict):
-        fail("--args must be a JSON object such as '{\"q\": \"x\"}'")
+        fail('--args must be a JSON object such as \'{"q": "x"}\'')
     value = asyncio.run(_call(settings_of(ctx), server, tool, arguments))
     if isinstance(value, str):
         console.print(value, highlight=False, markup=False)
     else:
         echo_json(value)
+
+
+if __name__ == "__main__":  # `python -m sophia.cli._mcp` until the group is wired into `sophia`
+    app()

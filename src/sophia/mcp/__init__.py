@@ -3,6 +3,7 @@
 from sophia.mcp._bridge import McpClients, effect_of, local_tool_name, result_value
 from sophia.mcp._client import McpConnection
 from sophia.mcp._errors import McpServerUnavailable, McpToolError, UnknownMcpServer
+from sophia.mcp._http import McpHttpEndpoint, install_mcp, security_settings
 from sophia.mcp._runtime import LOCAL_CONTEXT, McpRuntime, mcp_server_settings, open_runtime
 from sophia.mcp._server import SERVER_NAMES, build_server, held_for_approval
 from sophia.mcp._settings import McpHttpSettings, McpServerSettings
@@ -12,6 +13,7 @@ __all__ = [
     "SERVER_NAMES",
     "McpClients",
     "McpConnection",
+    "McpHttpEndpoint",
     "McpHttpSettings",
     "McpRuntime",
     "McpServerSettings",
@@ -21,8 +23,10 @@ __all__ = [
     "build_server",
     "effect_of",
     "held_for_approval",
+    "install_mcp",
     "local_tool_name",
     "mcp_server_settings",
     "open_runtime",
     "result_value",
+    "security_settings",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs shipped; only validators are used
 import mcp_types as types
 from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
 
@@ -33,11 +33,11 @@ def local_tool_name(remote: str) -> str:
     return words if words[:1].isalpha() else f"t_{words}"
 
 
-def effect_of(tool: types.Tool, overrides: dict[str, SideEffect]) -> SideEffect:
+def effect_of(tool: types.Tool, overrides: Mapping[str, str]) -> SideEffect:
     """Config first; then `readOnlyHint` -> read, `destructiveHint` -> destroy; anything else is a write."""
     configured = overrides.get(tool.name) or overrides.get(local_tool_name(tool.name))
     if configured is not None:
-        return configured
+        return SideEffect(configured)
     hints = tool.annotations
     if hints is not None and hints.read_only_hint:
         return SideEffect.READ
@@ -60,7 +60,9 @@ def result_value(result: types.CallToolResult) -> Any:
             parts.append(f"[resource: {block.uri}]")
         elif isinstance(block, types.EmbeddedResource):
             inner = block.resource
-            parts.append(inner.text if isinstance(inner, types.TextResourceContents) else f"[resource: {inner.uri}]")
+            parts.append(
+                inner.text if isinstance(inner, types.TextResourceContents) else f"[resource: {inner.uri}]"
+            )
     return parts[0] if len(parts) == 1 else parts
 
 
@@ -103,7 +105,9 @@ def _problem(error: Any) -> str:
 
 def _error_text(result: types.CallToolResult) -> str:
     text = result_value(result)
-    text = text if isinstance(text, str) else " ".join(map(str, text)) if isinstance(text, list) else str(text)
+    text = (
+        text if isinstance(text, str) else " ".join(map(str, text)) if isinstance(text, list) else str(text)
+    )
     return text[:_MAX_ERROR_CHARS] or "no detail given"
 
 
@@ -180,12 +184,16 @@ class McpClients:
             await connection.aclose()
 
 
-def _register(registry: ToolRegistry, connection: McpConnection, remote_tools: Sequence[types.Tool]) -> list[str]:
+def _register(
+    registry: ToolRegistry, connection: McpConnection, remote_tools: Sequence[types.Tool]
+) -> list[str]:
     names: list[str] = []
     for remote in remote_tools:
         tool = external_tool(connection, remote)
         if len(tool.name) > _MAX_NAME or tool.name in registry:
-            log.warning("MCP server %s: tool %r skipped (name too long or taken)", connection.name, remote.name)
+            log.warning(
+                "MCP server %s: tool %r skipped (name too long or taken)", connection.name, remote.name
+            )
             continue
         registry.register(tool)
         names.append(tool.name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import mcp_types as types
-from mcp import MCPError
 from mcp.server import ServerRequestContext
 
+from mcp import MCPError
 from sophia.accounts import Principal
 from sophia.tools import ToolContext
 
@@ -26,5 +26,7 @@ def caller_context(ctx: ServerRequestContext[Any, Any], local: ToolContext, serv
     state = scope.get("state") if isinstance(scope, dict) else None
     principal = state.get(PRINCIPAL_KEY) if isinstance(state, dict) else None
     if not isinstance(principal, Principal):
-        raise MCPError(types.INVALID_REQUEST, "this MCP endpoint needs a Sophia API key (Authorization: Bearer)")
+        raise MCPError(
+            types.INVALID_REQUEST, "this MCP endpoint needs a Sophia API key (Authorization: Bearer)"
+        )
     return ToolContext.of(principal, agent=f"mcp:{server}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,9 +17,9 @@ from typing import Any, TextIO, TypeVar
 import anyio
 import httpx2
 import mcp_types as types
-from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp import Client, MCPError, StdioServerParameters
 from sophia.mcp._errors import McpServerUnavailable
 from sophia.mcp._settings import McpServerSettings
 from sophia.secrets import is_secret_ref
@@ -68,7 +69,7 @@ class McpConnection:
         tools: list[types.Tool] = []
         cursor: str | None = None
         for _ in range(_MAX_PAGES):
-            page = await self._bounded("list its tools", lambda: client.list_tools(cursor=cursor))
+            page = await self._bounded("list its tools", functools.partial(client.list_tools, cursor=cursor))
             tools.extend(page.tools)
             cursor = page.next_cursor
             if not cursor:
@@ -201,9 +202,18 @@ class McpConnection:
         from mcp.client.stdio import stdio_client
 
         return Client(
-            stdio_client(parameters, errlog=self._errlog or sys.stderr),
+            stdio_client(parameters, errlog=_usable_errlog(self._errlog or sys.stderr)),
             read_timeout_seconds=self.settings.timeout_seconds,
         )
 
     def _value(self, value: str) -> str:
         return self._resolve(value) if is_secret_ref(value) else value
+
+
+def _usable_errlog(stream: TextIO) -> TextIO:
+    """A child process needs a real file for its stderr; a captured stream (tests, CLI runners) has none."""
+    try:
+        stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return sys.__stderr__ or stream
+    return stream

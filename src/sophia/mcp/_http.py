@@ -108,13 +108,18 @@ class McpHttpEndpoint:
         started = bool(self.managers) and self.runtime is not None
         body: dict[str, Any] = {"status": "ok" if started else "starting", "servers": list(SERVER_NAMES)}
         if self.runtime is not None and self.runtime.clients is not None:
-            body["external"] = {"configured": self.runtime.clients.names, "failed": sorted(self.runtime.clients.errors)}
+            body["external"] = {
+                "configured": self.runtime.clients.names,
+                "failed": sorted(self.runtime.clients.errors),
+            }
         return Response(orjson.dumps(body), 200 if started else 503, media_type="application/json")
 
     async def serve(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         manager = self.managers.get(name)
         if manager is None:
-            await _error(503, "the MCP endpoint is starting; retry shortly", "unavailable")(scope, receive, send)
+            await _error(503, "the MCP endpoint is starting; retry shortly", "unavailable")(
+                scope, receive, send
+            )
             return
         request = Request(scope, receive)
         refused = await TransportSecurityMiddleware(self.security).validate_request(
@@ -128,7 +133,9 @@ class McpHttpEndpoint:
             await outcome(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = outcome
-        token = AccessToken(token="", client_id=f"sophia-key-{outcome.key_id}", scopes=[], subject=str(outcome.user_id))
+        token = AccessToken(
+            token="", client_id=f"sophia-key-{outcome.key_id}", scopes=[], subject=str(outcome.user_id)
+        )
         scope["user"] = AuthenticatedUser(token)
         await manager.handle_request(scope, receive, send)
 
@@ -142,13 +149,21 @@ class McpHttpEndpoint:
         except AuthError as error:
             return _error(401, error.message, "unauthorized", {"WWW-Authenticate": "Bearer"})
         if principal.role is Role.PENDING:
-            return _error(403, "your account is pending approval; ask an admin to give you a role", "forbidden")
+            return _error(
+                403, "your account is pending approval; ask an admin to give you a role", "forbidden"
+            )
         if not (principal.allows(f"mcp:{name}") or principal.allows("mcp")):
-            return _error(403, f"this API key lacks the scope 'mcp:{name}'; create a key with --scope mcp", "forbidden")
-        wait = self.limiter.check(principal.key_id if principal.key_id is not None else f"user:{principal.user_id}")
+            return _error(
+                403, f"this API key lacks the scope 'mcp:{name}'; create a key with --scope mcp", "forbidden"
+            )
+        wait = self.limiter.check(
+            principal.key_id if principal.key_id is not None else f"user:{principal.user_id}"
+        )
         if wait is not None:
             headers = {"Retry-After": str(max(1, round(wait)))}
-            return _error(429, f"too many MCP requests for this key; retry in {wait:.0f} s", "rate_limited", headers)
+            return _error(
+                429, f"too many MCP requests for this key; retry in {wait:.0f} s", "rate_limited", headers
+            )
         return principal
 
     async def _verify(self, token: str) -> Principal:

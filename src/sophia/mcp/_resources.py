@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 import mcp_types as types
-from mcp import MCPError
 
+from mcp import MCPError
 from sophia.errors import SophiaError
 from sophia.mcp._runtime import McpRuntime
 from sophia.tools import Decision, ToolContext
@@ -81,7 +81,9 @@ class MemoryResources:
             result = await self.runtime.invoker.invoke(_STATS_TOOL, {}, context)
             return _json(uri, result.output)
         if not uri.startswith(_MEMORY_PREFIX):
-            raise MCPError(types.INVALID_PARAMS, f"no resource {uri[:200]!r}; try {STATS_URI} or {MEMORY_TEMPLATE}")
+            raise MCPError(
+                types.INVALID_PARAMS, f"no resource {uri[:200]!r}; try {STATS_URI} or {MEMORY_TEMPLATE}"
+            )
         try:
             found = await memory.get(uri.removeprefix(_MEMORY_PREFIX), namespaces=_namespaces(context))
         except SophiaError as error:
@@ -114,7 +116,9 @@ class MemoryResources:
             )
         ]
 
-    async def prompt(self, name: str, arguments: dict[str, str], context: ToolContext) -> types.GetPromptResult:
+    async def prompt(
+        self, name: str, arguments: dict[str, str], context: ToolContext
+    ) -> types.GetPromptResult:
         topic = (arguments.get("topic") or "").strip()
         if name != "recall_context" or not self.available:
             raise MCPError(types.INVALID_PARAMS, f"no prompt named {name[:80]!r}; try recall_context")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from sophia.accounts import AccountService, Role
 from sophia.mcp._bridge import McpClients
 from sophia.mcp._settings import McpServerSettings
@@ -44,9 +46,16 @@ class McpRuntime:
 
 
 def mcp_server_settings(settings: Any) -> list[McpServerSettings]:
-    """`settings.mcp_servers` as models (entries may still be plain dicts before Settings declares the field)."""
+    """`settings.mcp_servers` as models: entries may be these, plain dicts, or a same-shaped model from config."""
     entries: Sequence[Any] = getattr(settings, "mcp_servers", None) or []
-    return [e if isinstance(e, McpServerSettings) else McpServerSettings.model_validate(e) for e in entries]
+    found: list[McpServerSettings] = []
+    for entry in entries:
+        if isinstance(entry, BaseModel) and not isinstance(entry, McpServerSettings):
+            entry = entry.model_dump()  # a copy of the model declared in core config (no shells import there)
+        found.append(
+            entry if isinstance(entry, McpServerSettings) else McpServerSettings.model_validate(entry)
+        )
+    return found
 
 
 def _embedder(kind: str) -> Embedder:
@@ -90,7 +99,7 @@ async def open_runtime(
     servers = mcp_server_settings(settings)
     if servers:
         secrets = getattr(settings, "secrets", None)
-        resolver = SecretResolver(getattr(settings, "home"), getattr(secrets, "key_file", None))
+        resolver = SecretResolver(settings.home, getattr(secrets, "key_file", None))
         runtime.clients = McpClients(servers, resolver.resolve, errlog=errlog)
         if connect_external:
             await runtime.clients.register_tools(registry)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import mcp_types as types
-from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 
 import sophia
+from mcp import MCPError
 from sophia.errors import SophiaError
 from sophia.mcp._caller import caller_context
 from sophia.mcp._errors import UnknownMcpServer
@@ -86,7 +86,11 @@ class _Handlers:
     def visible(self, context: ToolContext) -> list[Tool]:
         """The group's tools the caller may call at all (denied ones are not offered)."""
         policy = self.runtime.invoker.policy
-        return [t for t in self.runtime.registry.tools(self.group) if policy.decide(t, context.role) != Decision.DENY]
+        return [
+            t
+            for t in self.runtime.registry.tools(self.group)
+            if policy.decide(t, context.role) != Decision.DENY
+        ]
 
     def tool(self, name: str) -> Tool:
         try:
@@ -94,10 +98,14 @@ class _Handlers:
         except UnknownTool as error:
             raise MCPError(types.INVALID_PARAMS, error.message) from None
         if self.group is not None and found.group != self.group:
-            raise MCPError(types.INVALID_PARAMS, f"the {self.name} MCP server has no tool named {name[:80]!r}")
+            raise MCPError(
+                types.INVALID_PARAMS, f"the {self.name} MCP server has no tool named {name[:80]!r}"
+            )
         return found
 
-    async def list_tools(self, ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        self, ctx: Context, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[_definition(tool) for tool in self.visible(self.context(ctx))])
 
     async def call_tool(self, ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -123,10 +131,14 @@ class _Handlers:
         self.context(ctx)
         return types.ListResourceTemplatesResult(resource_templates=self.resources.templates())
 
-    async def read_resource(self, ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+    async def read_resource(
+        self, ctx: Context, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
         return await self.resources.read(str(params.uri), self.context(ctx))
 
-    async def list_prompts(self, ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+    async def list_prompts(
+        self, ctx: Context, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
         self.context(ctx)
         return types.ListPromptsResult(prompts=self.resources.prompts())
 

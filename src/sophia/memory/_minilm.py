@@ -10,6 +10,7 @@ import importlib.resources
 import importlib.util
 import json
 import math
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from sophia.memory._embedding import EmbeddingModelUnavailable
 
@@ -30,6 +32,7 @@ _REQUIRED = ("model.safetensors", "tokenizer.json", "config.json", "sentence_ber
 
 F32 = npt.NDArray[np.float32]
 _GELU_BLOCK_ROWS = 64
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def locate_minilm_files() -> Path:
@@ -168,6 +171,16 @@ def _gelu_rows(x: F32, scratch: F32) -> F32:
     return x
 
 
+def _single_threaded_blas() -> None:
+    """Pin BLAS to one thread, for the whole process, unless the operator chose a count.
+
+    Our workers already use every core; a multi-threaded BLAS on top oversubscribes them, and OpenBLAS threads
+    spin-waiting on a busy machine made embedding several times slower in measurements.
+    """
+    if not any(os.environ.get(name) for name in _BLAS_THREAD_VARIABLES):
+        threadpool_limits(limits=1, user_api="blas")
+
+
 class _Workspace:
     """Scratch memory for one `embed` call, reused by every batch and layer.
 
@@ -194,9 +207,9 @@ class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 without torch: 384-d vectors, texts truncated at 256 tokens.
 
     Safe to share between threads: weights are read-only, tokenizer calls are serialised by a lock (a small
-    share of the time) and each call has its own scratch memory. `batch_tokens` bounds that memory.
-    `workers` > 1 encodes batches on several threads; it pays when BLAS itself is single-threaded
-    (`OPENBLAS_NUM_THREADS=1`), which is also much faster on a machine busy with other work.
+    share of the time) and each call has its own scratch memory, bounded by `batch_tokens`. Batches are
+    encoded by `workers` threads (default: up to two, one per core); with more than one, BLAS is pinned to a
+    single thread for the process unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS is set.
     """
 
     def __init__(
@@ -205,7 +218,7 @@ class MiniLMEmbedder:
         *,
         batch_size: int = 32,
         batch_tokens: int = 2048,
-        workers: int = 1,
+        workers: int | None = None,
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -215,7 +228,9 @@ class MiniLMEmbedder:
         st_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self._batch_size = max(1, batch_size)
         self._batch_tokens = max(1, batch_tokens)
-        self._workers = max(1, workers)
+        self._workers = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+        if self._workers > 1:
+            _single_threaded_blas()
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="minilm")
         self._max_len = int(st_config["max_seq_length"])
         self._hidden = int(config["hidden_size"])
@@ -283,11 +298,13 @@ class MiniLMEmbedder:
     def _plan_batches(self, ids: list[npt.NDArray[np.int64]]) -> list[list[int]]:
         """Group texts of similar token length, so padding (wasted work) stays small and memory bounded."""
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        # A few texts are still split so that every worker gets some.
+        batch_size = max(1, min(self._batch_size, -(-len(ids) // self._workers)))
         batches: list[list[int]] = []
         current: list[int] = []
         for index in order:
             if current and (
-                len(current) >= self._batch_size or (len(current) + 1) * len(ids[index]) > self._batch_tokens
+                len(current) >= batch_size or (len(current) + 1) * len(ids[index]) > self._batch_tokens
             ):
                 batches.append(current)
                 current = []

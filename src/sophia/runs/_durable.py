@@ -63,8 +63,11 @@ class DurableSteps:
 
     async def wait_for_decision(self, approval_id: str, check: Callable[[], Awaitable[str]]) -> str:
         """Durable wait: a checkpointed status check, then a DBOS `recv` (woken by the approve/deny call)."""
+        async def checked() -> str:
+            return await check()
+
         while True:
-            status: str = await DBOS.run_step_async({"name": "approval:check"}, check)
+            status: str = await DBOS.run_step_async({"name": "approval:check"}, checked)
             if status != "pending":
                 await self._set_status("running")
                 return status
@@ -95,13 +98,14 @@ class DurableSteps:
                 )
             )
             await session.flush()
-            totals = (
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(RunStepRow.cost_usd), 0.0))
-                .where(RunStepRow.run_id == self.run_id, RunStepRow.kind.in_(("model", "tool")))
-            )
+            totals = sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(RunStepRow.cost_usd), 0.0)
+            ).where(RunStepRow.run_id == self.run_id, RunStepRow.kind.in_(("model", "tool")))
             count, cost = (await session.execute(totals)).one()
             await session.execute(
-                sa.update(RunRow).where(RunRow.id == self.run_id).values(steps=int(count), cost_usd=float(cost))
+                sa.update(RunRow)
+                .where(RunRow.id == self.run_id)
+                .values(steps=int(count), cost_usd=float(cost))
             )
 
     async def _set_status(self, status: str) -> None:
@@ -116,9 +120,21 @@ class DurableSteps:
 def _ledger_row(run_id: str, seq: int, key: str) -> RunStepRow:
     now = utcnow()
     return RunStepRow(
-        run_id=run_id, seq=seq, name=key, kind="once", agent=None, status="running", model=None,
-        input_tokens=0, output_tokens=0, cost_usd=0.0, detail={}, error=None, output=None,
-        created_at=now, updated_at=now,
+        run_id=run_id,
+        seq=seq,
+        name=key,
+        kind="once",
+        agent=None,
+        status="running",
+        model=None,
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=0.0,
+        detail={},
+        error=None,
+        output=None,
+        created_at=now,
+        updated_at=now,
     )
 
 

@@ -61,7 +61,11 @@ def default_agents(registry: ToolRegistry) -> dict[str, AgentSpec]:
             tools=reads + _present(registry, "workspace.write", "memory.remember"),
             delegates=("researcher", "coder"),
         ),
-        AgentSpec("planner", "You break a task into a few concrete steps for the specialists.", task_type="reasoning"),
+        AgentSpec(
+            "planner",
+            "You break a task into a few concrete steps for the specialists.",
+            task_type="reasoning",
+        ),
         AgentSpec(
             "researcher",
             "You find facts with the tools you have and report them with their sources.",

@@ -44,12 +44,24 @@ class RunInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    executor_id: str | None = None
 
     @classmethod
     def of(cls, row: RunRow) -> RunInfo:
         return cls(
-            row.id, row.user_id, row.agent, row.task, row.status, row.output, row.error, float(row.cost_usd),
-            row.steps, row.created_at, row.started_at, row.finished_at,
+            row.id,
+            row.user_id,
+            row.agent,
+            row.task,
+            row.status,
+            row.output,
+            row.error,
+            float(row.cost_usd),
+            row.steps,
+            row.created_at,
+            row.started_at,
+            row.finished_at,
+            row.executor_id,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +98,7 @@ class RunService:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await asyncio.to_thread(self._client.destroy)
+            self._client.destroy()  # quick engine disposal; no thread, the loop's executor may be gone
             self._client = None
 
     async def create(
@@ -101,20 +113,37 @@ class RunService:
             raise InvalidInput(f"a {principal.role.value} account cannot start runs; ask an admin")
         run_id = "run_" + uuid.uuid4().hex
         row = RunRow(
-            id=run_id, user_id=principal.user_id, agent=agent, task=task, status="queued", output=None,
-            error=None, cost_usd=0.0, steps=0, limits=(limits or RunLimits()).to_record(),
-            context=ToolContext.of(principal, run_id=run_id).to_record(), executor_id=None,
-            created_at=utcnow(), started_at=None, finished_at=None,
+            id=run_id,
+            user_id=principal.user_id,
+            agent=agent,
+            task=task,
+            status="queued",
+            output=None,
+            error=None,
+            cost_usd=0.0,
+            steps=0,
+            limits=(limits or RunLimits()).to_record(),
+            context=ToolContext.of(principal, run_id=run_id).to_record(),
+            executor_id=None,
+            created_at=utcnow(),
+            started_at=None,
+            finished_at=None,
         )
         async with self.database.transaction() as session:
             session.add(row)
         client = await self._dbos()
-        options: Any = {"queue_name": QUEUE, "workflow_name": WORKFLOW, "workflow_id": run_id,
-                        "app_version": APP_VERSION}
+        options: Any = {
+            "queue_name": QUEUE,
+            "workflow_name": WORKFLOW,
+            "workflow_id": run_id,
+            "app_version": APP_VERSION,
+        }
         await asyncio.to_thread(client.enqueue, options, run_id)
         return RunInfo.of(row)
 
-    async def list(self, principal: Principal, *, status: str | None = None, limit: int = 50) -> list[RunInfo]:
+    async def list(
+        self, principal: Principal, *, status: str | None = None, limit: int = 50
+    ) -> list[RunInfo]:
         query = sa.select(RunRow).order_by(RunRow.created_at.desc()).limit(min(max(limit, 1), 500))
         if principal.role is not Role.ADMIN:
             query = query.where(RunRow.user_id == principal.user_id)
@@ -143,12 +172,20 @@ class RunService:
             audit = await list_tool_audit(session, run_id=run_id, limit=500)
         approvals = await self.invoker.approvals(run_id=run_id)
         entries = [
-            {"at": e.at, "action": e.action, "target": e.target, "user_id": e.actor_user_id, "detail": e.detail}
+            {
+                "at": e.at,
+                "action": e.action,
+                "target": e.target,
+                "user_id": e.actor_user_id,
+                "detail": e.detail,
+            }
             for e in reversed(audit)
         ]
         return RunDetail(run, steps, approvals, entries)
 
-    async def approve(self, principal: Principal, approval_id: str, reason: str | None = None) -> ApprovalRecord:
+    async def approve(
+        self, principal: Principal, approval_id: str, reason: str | None = None
+    ) -> ApprovalRecord:
         record = await self.invoker.approve(approval_id, principal, reason)
         await self._wake(record)
         return record
@@ -163,7 +200,9 @@ class RunService:
         if record.run_id is None:
             return
         client = await self._dbos()
-        await asyncio.to_thread(client.send, record.run_id, {"approval_id": record.id}, approval_topic(record.id))
+        await asyncio.to_thread(
+            client.send, record.run_id, {"approval_id": record.id}, approval_topic(record.id)
+        )
 
     async def cancel(self, principal: Principal, run_id: str) -> RunInfo:
         run = await self.get(principal, run_id)
@@ -182,15 +221,29 @@ class RunService:
 
 def _step(row: RunStepRow) -> dict[str, Any]:
     return {
-        "seq": row.seq, "kind": row.kind, "name": row.name, "agent": row.agent, "status": row.status,
-        "model": row.model, "input_tokens": row.input_tokens, "output_tokens": row.output_tokens,
-        "cost_usd": float(row.cost_usd), "detail": row.detail, "error": row.error, "at": row.created_at,
+        "seq": row.seq,
+        "kind": row.kind,
+        "name": row.name,
+        "agent": row.agent,
+        "status": row.status,
+        "model": row.model,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cost_usd": float(row.cost_usd),
+        "detail": row.detail,
+        "error": row.error,
+        "at": row.created_at,
     }
 
 
 def _approval(record: ApprovalRecord) -> dict[str, Any]:
     return {
-        "id": record.id, "tool": record.tool, "effect": record.effect, "arguments": record.arguments,
-        "status": record.status, "requested_at": record.requested_at, "decided_at": record.decided_at,
+        "id": record.id,
+        "tool": record.tool,
+        "effect": record.effect,
+        "arguments": record.arguments,
+        "status": record.status,
+        "requested_at": record.requested_at,
+        "decided_at": record.decided_at,
         "execution": record.execution,
     }

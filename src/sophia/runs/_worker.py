@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -75,6 +76,8 @@ class RunWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        # DBOS made its (now shut down) pool this loop's default executor; give the loop a fresh one.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="sophia"))
         install_runtime(None)
         async with self.runtime.database.transaction() as session:
             await session.execute(sa.delete(RunWorkerRow).where(RunWorkerRow.executor_id == self.executor_id))
@@ -101,8 +104,15 @@ class RunWorker:
             row = await session.get(RunWorkerRow, self.executor_id)
             if row is None:
                 host = socket.gethostname()[:255]
-                session.add(RunWorkerRow(executor_id=self.executor_id, host=host, pid=os.getpid(),
-                                         started_at=now, heartbeat_at=now))
+                session.add(
+                    RunWorkerRow(
+                        executor_id=self.executor_id,
+                        host=host,
+                        pid=os.getpid(),
+                        started_at=now,
+                        heartbeat_at=now,
+                    )
+                )
             else:
                 row.heartbeat_at = now
 
@@ -111,12 +121,19 @@ class RunWorker:
         cutoff = utcnow() - timedelta(seconds=self.settings.stale_seconds)
         async with self.runtime.database.session() as session:
             live = set(
-                (await session.scalars(sa.select(RunWorkerRow.executor_id).where(RunWorkerRow.heartbeat_at >= cutoff)))
+                
+                    await session.scalars(
+                        sa.select(RunWorkerRow.executor_id).where(RunWorkerRow.heartbeat_at >= cutoff)
+                    )
+                
             )
         pending = await DBOS.list_workflows_async(
             status="PENDING", app_version=APP_VERSION, load_input=False, load_output=False
         )
-        dead = sorted({w.executor_id for w in pending if w.executor_id and w.executor_id not in live} - {self.executor_id})
+        dead = sorted(
+            {w.executor_id for w in pending if w.executor_id and w.executor_id not in live}
+            - {self.executor_id}
+        )
         for executor_id in dead:
             await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
             async with self.runtime.database.transaction() as session:

@@ -32,8 +32,13 @@ async def execute_run(runtime: RunRuntime, run_id: str) -> dict[str, Any]:
     run = await _load(runtime, run_id)
     if run.status in TERMINAL_STATUSES:
         return {"status": run.status, "output": run.output}
-    await _update(runtime, run_id, status="running", started_at=run.started_at or utcnow(),
-                  executor_id=DBOS.executor_id if DBOS.workflow_id else None)
+    await _update(
+        runtime,
+        run_id,
+        status="running",
+        started_at=run.started_at or utcnow(),
+        executor_id=DBOS.executor_id if DBOS.workflow_id else None,
+    )
     context = ToolContext.from_record(run.context)
     steps = DurableSteps(runtime.database, run_id, poll_seconds=runtime.approval_poll_seconds)
     session = runtime.runner.session(context=context, limits=RunLimits.from_record(run.limits), steps=steps)
@@ -51,12 +56,11 @@ async def _execute(
 ) -> tuple[str, list[str]]:
     if agent == "team" and runtime.team is not None:
         lessons = await _lessons(runtime, task, context)
-        result: TeamResult | AgentResult = await runtime.team.run(session, task, lessons=lessons)
-        tried = [f"{step.agent}: {step.task}" for step in result.plan]
-        return result.output, tried
+        team: TeamResult = await runtime.team.run(session, task, lessons=lessons)
+        return team.output, [f"{step.agent}: {step.task}" for step in team.plan]
     spec = runtime.agents.get(agent) or runtime.agents["chat"]
-    result = await session.run(spec, task)
-    return result.output, sorted({s.name for s in result.steps if s.kind == "tool"})
+    single: AgentResult = await session.run(spec, task)
+    return single.output, sorted({s.name for s in single.steps if s.kind == "tool"})
 
 
 async def _lessons(runtime: RunRuntime, task: str, context: ToolContext) -> list[str]:
@@ -83,7 +87,13 @@ async def _finish(
 ) -> None:
     state = session.state
     await _update(
-        runtime, run.id, status=status, output=output, error=error, finished_at=utcnow(), cost_usd=state.cost_usd
+        runtime,
+        run.id,
+        status=status,
+        output=output,
+        error=error,
+        finished_at=utcnow(),
+        cost_usd=state.cost_usd,
     )
     outcomes = runtime.outcomes
     if outcomes is None:
@@ -115,5 +125,7 @@ async def _load(runtime: RunRuntime, run_id: str) -> RunRow:
 async def _update(runtime: RunRuntime, run_id: str, **values: Any) -> None:
     async with runtime.database.transaction() as session:
         await session.execute(
-            sa.update(RunRow).where(RunRow.id == run_id, RunRow.status.not_in(TERMINAL_STATUSES)).values(**values)
+            sa.update(RunRow)
+            .where(RunRow.id == run_id, RunRow.status.not_in(TERMINAL_STATUSES))
+            .values(**values)
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -21,13 +23,23 @@ def services(request: Request) -> Services:
 
 
 def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    alt = request.headers.get("x-api-key", "").strip()
-    if alt:
-        return alt
+    return token_of(request.scope["headers"])
+
+
+def token_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The API key from `Authorization: Bearer` (preferred) or `X-API-Key`, read from raw ASGI headers."""
+    authorization = alt = None
+    for name, value in headers:
+        if name == b"authorization" and authorization is None:
+            authorization = value
+        elif name == b"x-api-key" and alt is None:
+            alt = value
+    if authorization is not None:
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    if alt is not None and alt.strip():
+        return alt.decode("latin-1").strip()
     raise AuthError(MISSING_KEY)
 
 
@@ -38,6 +50,7 @@ class KeyCache:
         self.ttl = ttl
         self._max = max_entries
         self._entries: dict[bytes, tuple[Principal, float]] = {}
+        self._inflight: dict[bytes, asyncio.Future[Principal]] = {}
 
     def get(self, digest: bytes) -> Principal | None:
         found = self._entries.get(digest)
@@ -58,15 +71,42 @@ class KeyCache:
     def clear(self) -> None:
         self._entries.clear()
 
+    async def verify(self, digest: bytes, check: Callable[[], Awaitable[Principal]]) -> Principal:
+        """The cached principal, or one shared `check` for every concurrent miss of the same key.
+
+        Without this, every request in flight when an entry expires runs its own database check at once.
+        """
+        principal = self.get(digest)
+        if principal is not None:
+            return principal
+        pending = self._inflight.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._checked(digest, check))
+            self._inflight[digest] = pending
+            pending.add_done_callback(lambda done: self._settled(digest, done))
+        return await asyncio.shield(pending)
+
+    async def _checked(self, digest: bytes, check: Callable[[], Awaitable[Principal]]) -> Principal:
+        principal = await check()
+        self.put(digest, principal)
+        return principal
+
+    def _settled(self, digest: bytes, done: asyncio.Future[Principal]) -> None:
+        if self._inflight.get(digest) is done:
+            del self._inflight[digest]
+        if not done.cancelled():
+            done.exception()  # retrieved here, so a check whose waiters all left never warns
+
+
+async def principal_of(found: Services, headers: Iterable[tuple[bytes, bytes]]) -> Principal:
+    """Who sent these ASGI headers; `AuthError` when the key is missing, unknown, revoked or expired."""
+    token = token_of(headers)
+    digest = hashlib.sha256(token.encode()).digest()
+    return await found.key_cache.verify(digest, lambda: found.accounts.verify_api_key(token))
+
 
 async def authenticate(request: Request) -> Principal:
-    token = _bearer_token(request)
-    found = services(request)
-    digest = hashlib.sha256(token.encode()).digest()
-    principal = found.key_cache.get(digest)
-    if principal is None:
-        principal = await found.accounts.verify_api_key(token)
-        found.key_cache.put(digest, principal)
+    principal = await principal_of(services(request), request.scope["headers"])
     request.state.principal = principal
     return principal
 

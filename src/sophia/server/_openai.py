@@ -12,13 +12,14 @@ from starlette.responses import Response, StreamingResponse
 from sophia.accounts import Principal
 from sophia.config import TASKS
 from sophia.errors import InvalidInput, PermissionDenied, SophiaError
-from sophia.gateway import Caller, Outcome
+from sophia.gateway import Caller, Gateway, Outcome
 from sophia.observability import request_id_var
 from sophia.server._auth import USERS_OF_MODELS, authenticate, require_scope, services
 from sophia.server._errors import error_body
 from sophia.server._json import JsonResponse
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+CHAT_PATH = "/v1/chat/completions"
 
 _CHAT_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -68,17 +69,25 @@ def caller_of(principal: Principal) -> Caller:
 
 async def _model_user(request: Request, scope: str) -> Principal:
     principal = await authenticate(request)
+    check_model_user(principal, scope)
+    return principal
+
+
+def check_model_user(principal: Principal, scope: str) -> None:
+    """Models are for admins and members, with a key that carries `scope`."""
     if principal.role not in USERS_OF_MODELS:
         raise PermissionDenied(
             f"the role {principal.role.value} may not call models; ask an admin for member access"
         )
     require_scope(principal, scope)
-    return principal
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    limit = services(request).settings.server.max_body_bytes
-    raw = await request.body()
+    return parse_body(await request.body(), services(request).settings.server.max_body_bytes)
+
+
+def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, parsed once; only routing fields are read later."""
     if len(raw) > limit:
         raise InvalidInput(
             f"the request body is {len(raw)} bytes; the limit is {limit} (server.max_body_bytes)"
@@ -92,7 +101,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _outcome_headers(outcome: Outcome) -> dict[str, str]:
+def outcome_headers(outcome: Outcome) -> dict[str, str]:
     return {
         "x-sophia-model": outcome.model.name,
         "x-sophia-provider": outcome.model.provider,
@@ -106,22 +115,28 @@ def _outcome_headers(outcome: Outcome) -> dict[str, str]:
     "/chat/completions", openapi_extra=_CHAT_SCHEMA, summary="Create a chat completion (OpenAI-compatible)"
 )
 async def chat_completions(request: Request) -> Response:
+    """Served by `ChatCompletionsEndpoint` on the hot path; this route documents it and serves when that is off."""
     principal = await _model_user(request, "chat")
     body = await _json_object(request)
     gateway = services(request).gateway
     request_id = request_id_var.get() or ""
     if body.get("stream") is True:
-        stream_options = body.get("stream_options")
-        wants_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
-        entry, chunks = await gateway.open_stream(body, caller_of(principal), request_id)
-        headers = {
-            "x-sophia-model": entry.name,
-            "x-sophia-provider": entry.provider,
-            "cache-control": "no-cache",
-        }
-        return StreamingResponse(_sse(chunks, wants_usage), media_type="text/event-stream", headers=headers)
+        return await stream_response(gateway, body, caller_of(principal), request_id)
     response, outcome = await gateway.complete(body, caller_of(principal), request_id)
-    return JsonResponse(response, headers=_outcome_headers(outcome))
+    return JsonResponse(response, headers=outcome_headers(outcome))
+
+
+async def stream_response(gateway: Gateway, body: dict[str, Any], caller: Caller, request_id: str) -> Response:
+    """Server-sent events once a model has produced its first token (failures before that fall back)."""
+    stream_options = body.get("stream_options")
+    wants_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+    entry, chunks = await gateway.open_stream(body, caller, request_id)
+    headers = {
+        "x-sophia-model": entry.name,
+        "x-sophia-provider": entry.provider,
+        "cache-control": "no-cache",
+    }
+    return StreamingResponse(_sse(chunks, wants_usage), media_type="text/event-stream", headers=headers)
 
 
 async def _sse(chunks: AsyncIterator[dict[str, Any]], wants_usage: bool) -> AsyncIterator[bytes]:
@@ -144,7 +159,7 @@ async def embeddings(request: Request) -> Response:
     response, outcome = await services(request).gateway.embed(
         body, caller_of(principal), request_id_var.get() or ""
     )
-    return JsonResponse(response, headers=_outcome_headers(outcome))
+    return JsonResponse(response, headers=outcome_headers(outcome))
 
 
 @router.get("/models", summary="List models and task aliases (OpenAI-compatible)")

@@ -11,13 +11,14 @@ import sophia
 from sophia.config import Settings
 from sophia.server import _health, _openai
 from sophia.server._errors import install_error_handlers
+from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
 from sophia.server._middleware import RequestIdMiddleware
 from sophia.server._services import Services
 from sophia.server.web import install_web
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings, services: Services | None = None, *, mcp: bool = True) -> FastAPI:
     """Build the app; services are started in the lifespan unless given (tests may pass their own)."""
 
     @asynccontextmanager
@@ -30,7 +31,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if owned:
                 await app.state.services.aclose()
 
-    app = FastAPI(
+    app = SophiaAPI(  # FastAPI with POST /v1/chat/completions dispatched before its own layers
         title="Sophia",
         version=sophia.__version__,
         lifespan=lifespan,
@@ -42,4 +43,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(_health.router)
     app.include_router(_openai.router)
     install_web(app)
+    if mcp:
+        from sophia.mcp import install_mcp  # imported late: the MCP SDK takes a second to import
+
+        install_mcp(app)
     return app

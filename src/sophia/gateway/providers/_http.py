@@ -1,4 +1,5 @@
-"""One pooled httpx client per provider, with every transport failure mapped to a typed error."""
+"""Pooled clients per provider (a lean HTTP/1.1 pool for JSON calls, httpx for streams and test transports),
+with every transport failure mapped to a typed error."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from sophia.gateway._errors import (
 )
 from sophia.gateway._sse import SSEEvent, aiter_sse
 from sophia.gateway.providers._base import JSONDict, Timeouts
+from sophia.gateway.providers._pool import HTTP11Pool, PoolError, PoolTimeout
 from sophia.observability import redactor
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+# As many keep-alive slots as connections: with fewer, every call past the 20th concurrent one opened and closed a
+# fresh upstream connection.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30.0)
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 _SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}
 
@@ -51,12 +55,24 @@ class HTTPUpstream:
             transport=transport,
             follow_redirects=False,
         )
+        # Plain JSON calls skip httpx (several times its CPU per call) unless a test transport or a proxy is in play.
+        self._pool: HTTP11Pool | None = None
+        if transport is None and HTTP11Pool.usable_for(base_url):
+            self._pool = HTTP11Pool(
+                base_url,
+                {**headers, **_JSON_HEADERS},
+                connect_timeout=timeouts.connect,
+                max_connections=_LIMITS.max_connections or 100,
+                ssl_context=httpx.create_ssl_context,
+            )
 
     def __repr__(self) -> str:
         return f"HTTPUpstream(provider={self.provider!r}, base_url={str(self.client.base_url)!r})"
 
     async def post_json(self, path: str, payload: Mapping[str, Any]) -> JSONDict:
         """POST a JSON body and return the decoded JSON object, within the total timeout."""
+        if self._pool is not None:
+            return await self._post_pooled(self._pool, path, orjson.dumps(payload))
         try:
             async with asyncio.timeout(self.timeouts.total):
                 response = await self.client.post(path, content=orjson.dumps(payload), headers=_JSON_HEADERS)
@@ -67,6 +83,21 @@ class HTTPUpstream:
         if response.status_code >= 400:
             raise self._status_error(response)
         return self.decode_object(response.content, what="response")
+
+    async def _post_pooled(self, pool: HTTP11Pool, path: str, body: bytes) -> JSONDict:
+        try:
+            status, headers, raw = await pool.post(path, body, timeout=self.timeouts.total)
+        except PoolTimeout as error:
+            raise self._timeout("connect" if error.phase == "connect" else "total") from None
+        except PoolError:
+            raise ProviderUnavailable(
+                f"Provider '{self.provider}' could not be reached or dropped the connection; "
+                "check that it is up and its base URL is right.",
+                provider=self.provider,
+            ) from None
+        if status >= 400:
+            raise error_from_status(self.provider, status, headers=headers, body=raw, secrets=self._secrets)
+        return self.decode_object(raw, what="response")
 
     async def stream_events(self, path: str, payload: Mapping[str, Any]) -> AsyncGenerator[SSEEvent, None]:
         """POST and yield SSE events; the caller's `guard_stream` enforces the stream deadlines."""
@@ -130,6 +161,8 @@ class HTTPUpstream:
         )
 
     async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
         await self.client.aclose()
 
 

@@ -18,27 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.errors import ConfigError
-
-__all__ = [
-    "TASKS",
-    "PROVIDER_KINDS",
-    "SECRET_SCHEMES",
-    "LoggingSettings",
-    "ModelSettings",
-    "ProviderSettings",
-    "RoutingSettings",
-    "SecretRef",
-    "ServerSettings",
-    "Settings",
-    "StorageSettings",
-    "WebSettings",
-    "find_config_file",
-    "format_location",
-    "load_settings",
-    "redact_url",
-    "suggest",
-]
 
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
 PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
@@ -99,7 +80,9 @@ class WebSettings(_Section):
         default=None, description="Force the Secure cookie flag; None sets it when the request is https."
     )
     login_user_failures: int = Field(default=5, ge=1, description="Failed sign-ins per user before lockout.")
-    login_ip_failures: int = Field(default=20, ge=1, description="Failed sign-ins per address before lockout.")
+    login_ip_failures: int = Field(
+        default=20, ge=1, description="Failed sign-ins per address before lockout."
+    )
     lockout_seconds: int = Field(default=900, ge=1, description="How long a lockout lasts.")
     requests_per_minute_key: int = Field(default=600, ge=0, description="Per API key; 0 turns it off.")
     requests_per_minute_user: int = Field(default=1200, ge=0, description="Per user; 0 turns it off.")
@@ -158,6 +141,8 @@ class Settings(BaseSettings):
     models: list[ModelSettings] = Field(default_factory=list)
     routing: RoutingSettings = RoutingSettings()
     web: WebSettings = WebSettings()
+    mcp: McpHttpSettings = McpHttpSettings()
+    mcp_servers: list[McpServerSettings] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,100 @@
+"""`/v1/runs`: create, list, show (steps, costs, approvals, audit), approve/deny, cancel.
+
+A member sees and decides only their own runs; an admin sees all. Runs execute on `sophia worker`s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from sophia.agents import RunLimits
+from sophia.runs import AGENT_KINDS, RunService, load_sealing_key, system_database_url
+from sophia.server._auth import CurrentPrincipal, services
+from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, register_builtin_tools
+
+__all__ = ["router", "run_service"]
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+
+class CreateRun(BaseModel):
+    task: str = Field(min_length=1, max_length=20_000)
+    agent: str = Field(default="chat", description=f"one of {', '.join(AGENT_KINDS)}")
+    max_steps: int = Field(default=30, ge=1, le=500)
+    max_cost_usd: float = Field(default=1.0, ge=0, le=1000)
+    max_seconds: float = Field(default=600.0, ge=1, le=86_400)
+
+
+class Decision(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def run_service(request: Request) -> RunService:
+    """One per app, built on first use from the app's services (so the lead can also set it at start-up)."""
+    found: RunService | None = getattr(request.app.state, "run_service", None)
+    if found is None:
+        base = services(request)
+        registry = register_builtin_tools(ToolRegistry())
+        sealer = ArgumentSealer(load_sealing_key(base.settings.home))
+        invoker = ToolInvoker(registry, base.database, sealer=sealer)
+        found = RunService(base.database, invoker, system_database_url=system_database_url(base.settings))
+        request.app.state.run_service = found
+    return found
+
+
+@router.post("", status_code=201)
+async def create_run(body: CreateRun, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    limits = RunLimits(body.max_steps, body.max_cost_usd, body.max_seconds)
+    run = await run_service(request).create(principal, body.task, agent=body.agent, limits=limits)
+    return run.to_dict()
+
+
+@router.get("")
+async def list_runs(
+    request: Request, principal: CurrentPrincipal, status: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    runs = await run_service(request).list(principal, status=status, limit=limit)
+    return {"object": "list", "data": [run.to_dict() for run in runs]}
+
+
+@router.get("/{run_id}")
+async def show_run(run_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    return (await run_service(request).detail(principal, run_id)).to_dict()
+
+
+@router.post("/{run_id}/approvals/{approval_id}/approve")
+async def approve(
+    run_id: str, approval_id: str, body: Decision, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    service = run_service(request)
+    await _approval_of(service, principal, run_id, approval_id)
+    record = await service.approve(principal, approval_id, body.reason)
+    return {"id": record.id, "status": record.status}
+
+
+@router.post("/{run_id}/approvals/{approval_id}/deny")
+async def deny(
+    run_id: str, approval_id: str, body: Decision, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    service = run_service(request)
+    await _approval_of(service, principal, run_id, approval_id)
+    record = await service.deny(principal, approval_id, body.reason)
+    return {"id": record.id, "status": record.status}
+
+
+@router.post("/{run_id}/cancel")
+async def cancel(run_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    return (await run_service(request).cancel(principal, run_id)).to_dict()
+
+
+async def _approval_of(service: RunService, principal: Any, run_id: str, approval_id: str) -> None:
+    """The approval must belong to a run the caller can see; otherwise it does not exist for them."""
+    from sophia.tools import ApprovalNotFound
+
+    await service.get(principal, run_id)
+    record = await service.invoker.approval(approval_id)
+    if record.run_id != run_id:
+        raise ApprovalNotFound(f"there is no approval {approval_id[:40]!r} in run {run_id[:80]!r}")
