@@ -56,9 +56,8 @@ async def api(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[tuple[htt
     app.state.run_service = RunService(database, invoker, system_database_url=system_url)
     await worker.start()
     try:
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
+        app.state.services = services  # what the lifespan would set; the run routes need nothing else
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             yield client, keys, ledger
     finally:
         await worker.stop()

@@ -39,8 +39,7 @@ async def test_a_run_on_the_local_model_completes_and_is_recorded(tmp_path: Path
             await asyncio.sleep(0.1)
         detail = await service.detail(principal(), run.id)
     finally:
-        service_close = service.aclose()
-        await service_close
+        await service.aclose()
         await worker.stop()
         await gateway.aclose()
         await database.close()

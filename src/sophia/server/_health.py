@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request
 
 from sophia.errors import StorageError
 from sophia.server._json import JsonResponse
+from sophia.server._schemas import Health, Readiness, ok
 from sophia.server._services import Services
 from sophia.store import is_up_to_date
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process is up")
+@router.get("/healthz", summary="Liveness: the process is up", response_model=None, responses=ok(Health))
 async def healthz() -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
@@ -20,7 +21,8 @@ async def healthz() -> JsonResponse:
 @router.get(
     "/readyz",
     summary="Readiness: the database answers and its migrations are current",
-    responses={503: {"description": "Not ready"}},
+    response_model=None,
+    responses={**ok(Readiness), 503: {"model": Readiness, "description": "Not ready"}},
 )
 async def readyz(request: Request) -> JsonResponse:
     services: Services = request.app.state.services

@@ -1,0 +1,60 @@
+"""Response shapes for the OpenAPI document, so clients and schemathesis know what every route answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str
+    param: str | None
+    request_id: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every error, on every route: a superset of OpenAI's error shape."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+class OpenObject(BaseModel):
+    """A JSON object whose fields follow an upstream format (OpenAI's), documented there."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+_ERROR_TEXT = {
+    400: "Malformed request",
+    401: "Missing or invalid API key",
+    403: "Role or scope does not allow this",
+    404: "Not found",
+    409: "Conflict",
+    422: "Request body does not match the schema",
+    429: "Rate limit or budget exceeded",
+    500: "Internal error",
+    502: "A model provider failed",
+    503: "No model or dependency available",
+    504: "A model provider timed out",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given error statuses, all with the one error shape."""
+    return {status: {"model": ErrorBody, "description": _ERROR_TEXT[status]} for status in statuses}
+
+
+def ok(model: type[BaseModel], description: str = "Success") -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description}}
