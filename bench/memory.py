@@ -43,6 +43,7 @@ from sophia.store import Database, upgrade
 DEFAULT_LOCOMO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 KS = (1, 5, 10, 20)
 PLAIN = dict(
+    rrf_k=60.0,
     neighbour_weight=0.0,
     speaker_boost=0.0,
     temporal_boost=0.0,
@@ -170,7 +171,7 @@ QUALITY_RUNS: list[tuple[str, dict[str, Any]]] = [
     ("  - neighbour turns", dict(neighbour_weight=0.0)),
     ("  - speaker boost", dict(speaker_boost=0.0)),
     ("  - temporal boost", dict(temporal_boost=0.0)),
-    ("  - weighted rrf (1:1)", dict(keyword_weight=1.0, vector_weight=1.0)),
+    ("  - sharp rrf (k=60)", dict(rrf_k=60.0)),
     ("  + date in embedding", dict(embed_date=True)),
 ]
 

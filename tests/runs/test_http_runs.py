@@ -31,7 +31,9 @@ def script(body: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-async def api(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], Ledger]]:
+async def api(
+    tmp_path: Path, _sqlite_template: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], Ledger]]:
     shutil.copyfile(_sqlite_template, tmp_path / "sophia.db")
     settings = Settings(home=tmp_path, server={"upgrade_on_start": False})
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'sophia.db'}")
@@ -48,8 +50,12 @@ async def api(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[tuple[htt
     agents["chat"] = AgentSpec("chat", "test", tools=("notes.write",))
     runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=1.0)
     system_url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
-    worker = RunWorker(runtime, system_database_url=system_url, executor_id="http-test",
-                       settings=RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.1))
+    worker = RunWorker(
+        runtime,
+        system_database_url=system_url,
+        executor_id="http-test",
+        settings=RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.1),
+    )
     services = Services(settings=settings, database=database, accounts=accounts, gateway=gateway)
     app = create_app(settings, services)
     app.include_router(router)
@@ -57,7 +63,9 @@ async def api(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[tuple[htt
     await worker.start()
     try:
         app.state.services = services  # what the lifespan would set; the run routes need nothing else
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
             yield client, keys, ledger
     finally:
         await worker.stop()
@@ -70,7 +78,9 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def _until(client: httpx.AsyncClient, key: str, run_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+async def _until(
+    client: httpx.AsyncClient, key: str, run_id: str, statuses: tuple[str, ...]
+) -> dict[str, Any]:
     for _ in range(300):
         shown = (await client.get(f"/v1/runs/{run_id}", headers=auth(key))).json()
         if shown["status"] in statuses:
@@ -104,7 +114,9 @@ async def test_a_run_created_over_http_waits_for_approval_then_finishes(
     assert ledger.calls == [{"tool": "notes.write", "title": "t", "body": "b"}]
     assert [s["name"] for s in done["step_list"]] == ["model", "notes.write", "model"]
     assert done["cost_usd"] > 0
-    assert {"tool.approval_requested", "tool.approval_approved", "tool.call"} <= {a["action"] for a in done["audit"]}
+    assert {"tool.approval_requested", "tool.approval_approved", "tool.call"} <= {
+        a["action"] for a in done["audit"]
+    }
 
 
 async def test_members_see_only_their_runs_and_admins_see_all(
@@ -114,7 +126,9 @@ async def test_members_see_only_their_runs_and_admins_see_all(
     run_id = (await client.post("/v1/runs", json={"task": "x"}, headers=auth(keys["mia"]))).json()["id"]
     assert (await client.get(f"/v1/runs/{run_id}", headers=auth(keys["max"]))).status_code == 404
     assert (await client.get("/v1/runs", headers=auth(keys["max"]))).json()["data"] == []
-    assert [r["id"] for r in (await client.get("/v1/runs", headers=auth(keys["ada"]))).json()["data"]] == [run_id]
+    assert [r["id"] for r in (await client.get("/v1/runs", headers=auth(keys["ada"]))).json()["data"]] == [
+        run_id
+    ]
     assert (await client.get("/v1/runs")).status_code == 401
     bad = await client.post("/v1/runs", json={"task": "x", "agent": "wizard"}, headers=auth(keys["mia"]))
     assert bad.status_code == 400

@@ -19,15 +19,20 @@ from tests.runs.conftest import principal
 pytestmark = pytest.mark.local_llm
 
 
-async def test_a_run_on_the_local_model_completes_and_is_recorded(tmp_path: Path, _sqlite_template: Path) -> None:
+async def test_a_run_on_the_local_model_completes_and_is_recorded(
+    tmp_path: Path, _sqlite_template: Path
+) -> None:
     shutil.copyfile(_sqlite_template, tmp_path / "sophia.db")
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'sophia.db'}")
     gateway = await build_gateway(Settings(home=tmp_path), database)
     invoker = ToolInvoker(ToolRegistry(), database, sealer=ArgumentSealer(bytes(32)))
     agents = {"chat": AgentSpec("chat", "Answer in one short sentence.", model="local")}
     system_url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
-    worker = RunWorker(RunRuntime(database, gateway, invoker, agents), system_database_url=system_url,
-                       settings=RunSettings(queue_poll_seconds=0.1))
+    worker = RunWorker(
+        RunRuntime(database, gateway, invoker, agents),
+        system_database_url=system_url,
+        settings=RunSettings(queue_poll_seconds=0.1),
+    )
     service = RunService(database, invoker, system_database_url=system_url)
     await worker.start()
     try:

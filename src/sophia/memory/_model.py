@@ -84,13 +84,13 @@ class MemorySettings:
     max_metadata_bytes: int = 16 * 1024
     max_k: int = 200
     candidate_pool: int = 100
-    rrf_k: float = 60.0
+    rrf_k: float = 10.0
     keyword_weight: float = 1.0
     vector_weight: float = 1.0
     neighbour_weight: float = 0.5
     neighbour_window: int = 1
-    speaker_boost: float = 0.1
-    temporal_boost: float = 0.15
+    speaker_boost: float = 0.3
+    temporal_boost: float = 0.5
     recency_weight: float = 0.02
     importance_weight: float = 0.02
     access_weight: float = 0.01

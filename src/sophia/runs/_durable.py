@@ -63,6 +63,7 @@ class DurableSteps:
 
     async def wait_for_decision(self, approval_id: str, check: Callable[[], Awaitable[str]]) -> str:
         """Durable wait: a checkpointed status check, then a DBOS `recv` (woken by the approve/deny call)."""
+
         async def checked() -> str:
             return await check()
 

@@ -121,11 +121,9 @@ class RunWorker:
         cutoff = utcnow() - timedelta(seconds=self.settings.stale_seconds)
         async with self.runtime.database.session() as session:
             live = set(
-                
-                    await session.scalars(
-                        sa.select(RunWorkerRow.executor_id).where(RunWorkerRow.heartbeat_at >= cutoff)
-                    )
-                
+                await session.scalars(
+                    sa.select(RunWorkerRow.executor_id).where(RunWorkerRow.heartbeat_at >= cutoff)
+                )
             )
         pending = await DBOS.list_workflows_async(
             status="PENDING", app_version=APP_VERSION, load_input=False, load_output=False

@@ -29,6 +29,7 @@ from sophia.server._openai import (
     parse_body,
     stream_response,
 )
+from sophia.server._openai import router as chat_router
 from sophia.server._services import Services
 
 _JSON = (b"content-type", b"application/json")
@@ -110,7 +111,7 @@ class SophiaAPI(FastAPI):
         route = next(
             (
                 r
-                for r in self.router.routes
+                for r in chat_router.routes
                 if isinstance(r, Route) and r.path == CHAT_PATH and "POST" in (r.methods or ())
             ),
             None,
