@@ -171,7 +171,7 @@ QUALITY_RUNS: list[tuple[str, dict[str, Any]]] = [
     ("  - neighbour turns", dict(neighbour_weight=0.0)),
     ("  - speaker boost", dict(speaker_boost=0.0)),
     ("  - temporal boost", dict(temporal_boost=0.0)),
-    ("  - sharp rrf (k=60)", dict(rrf_k=60.0)),
+    ("  - sharp rrf (k=60, not 10)", dict(rrf_k=60.0)),
     ("  + date in embedding", dict(embed_date=True)),
 ]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 import typer
 
@@ -40,7 +43,7 @@ def serve(
     bind_port = port or settings.server.port
     console.print(f"Sophia serving on http://{bind_host}:{bind_port} (data in {settings.home.resolve()})")
     config = uvicorn.Config(
-        create_app(settings),
+        _with_frozen_heap(create_app(settings)),
         host=bind_host,
         port=bind_port,
         loop="uvloop",
@@ -51,3 +54,23 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run()
+
+
+def _with_frozen_heap(app: Any) -> Any:
+    """Once started, move every object built so far out of the collector's sight (`gc.freeze`).
+
+    Ledger records live long enough to reach the oldest generation, so full collections run every few hundred
+    requests, and each one walked the whole heap of imported modules (FastAPI, SQLAlchemy, pydantic): tens of
+    microseconds a request on average for objects that live as long as the process.
+    """
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(started: Any) -> AsyncIterator[Any]:
+        async with inner(started) as state:
+            gc.collect()
+            gc.freeze()
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -6,6 +6,7 @@ only disagree after a crash mid-migration; `rebuild()` recreates them from `memo
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -51,12 +52,17 @@ def fts_query(text: str) -> str | None:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+def scope_token(namespace: str) -> str:
+    """One opaque FTS token per namespace, so MATCH itself narrows to the caller's rows (fast at 100k+)."""
+    return "ns" + hashlib.blake2b(namespace.encode(), digest_size=10).hexdigest()
+
+
 @runtime_checkable
 class KeywordIndex(Protocol):
     """Full-text search over memory rows; works inside the caller's transaction so writes stay atomic."""
 
-    async def add(self, conn: AsyncConnection, entries: Sequence[tuple[str, str]]) -> None:
-        """Index `(memory_id, search_text)` pairs."""
+    async def add(self, conn: AsyncConnection, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Index `(memory_id, namespace, search_text)` triples."""
         ...
 
     async def remove(self, conn: AsyncConnection, ids: Sequence[str]) -> None: ...
@@ -74,15 +80,21 @@ class KeywordIndex(Protocol):
         ...
 
 
-_fts = sa.table(FTS_TABLE, sa.column("memory_id", sa.String()), sa.column("text", sa.Text()))
+_fts = sa.table(
+    FTS_TABLE,
+    sa.column("memory_id", sa.String()),
+    sa.column("scope", sa.Text()),
+    sa.column("text", sa.Text()),
+)
 
 
 class SqliteKeywordIndex:
     """FTS5 with BM25 ranking; the table is created by migration 0002 with the porter tokenizer."""
 
-    async def add(self, conn: AsyncConnection, entries: Sequence[tuple[str, str]]) -> None:
+    async def add(self, conn: AsyncConnection, entries: Sequence[tuple[str, str, str]]) -> None:
         if entries:
-            await conn.execute(sa.insert(_fts), [{"memory_id": i, "text": t} for i, t in entries])
+            rows = [{"memory_id": i, "scope": scope_token(ns), "text": t} for i, ns, t in entries]
+            await conn.execute(sa.insert(_fts), rows)
 
     async def remove(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _CHUNK):
@@ -91,9 +103,10 @@ class SqliteKeywordIndex:
     async def search(
         self, conn: AsyncConnection, query: str, scope: Scope, limit: int
     ) -> list[tuple[str, float]]:
-        match = fts_query(query)
-        if match is None:
+        terms = fts_query(query)
+        if terms is None:
             return []
+        match = "scope : (" + " OR ".join(scope_token(ns) for ns in scope.namespaces) + f") AND ({terms})"
         score = sa.func.bm25(sa.literal_column(FTS_TABLE)).label("score")
         stmt = (
             sa.select(_fts.c.memory_id, score)

@@ -275,7 +275,9 @@ class MemoryService(Maintenance):
                             f"memory {supersede.id} was updated concurrently; retry the update"
                         )
                 await conn.execute(sa.insert(memories), rows)
-                await self.keyword.add(conn, [(d.memory.id, d.search_text) for d in drafts])
+                await self.keyword.add(
+                    conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
+                )
                 await self._flush_access(conn)
         if supersede is not None:
             await self.vector.close_validity([supersede.id], drafts[0].memory.valid_from)

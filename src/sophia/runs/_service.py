@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOSClient
+from dbos import DBOS, DBOSClient
 
 from sophia.accounts import Principal, Role
 from sophia.agents import RunLimits
@@ -93,6 +93,8 @@ class RunService:
 
     async def _dbos(self) -> DBOSClient:
         if self._client is None:
+            # The system database may not exist yet (no worker ever started); creating it is idempotent.
+            await asyncio.to_thread(DBOS.migrate, self.system_database_url)
             self._client = await asyncio.to_thread(DBOSClient, system_database_url=self.system_database_url)
         return self._client
 
@@ -129,9 +131,9 @@ class RunService:
             started_at=None,
             finished_at=None,
         )
+        client = await self._dbos()
         async with self.database.transaction() as session:
             session.add(row)
-        client = await self._dbos()
         options: Any = {
             "queue_name": QUEUE,
             "workflow_name": WORKFLOW,

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings
-from sophia.server import _health, _openai
+from sophia.server import _health, _openai, _runs
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
@@ -28,6 +28,9 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
         try:
             yield
         finally:
+            run_service = getattr(app.state, "run_service", None)
+            if run_service is not None:
+                await run_service.aclose()
             if owned:
                 await app.state.services.aclose()
 
@@ -42,6 +45,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.add_middleware(RequestIdMiddleware)
     app.include_router(_health.router)
     app.include_router(_openai.router)
+    app.include_router(_runs.router)
     install_web(app)
     if mcp:
         from sophia.mcp import install_mcp  # imported late: the MCP SDK takes a second to import

@@ -61,7 +61,7 @@ def upgrade() -> None:
     if dialect == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE memory_fts USING fts5("
-            "text, memory_id UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')"
+            "text, scope, memory_id UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')"
         )
     elif dialect == "postgresql":
         op.execute(
