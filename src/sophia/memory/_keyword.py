@@ -123,9 +123,9 @@ class SqliteKeywordIndex:
 
     async def rebuild(self, conn: AsyncConnection) -> int:
         await conn.execute(sa.delete(_fts))
-        await conn.execute(
-            sa.insert(_fts).from_select(
-                ["memory_id", "text"], sa.select(memories.c.id, memories.c.search_text)
-            )
-        )
+        rows = (
+            await conn.execute(sa.select(memories.c.id, memories.c.namespace, memories.c.search_text))
+        ).all()
+        for start in range(0, len(rows), _CHUNK):
+            await self.add(conn, [(r[0], r[1], r[2]) for r in rows[start : start + _CHUNK]])
         return await self.count(conn)

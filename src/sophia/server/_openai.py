@@ -126,7 +126,9 @@ async def chat_completions(request: Request) -> Response:
     return JsonResponse(response, headers=outcome_headers(outcome))
 
 
-async def stream_response(gateway: Gateway, body: dict[str, Any], caller: Caller, request_id: str) -> Response:
+async def stream_response(
+    gateway: Gateway, body: dict[str, Any], caller: Caller, request_id: str
+) -> Response:
     """Server-sent events once a model has produced its first token (failures before that fall back)."""
     stream_options = body.get("stream_options")
     wants_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True

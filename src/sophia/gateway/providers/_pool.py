@@ -151,7 +151,7 @@ class HTTP11Pool:
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._tls = parts.scheme == "https"
-        self._ssl_factory = ssl_context  # built on the first connection: loading CA bundles takes milliseconds
+        self._ssl_factory = ssl_context  # called on the first connection: CA bundles take ms to load
         self._ssl: ssl.SSLContext | None = None
         self._prefix = parts.path.rstrip("/")
         host_header = parts.netloc.rpartition("@")[2]
@@ -177,7 +177,7 @@ class HTTP11Pool:
         proxies = urllib.request.getproxies_environment()
         if not (proxies.get(parts.scheme) or proxies.get("all")):
             return True
-        return bool(urllib.request.proxy_bypass_environment(parts.hostname, proxies))
+        return bool(urllib.request.proxy_bypass(parts.hostname))
 
     async def post(
         self, path: str, body: bytes, *, timeout: float, headers: bytes = b""
@@ -240,7 +240,9 @@ class HTTP11Pool:
         while self._open >= self._max:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiting.append(waiter)
-            timer = loop.call_at(min(deadline, loop.time() + self._connect_timeout), _expire, waiter, "connect")
+            timer = loop.call_at(
+                min(deadline, loop.time() + self._connect_timeout), _expire, waiter, "connect"
+            )
             try:
                 await waiter
             finally:
@@ -270,11 +272,15 @@ class HTTP11Pool:
         except TimeoutError:
             self._open -= 1
             self._wake()
-            raise PoolTimeout("no connection to the upstream within the connect timeout", phase="connect") from None
+            raise PoolTimeout(
+                "no connection to the upstream within the connect timeout", phase="connect"
+            ) from None
         except OSError as error:
             self._open -= 1
             self._wake()
-            raise PoolError(f"cannot connect to the upstream ({type(error).__name__})", phase="connect") from None
+            raise PoolError(
+                f"cannot connect to the upstream ({type(error).__name__})", phase="connect"
+            ) from None
         except BaseException:
             self._open -= 1
             self._wake()
