@@ -56,4 +56,6 @@ def test_config_check_resolves_references_and_checks_chains(tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "providers[0].api_key: environment variable SOPHIA_TEST_MISSING_KEY is not set" in result.output
     assert "providers[1].api_key:" in result.output and "nope" in result.output
-    assert 'routing.chains.speed[0]: unknown model "gpt-4o-mni" — did you mean "gpt-4o-mini"?' in result.output
+    assert (
+        'routing.chains.speed[0]: unknown model "gpt-4o-mni" — did you mean "gpt-4o-mini"?' in result.output
+    )

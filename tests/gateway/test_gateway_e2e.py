@@ -111,7 +111,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             log = server.log()
         assert "fault-upstream-key-canary" not in log
         stored = b"".join(path.read_bytes() for path in home.glob("sophia.db*"))
-        assert b"fault-upstream-key-canary" not in stored and b"sph_" not in stored  # keys are stored as hashes
+        # API keys are stored as hashes; provider keys are never stored.
+        assert b"fault-upstream-key-canary" not in stored and b"sph_" not in stored
 
 
 def chat(model: str, text: str = "hello", **extra: object) -> dict[str, object]:

@@ -26,7 +26,9 @@ def root(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c", help="Settings file (else SOPHIA_CONFIG, ./sophia.toml, SOPHIA_HOME/sophia.toml)."
+            "--config",
+            "-c",
+            help="Settings file (else SOPHIA_CONFIG, ./sophia.toml, SOPHIA_HOME/sophia.toml).",
         ),
     ] = None,
 ) -> None:

@@ -34,8 +34,12 @@ async def _gateway(settings: Settings) -> AsyncIterator[Gateway]:
         await database.close()
 
 
-async def _ask(settings: Settings, prompt: str, model: str, system: str | None, max_tokens: int | None) -> None:
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+async def _ask(
+    settings: Settings, prompt: str, model: str, system: str | None, max_tokens: int | None
+) -> None:
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
     body: dict[str, object] = {"model": model, "messages": messages, "stream": True}
     if max_tokens:
         body["max_tokens"] = max_tokens

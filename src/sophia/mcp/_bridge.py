@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs shipped; only validators are used
+import jsonschema
 import mcp_types as types
 from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
 
