@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from sophia.memory import HashingEmbedder, MemoryService, NumpyVectorIndex
 from sophia.store import Database
+from tests.memory._helpers import keyword_table
 
 
 async def _ids_in_index(service: MemoryService) -> set[str]:
@@ -81,7 +82,7 @@ async def test_a_different_embedding_model_reembeds_rows_on_start(
 async def test_reindex_rebuilds_both_indexes_from_rows(memory: MemoryService, database: Database) -> None:
     ids = [await memory.remember(f"note number {i} about rebuilding", namespace="user:r") for i in range(5)]
     async with database.engine.begin() as conn:
-        await conn.execute(sa.text("DELETE FROM memory_fts"))
+        await conn.execute(sa.text(f"DELETE FROM {keyword_table(database)}"))
     await memory.vector.reset([])
     assert (await memory.stats()).keyword_entries == 0 and len(memory.vector) == 0
 

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from sophia.memory import MemoryService, Turn
-from sophia.store import Database
+from sophia.store import Database, UtcDateTime
+from tests.memory._helpers import keyword_table
+
+_memories = sa.table("memories", sa.column("id"), sa.column("created_at", UtcDateTime()))
 
 
 async def test_consolidate_merges_near_duplicates_into_the_more_important_one(
@@ -58,7 +61,7 @@ async def test_consolidate_hard_deletes_expired_memories(memory: MemoryService, 
     assert report.expired == 1
     async with database.engine.connect() as conn:
         ids = set((await conn.execute(sa.text("SELECT id FROM memories"))).scalars())
-        fts = (await conn.execute(sa.text("SELECT count(*) FROM memory_fts"))).scalar_one()
+        fts = (await conn.execute(sa.text(f"SELECT count(*) FROM {keyword_table(database)}"))).scalar_one()
     assert ids == {lasting} and fts == 1 and len(memory.vector) == 1
 
 
@@ -69,10 +72,7 @@ async def test_consolidate_decays_importance_of_memories_unused_for_long(
     fresh = await memory.remember("a fresh fact", namespace="global", importance=0.5)
     long_ago = datetime.now(UTC) - timedelta(days=90)
     async with database.engine.begin() as conn:
-        await conn.execute(
-            sa.text("UPDATE memories SET created_at = :t WHERE id = :id"),
-            {"t": long_ago.replace(tzinfo=None).isoformat(sep=" "), "id": old},
-        )
+        await conn.execute(sa.update(_memories).where(_memories.c.id == old).values(created_at=long_ago))
     assert (await memory.consolidate()).decayed == 1
     async with database.engine.connect() as conn:
         rows = dict((await conn.execute(sa.text("SELECT id, importance FROM memories"))).all())

@@ -11,11 +11,7 @@ import sqlalchemy as sa
 from sophia.errors import InvalidInput, NotFound, PermissionDenied
 from sophia.memory import InvalidMemory, LruRecallCache, MemoryKind, MemoryService, Turn
 from sophia.store import Database
-
-
-async def _row_count(database: Database, table: str) -> int:
-    async with database.engine.connect() as conn:
-        return int((await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one())
+from tests.memory._helpers import keyword_table, row_count
 
 
 async def test_remember_then_recall_returns_the_memory_with_reasons(memory: MemoryService) -> None:
@@ -74,8 +70,8 @@ async def test_hard_forget_removes_row_vector_fts_entry_and_cached_copy(
     assert isinstance(memory.cache, LruRecallCache) and newer in memory.cache.cached_memory_ids()
 
     assert await memory.forget(newer, namespaces="user:bob", hard=True) == 2  # both versions
-    assert await _row_count(database, "memories") == 1
-    assert await _row_count(database, "memory_fts") == 1
+    assert await row_count(database, "memories") == 1
+    assert await row_count(database, keyword_table(database)) == 1
     assert len(memory.vector) == 1 and gone not in memory.vector and newer not in memory.vector  # type: ignore[operator]
     assert memory.cache.cached_memory_ids() <= {keep}
     assert all(h.memory.id == keep for h in await memory.recall("locker code", "user:bob"))
@@ -128,11 +124,12 @@ BAD_WRITES: list[tuple[dict[str, Any], type[Exception], str]] = [
 async def test_bad_input_is_refused_and_writes_nothing(
     memory: MemoryService, database: Database, kwargs: dict[str, Any], error: type[Exception], message: str
 ) -> None:
+    kwargs = dict(kwargs)
     content = kwargs.pop("content")
     with pytest.raises(error, match=message):
         await memory.remember(content, **kwargs)
-    assert await _row_count(database, "memories") == 0
-    assert await _row_count(database, "memory_fts") == 0
+    assert await row_count(database, "memories") == 0
+    assert await row_count(database, keyword_table(database)) == 0
     assert len(memory.vector) == 0
 
 
@@ -140,7 +137,7 @@ async def test_a_bad_turn_refuses_the_whole_conversation(memory: MemoryService, 
     turns = [Turn("Ann", "hello there"), Turn("Ben", "y" * 40_000)]
     with pytest.raises(InvalidMemory):
         await memory.ingest_conversation(turns, namespace="user:ann", session_id="s1")
-    assert await _row_count(database, "memories") == 0
+    assert await row_count(database, "memories") == 0
 
 
 @pytest.mark.parametrize(

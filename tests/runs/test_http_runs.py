@@ -57,7 +57,7 @@ async def api(
         settings=RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.1),
     )
     services = Services(settings=settings, database=database, accounts=accounts, gateway=gateway)
-    app = create_app(settings, services)
+    app = create_app(settings, services, mcp=False)
     app.include_router(router)
     app.state.run_service = RunService(database, invoker, system_database_url=system_url)
     await worker.start()

@@ -19,6 +19,7 @@ from sophia.accounts import AccountService, Role
 from sophia.config import Settings
 from sophia.gateway import build_gateway
 from sophia.gateway.providers import ScriptedProvider
+from sophia.memory import HashingEmbedder, MemoryService
 from sophia.server import Services, create_app
 from sophia.server.web import WebOptions
 from sophia.store import Database
@@ -39,6 +40,7 @@ class WebStack:
     app: FastAPI
     services: Services
     provider: ScriptedProvider
+    memory: MemoryService
     users: dict[str, int] = field(default_factory=dict)
 
     def client(self) -> httpx.AsyncClient:
@@ -79,8 +81,17 @@ async def build_stack(
         accounts=AccountService(database, password_hasher=FAST_HASHER),
         gateway=gateway,
     )
-    app = create_app(settings, services)
-    return WebStack(app, services, provider), services.aclose
+    app = create_app(settings, services, mcp=False)  # MCP has its own tests; its task groups need one task
+    memory = await MemoryService.open(
+        database, HashingEmbedder()
+    )  # the bundled model is for the browser test
+    app.state.memory = memory
+
+    async def close() -> None:
+        await memory.close()
+        await services.aclose()
+
+    return WebStack(app, services, provider, memory), close
 
 
 @pytest.fixture
@@ -118,6 +129,11 @@ def stack_sync(_isolated_sophia_home: Path, _sqlite_template: Path) -> Iterator[
     with TestClient(app, base_url="http://testserver") as client:
         services: Services = app.state.services
         services.gateway.providers["local"] = ScriptedProvider(echo, name="local")
+        memory = client.portal.call(MemoryService.open, services.database, HashingEmbedder())
+        app.state.memory = memory
         user = client.portal.call(services.accounts.create_user, "sam", Role.MEMBER)
         _, key = client.portal.call(services.accounts.create_api_key, user.id, "ws")
-        yield client, key
+        try:
+            yield client, key
+        finally:
+            client.portal.call(memory.close)

@@ -31,7 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("llama_cpp")
     home = tmp_path_factory.mktemp("web-browser")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
-    env.update(SOPHIA_HOME=str(home), SOPHIA_LOGGING__LEVEL="WARNING", NO_PROXY="*")
+    env.update(
+        SOPHIA_HOME=str(home), SOPHIA_LOGGING__LEVEL="WARNING", NO_PROXY="*", WEB_TEST_SCRIPTED_RUNS="1"
+    )
     port = free_port()
     log = (home / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -116,9 +118,23 @@ def test_setup_chat_usage_and_a_member_kept_out_of_the_admins_conversation(
     conversation_url = page.url
     shoot(page, "chat")
 
-    page.fill("textarea[name=content]", "And a second question?")
+    page.fill("textarea[name=content]", "What did I ask the team?")
     page.keyboard.press("Enter")
-    page.locator("article.msg.assistant").nth(1).locator("footer.meta").wait_for(timeout=60_000)
+    second = page.locator("article.msg.assistant").nth(1)
+    second.locator("footer.meta").wait_for(timeout=60_000)
+    assert second.locator(".citations a").count() >= 1  # the first turn was remembered and recalled
+    shoot(page, "chat-citations")
+
+    page.goto(f"{server}/memory?q=hello+team")
+    hit = page.locator("article.hit").first
+    hit.wait_for()
+    assert "Say hello" in page.locator(".hits").inner_text()
+    hit.locator("summary").click()
+    assert "Final" in hit.locator(".reasons").inner_text()
+    shoot(page, "memory")
+    hit.locator("a:has-text('Open')").click()
+    page.wait_for_url("**/memory/*")
+    shoot(page, "memory-detail")
 
     deadline = time.monotonic() + 10
     while True:  # the ledger is written in batches, a moment after the answer
@@ -129,6 +145,21 @@ def test_setup_chat_usage_and_a_member_kept_out_of_the_admins_conversation(
     row = page.locator(f"tr[data-request='{request_id}']").first
     assert "local" in row.inner_text() and "$0.00" in row.inner_text()
     shoot(page, "usage")
+
+    page.goto(f"{server}/runs")
+    page.fill("input[name=task]", "Write the launch note for Friday")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url("**/runs/run_*")
+    page.locator("section.approval").wait_for(timeout=30_000)  # the page polls until the worker asks
+    assert "notes.write" in page.locator("section.approval").inner_text()
+    shoot(page, "run-waiting")
+    page.click("button:has-text('Approve')")
+    page.locator(".run-output").wait_for(timeout=30_000)
+    assert "finished: saved launch" in page.locator(".run-output").inner_text()
+    assert "succeeded" in page.locator(".page-head").inner_text()
+    shoot(page, "run-done")
+    page.goto(f"{server}/runs")
+    shoot(page, "runs")
 
     page.goto(f"{server}/keys")
     page.click("button:has-text('Create key')")

@@ -10,7 +10,19 @@ import pytest
 from sophia.server.web import WebOptions
 from tests.web.conftest import PASSWORD, WebStack, csrf_of
 
-PAGES = ["/chat", "/chat/abc", "/usage", "/models", "/keys", "/admin/users", "/admin/audit"]
+PAGES = [
+    "/chat",
+    "/chat/abc",
+    "/memory",
+    "/memory/abc",
+    "/runs",
+    "/runs/abc",
+    "/usage",
+    "/models",
+    "/keys",
+    "/admin/users",
+    "/admin/audit",
+]
 FORMS = [
     "/logout",
     "/chat",
@@ -19,6 +31,11 @@ FORMS = [
     "/chat/abc/delete",
     "/chat/abc/regenerate",
     "/chat/messages/1/stop",
+    "/memory/abc/forget",
+    "/runs",
+    "/runs/abc/cancel",
+    "/runs/abc/approvals/x/approve",
+    "/runs/abc/approvals/x/deny",
     "/models/keys",
     "/keys",
     "/keys/1/revoke",

@@ -3,6 +3,7 @@
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
+from sophia.memory._factory import default_embedder, memory_index_path, open_memory
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
 from sophia.memory._maintenance import ConsolidationReport, StartReport
 from sophia.memory._minilm import MiniLMEmbedder
@@ -17,6 +18,7 @@ from sophia.memory._model import (
     Turn,
     check_namespace,
 )
+from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
@@ -38,6 +40,7 @@ __all__ = [
     "MemoryStats",
     "MiniLMEmbedder",
     "NumpyVectorIndex",
+    "PostgresKeywordIndex",
     "RecallCache",
     "RecallHit",
     "RecallReasons",
@@ -48,6 +51,9 @@ __all__ = [
     "VectorEntry",
     "VectorIndex",
     "check_namespace",
+    "default_embedder",
     "fts_query",
+    "memory_index_path",
+    "open_memory",
     "query_terms",
 ]

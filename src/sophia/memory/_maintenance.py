@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
 from sophia.memory._keyword import KeywordIndex
 from sophia.memory._model import (
+    Memory,
     MemoryKind,
     MemorySettings,
     check_filters,
@@ -272,6 +273,29 @@ class Maintenance:
                 .values(access_count=memories.c.access_count + sa.bindparam("b_n"), last_accessed_at=now),
                 [{"b_id": i, "b_n": n} for i, n in items[start : start + CHUNK]],
             )
+
+    async def export(
+        self, *, namespaces: Sequence[str] | str | None = None, current_only: bool = True, batch: int = CHUNK
+    ) -> AsyncIterator[Memory]:
+        """Every memory (in id order, a page at a time so a large store never sits in memory at once)."""
+        after = ""
+        while True:
+            stmt = sa.select(*MEMORY_COLUMNS).where(memories.c.id > after).order_by(memories.c.id).limit(batch)
+            if namespaces is not None:
+                stmt = stmt.where(memories.c.namespace.in_(check_namespaces(namespaces)))
+            if current_only:
+                stmt = stmt.where(memories.c.valid_until.is_(None))
+            async with self.database.engine.connect() as conn:
+                page = [row_to_memory(r) for r in (await conn.execute(stmt)).mappings()]
+            for memory in page:
+                yield memory
+            if len(page) < batch:
+                return
+            after = page[-1].id
+
+    async def count(self) -> int:
+        async with self.database.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(memories))).scalar_one())
 
     async def close(self) -> None:
         """Write pending use counts and the vector snapshot; the database itself belongs to the caller."""

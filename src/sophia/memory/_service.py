@@ -45,6 +45,7 @@ from sophia.memory._model import (
     now_utc,
     utc,
 )
+from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._ranking import QueryCues, fuse, neighbour_keys, rank, spread_to_neighbours
 from sophia.memory._rows import fetch_memories, fetch_turns
 from sophia.memory._schema import memories, memory_to_row, search_text_of
@@ -83,7 +84,7 @@ class MemoryService(Maintenance):
         self.vector: VectorIndex = vector_index or NumpyVectorIndex(
             embedder.dimensions, index_path, model_id=embedder.model_id
         )
-        self.keyword: KeywordIndex = keyword_index or SqliteKeywordIndex()
+        self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache or LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
 
@@ -359,32 +360,48 @@ class MemoryService(Maintenance):
         for hit in hits:
             self._pending_access[hit.memory.id] = self._pending_access.get(hit.memory.id, 0) + 1
 
-    async def stats(self) -> MemoryStats:
+    async def namespace_of(self, memory_id: str) -> str | None:
+        """Where a memory lives, unscoped: only for callers (admins) already allowed every namespace."""
+        async with self.database.engine.connect() as conn:
+            found = await conn.execute(sa.select(memories.c.namespace).where(memories.c.id == memory_id))
+            value: str | None = found.scalar_one_or_none()
+        return value
+
+    async def stats(self, *, namespaces: Sequence[str] | str | None = None) -> MemoryStats:
+        """Counts over every namespace, or over `namespaces` (the index figures stay whole-store)."""
+        where = sa.true() if namespaces is None else memories.c.namespace.in_(check_namespaces(namespaces))
         async with self.database.engine.connect() as conn:
             by_kind: dict[str, int] = dict(
                 (
-                    await conn.execute(sa.select(memories.c.kind, sa.func.count()).group_by(memories.c.kind))
+                    await conn.execute(
+                        sa.select(memories.c.kind, sa.func.count()).where(where).group_by(memories.c.kind)
+                    )
                 ).all()
             )
             current = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(memories).where(memories.c.valid_until.is_(None))
-                )
+                await conn.execute(sa.select(sa.func.count()).where(where, memories.c.valid_until.is_(None)))
             ).scalar_one()
-            namespaces = (
-                await conn.execute(sa.select(sa.func.count(sa.distinct(memories.c.namespace))))
+            namespace_count = (
+                await conn.execute(sa.select(sa.func.count(sa.distinct(memories.c.namespace))).where(where))
             ).scalar_one()
             keyword_entries = await self.keyword.count(conn)
         return MemoryStats(
             memories=sum(by_kind.values()),
             current=int(current),
             by_kind=by_kind,
-            namespaces=int(namespaces),
+            namespaces=int(namespace_count),
             vectors=len(self.vector),
             keyword_entries=keyword_entries,
             embedding_model=self.embedder.model_id,
             cache_entries=len(self.cache),
         )
+
+
+def default_keyword_index(database: Database) -> KeywordIndex:
+    """FTS5 on SQLite, tsvector + GIN on PostgreSQL: the full-text index lives beside the rows it indexes."""
+    if database.engine.dialect.name == "postgresql":
+        return PostgresKeywordIndex()
+    return SqliteKeywordIndex()
 
 
 def _entry(memory: Memory, vector: F32) -> VectorEntry:

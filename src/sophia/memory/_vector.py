@@ -81,6 +81,7 @@ class NumpyVectorIndex:
 
     def _clear(self, capacity: int) -> None:
         self._size = 0
+        self._ns_count: dict[int, int] = {}
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._matrix = np.zeros((capacity, self.dimensions), dtype=np.float32)
@@ -117,7 +118,9 @@ class NumpyVectorIndex:
                 f"vector for {entry.id} has shape {entry.vector.shape}, index wants {self.dimensions}"
             )
         row = self._pos.get(entry.id)
-        if row is None:
+        if row is not None:
+            self._count(int(self._ns[row]), -1)
+        else:
             row = self._size
             self._grow(row + 1)
             self._ids.append(entry.id)
@@ -125,10 +128,14 @@ class NumpyVectorIndex:
             self._size += 1
         self._matrix[row] = entry.vector
         self._ns[row] = self._ns_codes.setdefault(entry.namespace, len(self._ns_codes))
+        self._count(int(self._ns[row]), 1)
         self._kind[row] = _KINDS[entry.kind]
         self._from[row] = entry.valid_from.timestamp()
         self._until[row] = _epoch(entry.valid_until, np.inf)
         self._expires[row] = _epoch(entry.expires_at, np.inf)
+
+    def _count(self, code: int, delta: int) -> None:
+        self._ns_count[code] = self._ns_count.get(code, 0) + delta
 
     async def add(self, entries: Sequence[VectorEntry]) -> None:
         with self._lock:
@@ -149,6 +156,7 @@ class NumpyVectorIndex:
                 row = self._pos.pop(memory_id, None)
                 if row is None:
                     continue
+                self._count(int(self._ns[row]), -1)
                 last = self._size - 1
                 if row != last:  # move the last row into the hole so the matrix stays dense
                     moved = self._ids[last]
@@ -167,36 +175,41 @@ class NumpyVectorIndex:
                 self._put(entry)
 
     async def search(self, vector: F32, scope: Scope, limit: int) -> list[tuple[str, float]]:
-        if self._size > _THREAD_THRESHOLD:
-            return await asyncio.to_thread(self.search_sync, vector, scope, limit)
-        return self.search_sync(vector, scope, limit)
+        in_scope = sum(self._ns_count.get(self._ns_codes.get(ns, -1), 0) for ns in scope.namespaces)
+        if in_scope <= _THREAD_THRESHOLD:
+            return self.search_sync(vector, scope, limit)  # a small scope is faster than a thread handoff
+        return await asyncio.to_thread(self.search_sync, vector, scope, limit)
 
     def search_sync(self, vector: F32, scope: Scope, limit: int) -> list[tuple[str, float]]:
+        """Score only the rows in scope; a scope spanning most of the index takes one full product instead."""
+        query = vector.astype(np.float32, copy=False)
         with self._lock:
             n = self._size
             codes = [self._ns_codes[ns] for ns in scope.namespaces if ns in self._ns_codes]
             if n == 0 or not codes or limit <= 0:
                 return []
-            mask = self._scope_mask(n, codes, scope)
-            scores = self._matrix[:n] @ vector.astype(np.float32, copy=False)
-            scores[~mask] = -np.inf
-            hits = int(mask.sum())
-            take = min(limit, hits)
-            if take == 0:
+            allowed = np.zeros(len(self._ns_codes), dtype=np.bool_)
+            allowed[codes] = True
+            rows = np.flatnonzero(allowed[self._ns[:n]])
+            rows = rows[self._valid(rows, scope)]
+            if len(rows) == 0:
                 return []
-            top = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
-            top = top[np.argsort(-scores[top], kind="stable")][:take]
-            return [(self._ids[i], float(scores[i])) for i in top]
+            if len(rows) > n // 4:
+                scores = (self._matrix[:n] @ query)[rows]
+            else:
+                scores = self._matrix[rows] @ query
+            take = min(limit, len(rows))
+            top = np.argpartition(-scores, take - 1)[:take] if take < len(rows) else np.arange(len(rows))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(self._ids[rows[i]], float(scores[i])) for i in top]
 
-    def _scope_mask(self, n: int, codes: list[int], scope: Scope) -> npt.NDArray[np.bool_]:
+    def _valid(self, rows: npt.NDArray[np.intp], scope: Scope) -> npt.NDArray[np.bool_]:
         moment = scope.moment.timestamp()
-        mask = np.isin(self._ns[:n], codes) if len(codes) > 1 else self._ns[:n] == codes[0]
+        keep: npt.NDArray[np.bool_] = (self._from[rows] <= moment) & (self._until[rows] > moment)
+        keep &= self._expires[rows] > scope.now.timestamp()
         if scope.kinds is not None:
-            mask &= np.isin(self._kind[:n], [_KINDS[k] for k in scope.kinds])
-        mask &= self._from[:n] <= moment
-        mask &= self._until[:n] > moment
-        mask &= self._expires[:n] > scope.now.timestamp()
-        return mask
+            keep &= np.isin(self._kind[rows], [_KINDS[k] for k in scope.kinds])
+        return keep
 
     def save(self) -> None:
         """Write a snapshot atomically (temp file + rename), so a crash leaves the old or the new one."""

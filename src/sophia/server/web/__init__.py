@@ -10,16 +10,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from sophia.observability._tracing import GenAiTracer, open_tracing, tracing_settings
 from sophia.server.web import (
     _metrics,
     _pages_account,
     _pages_admin,
     _pages_chat,
+    _pages_memory,
     _pages_models,
+    _pages_runs,
     _pages_usage,
     _ws,
 )
-from sophia.server.web._chat import ChatRunner, Final, Started, Token
+from sophia.server.web._chat import ChatRunner, Citation, Final, Recalled, Started, Token
 from sophia.server.web._conversations import ConversationInfo, ConversationService, MessageInfo
 from sophia.server.web._limits import (
     CounterStore,
@@ -30,6 +33,7 @@ from sophia.server.web._limits import (
     RedisCounters,
 )
 from sophia.server.web._markdown import render_markdown
+from sophia.server.web._memories import memory_of
 from sophia.server.web._metrics import HttpMetricsMiddleware, WebMetrics
 from sophia.server.web._options import WebOptions
 from sophia.server.web._page_errors import install_page_errors
@@ -39,6 +43,7 @@ from sophia.server.web._state import WebState
 
 __all__ = [
     "ChatRunner",
+    "Citation",
     "ConversationInfo",
     "ConversationService",
     "CounterStore",
@@ -47,6 +52,7 @@ __all__ = [
     "MemoryCounters",
     "MessageInfo",
     "RateLimited",
+    "Recalled",
     "RateLimiter",
     "RedisCounters",
     "SessionStore",
@@ -57,6 +63,7 @@ __all__ = [
     "WebSession",
     "WebState",
     "install_web",
+    "memory_of",
     "render_markdown",
 ]
 
@@ -77,17 +84,45 @@ def install_web(app: FastAPI, options: WebOptions | None = None) -> None:
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[Any]:
         async with inner(started) as state:
-            web.bind(started.state.services)
-            metrics.hook(started.state.services.gateway)
+            services = started.state.services
+            web.bind(services)
+            metrics.hook(services.gateway)
+            tracer = _start_tracing(started, services.settings)
             try:
                 yield state
             finally:
+                if getattr(started.state, "memory", None) in web.owned:
+                    started.state.memory = None
                 await web.aclose()
+                if tracer is not None:
+                    tracer.shutdown()
 
     app.router.lifespan_context = lifespan
-    for module in (_pages_account, _pages_chat, _pages_usage, _pages_models, _pages_admin, _metrics, _ws):
+    pages = (
+        _pages_account,
+        _pages_chat,
+        _pages_memory,
+        _pages_runs,
+        _pages_usage,
+        _pages_models,
+        _pages_admin,
+    )
+    for module in (*pages, _metrics, _ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ApiRateLimitMiddleware, web=web)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     install_page_errors(app)
+
+
+def _start_tracing(app: FastAPI, settings: Any) -> GenAiTracer | None:
+    """A span per model call when `[tracing]` says so; a tracer set on `app.state.tracer` (tests) wins."""
+    tracer: GenAiTracer | None = getattr(app.state, "tracer", None)
+    owned = tracer is None
+    if tracer is None:
+        tracer = open_tracing(tracing_settings(settings))
+    if tracer is None:
+        return None
+    tracer.hook(app.state.services.gateway.ledger)
+    app.state.tracer = tracer
+    return tracer if owned else None

@@ -12,9 +12,10 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from sophia.config import TASKS
 from sophia.gateway import Caller
 from sophia.observability import request_id_var
-from sophia.server.web._chat import Final, Started, Token
+from sophia.server.web._chat import Citation, Final, Recalled, Started, Token
 from sophia.server.web._conversations import MessageInfo
 from sophia.server.web._guard import MODEL_USERS, signed_in
+from sophia.server.web._memories import memory_of
 from sophia.server.web._render import SECURITY_HEADERS, render, templates
 from sophia.server.web._sessions import WebSession
 from sophia.server.web._state import web_state
@@ -39,8 +40,12 @@ def sse_event(event: str, data: str) -> bytes:
     return (f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
 
 
-def message_html(message: MessageInfo, conversation_id: str) -> str:
-    return templates.get_template("_message.html").render(m=message, cid=conversation_id)
+def message_html(message: MessageInfo, conversation_id: str, citations: tuple[Citation, ...] = ()) -> str:
+    return templates.get_template("_message.html").render(m=message, cid=conversation_id, citations=citations)
+
+
+def citations_html(citations: tuple[Citation, ...]) -> str:
+    return templates.get_template("_citations.html").render(citations=citations)
 
 
 async def _chat_page(request: Request, me: WebSession, conversation_id: str | None) -> Response:
@@ -97,16 +102,19 @@ async def stream(request: Request, conversation_id: str, message_id: int, me: We
     web = web_state(request)
     message = await web.conversations.message(me.user_id, message_id)
     caller = Caller(user_id=str(me.user_id))
-    events = web.chat.answer(me.user_id, message.id, caller, request_id_var.get() or "")
+    memory = await memory_of(request)
+    events = web.chat.answer(me.user_id, message.id, caller, request_id_var.get() or "", memory)
 
     async def body() -> AsyncIterator[bytes]:
         async for event in events:
             if isinstance(event, Started):
                 yield sse_event("meta", f"answering with <b>{escape(event.model)}</b>…")
+            elif isinstance(event, Recalled):
+                yield sse_event("citations", citations_html(event.citations))
             elif isinstance(event, Token):
                 yield sse_event("token", str(escape(event.text)))
             elif isinstance(event, Final):
-                yield sse_event("done", message_html(event.message, conversation_id))
+                yield sse_event("done", message_html(event.message, conversation_id, event.citations))
 
     headers = {**SECURITY_HEADERS, "x-accel-buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -24,6 +25,8 @@ class WebState:
         self._services: Services | None = None
         self.has_users = False  # once true it stays true: users are never all deleted while running
         self.setup_lock = asyncio.Lock()
+        self.memory_lock = asyncio.Lock()
+        self.owned: list[Any] = []  # services opened lazily (memory); closed in aclose
 
     def bind(self, services: Services) -> None:
         self._services = services
@@ -58,6 +61,8 @@ class WebState:
         if self._services is not None:
             await self.counters.aclose()
             self._services = None
+        while self.owned:
+            await self.owned.pop().close()
 
 
 def web_state(connection: HTTPConnection) -> WebState:

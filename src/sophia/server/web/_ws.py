@@ -16,6 +16,7 @@ from sophia.server._middleware import new_request_id
 from sophia.server._openai import caller_of
 from sophia.server.web._chat import Final, Started, Token
 from sophia.server.web._guard import MODEL_USERS, SESSION_COOKIE
+from sophia.server.web._memories import memory_of
 from sophia.server.web._state import WebState, web_state
 
 router = APIRouter(tags=["web"])
@@ -103,7 +104,8 @@ async def _turn(ws: WebSocket, web: WebState, owner: int, caller: Caller, incomi
 
 
 async def _send_answer(ws: WebSocket, web: WebState, owner: int, caller: Caller, cid: str, mid: int) -> None:
-    async for event in web.chat.answer(owner, mid, caller, new_request_id()):
+    memory = await memory_of(ws)
+    async for event in web.chat.answer(owner, mid, caller, new_request_id(), memory):
         if isinstance(event, Started):
             await ws.send_json(
                 {"type": "start", "conversation_id": cid, "message_id": mid, "model": event.model}
@@ -125,5 +127,8 @@ async def _send_answer(ws: WebSocket, web: WebState, owner: int, caller: Caller,
                     "cost_usd": m.cost_usd,
                     "request_id": m.request_id,
                     "error": m.error,
+                    "citations": [
+                        {"ref": c.ref, "id": c.id, "title": c.title, "kind": c.kind} for c in event.citations
+                    ],
                 }
             )

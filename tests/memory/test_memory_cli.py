@@ -1,0 +1,63 @@
+"""`sophia memory ...` through typer's runner: add, search, show, forget, stats, export/import round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sophia.cli._memory import app
+from sophia.store import upgrade
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(_isolated_sophia_home: Path) -> Path:
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{(_isolated_sophia_home / 'sophia.db').resolve()}"))
+    return _isolated_sophia_home
+
+
+def sophia(*args: str) -> str:
+    result = runner.invoke(app, ["--embedder", "hashing", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_add_search_show_forget_round_trip(home: Path) -> None:
+    memory_id = sophia("add", "the deploy key lives in the vault", "-n", "project:web").strip()
+    assert memory_id in sophia("search", "deploy key vault", "-n", "project:web")
+    shown = json.loads(sophia("show", memory_id))
+    assert shown["content"] == "the deploy key lives in the vault" and shown["namespace"] == "project:web"
+    assert "forgot 1" in sophia("forget", memory_id, "--hard")
+    assert json.loads(sophia("stats"))["memories"] == 0
+
+
+def test_export_then_import_restores_every_memory(home: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        sophia("add", f"note {i} about exports", "-n", "user:7", "--kind", "outcome")
+    target = tmp_path / "memories.jsonl"
+    assert "exported 3" in sophia("export", str(target))
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert sorted(r["content"] for r in lines) == [
+        "note 0 about exports",
+        "note 1 about exports",
+        "note 2 about exports",
+    ]
+    assert "imported 3" in sophia("import", str(target))
+    stats = json.loads(sophia("stats"))
+    assert stats["memories"] == 6 and stats["by_kind"] == {"outcome": 6}
+    assert "reindexed" in sophia("reindex")
+
+
+def test_bad_input_exits_with_a_clear_error_and_writes_nothing(home: Path, tmp_path: Path) -> None:
+    bad = runner.invoke(app, ["--embedder", "hashing", "add", "x", "--kind", "gossip"])
+    assert bad.exit_code == 2 and "unknown memory kind" in bad.output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"content": "ok", "namespace": "global"}\nnot json\n')
+    refused = runner.invoke(app, ["--embedder", "hashing", "import", str(broken)])
+    assert refused.exit_code == 2 and "line 2" in refused.output
+    assert json.loads(sophia("stats"))["memories"] == 0

@@ -1,0 +1,74 @@
+"""The memory page: search with reasons, open, forget; a member never reaches another member's memories."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import WebStack
+
+_HIT = re.compile(r'data-memory="([^"]+)"')
+
+
+async def _seed(stack: WebStack) -> tuple[str, str]:
+    mia, max_ = stack.users["mia"], stack.users["max"]
+    mine = await stack.memory.remember(
+        "The launch moved to Friday <script>window.pwned=1</script>", namespace=f"user:{mia}", importance=0.9
+    )
+    theirs = await stack.memory.remember("Max's launch password hint is the cat", namespace=f"user:{max_}")
+    return mine, theirs
+
+
+async def test_search_shows_only_my_memories_with_why_they_were_recalled(stack: WebStack) -> None:
+    mine, theirs = await _seed(stack)
+    client, _ = await stack.signed_in("mia")
+    async with client:
+        page = await client.get("/memory", params={"q": "launch"})
+    assert page.status_code == 200
+    assert _HIT.findall(page.text) == [mine]
+    assert "password hint" not in page.text
+    for reason in ("Keyword", "Meaning", "Recency", "Importance", "Final"):
+        assert f"<dt>{reason}</dt>" in page.text
+    assert "<script>window.pwned" not in page.text and "&lt;script&gt;" in page.text
+
+
+async def test_a_member_cannot_search_open_or_forget_another_members_memory(stack: WebStack) -> None:
+    _, theirs = await _seed(stack)
+    other_ns = f"user:{stack.users['max']}"
+    client, csrf = await stack.signed_in("mia")
+    async with client:
+        assert (await client.get("/memory", params={"q": "launch", "ns": other_ns})).status_code == 403
+        assert (await client.get(f"/memory/{theirs}")).status_code == 404
+        assert (await client.get(f"/memory/{theirs}", params={"ns": other_ns})).status_code == 403
+        forget = await client.post(f"/memory/{theirs}/forget", data={"csrf_token": csrf})
+        assert forget.status_code == 404
+        forget = await client.post(f"/memory/{theirs}/forget", data={"csrf_token": csrf, "ns": other_ns})
+        assert forget.status_code == 403
+    still = await stack.memory.recall("password hint", [other_ns])
+    assert [hit.memory.id for hit in still] == [theirs]
+
+
+async def test_open_then_forget_my_memory_needs_csrf_and_removes_it_from_recall(stack: WebStack) -> None:
+    mine, _ = await _seed(stack)
+    client, csrf = await stack.signed_in("mia")
+    async with client:
+        opened = await client.get(f"/memory/{mine}")
+        assert opened.status_code == 200 and "The launch moved to Friday" in opened.text
+        assert (await client.post(f"/memory/{mine}/forget", data={})).status_code == 403
+        forgot = await client.post(f"/memory/{mine}/forget", data={"csrf_token": csrf, "q": "launch"})
+        assert forgot.status_code == 303 and "forgot=1" in forgot.headers["location"]
+        after = await client.get(forgot.headers["location"])
+    assert "Forgotten" in after.text and _HIT.findall(after.text) == []
+    assert await stack.memory.recall("launch Friday", [f"user:{stack.users['mia']}"]) == []
+
+
+async def test_an_admin_may_search_any_namespace_and_a_viewer_cannot_forget(stack: WebStack) -> None:
+    mine, theirs = await _seed(stack)
+    admin, _ = await stack.signed_in("ada")
+    async with admin:
+        page = await admin.get("/memory", params={"q": "launch", "ns": f"user:{stack.users['max']}"})
+        assert _HIT.findall(page.text) == [theirs]
+        malformed = await admin.get("/memory", params={"q": "launch", "ns": "users/../all"})
+        assert malformed.status_code == 403
+    viewer, csrf = await stack.signed_in("vic")
+    async with viewer:
+        assert (await viewer.post(f"/memory/{mine}/forget", data={"csrf_token": csrf})).status_code == 403
