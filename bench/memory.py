@@ -4,6 +4,7 @@
     .venv/bin/python bench/memory.py --locomo PATH        # another file of the same format
     .venv/bin/python bench/memory.py --no-speed           # quality only
     .venv/bin/python bench/memory.py --sizes 10000        # speed at chosen sizes only
+    .venv/bin/python bench/memory.py --no-quality --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 Quality uses the real MiniLM embedder and no LLM. Every ablation line is measured in the same run and printed
 with its ratio to the plain BM25 + MiniLM fusion baseline. Speed uses the hashing embedder for the stored rows
@@ -207,45 +208,76 @@ async def quality(path: Path, runs: list[tuple[str, dict[str, Any]]], cache: Pat
         print(f"# MiniLM embedding rate: {rate:.0f} texts/s ({embedder.computed} texts)")
 
 
-async def speed(size: int, texts: list[str], queries: list[str], query_count: int) -> None:
-    """Ingest `size` memories in 500 namespaces and time recall within one namespace and across 10."""
+async def speed(
+    size: int, texts: list[str], queries: list[str], query_count: int, postgres: str | None = None
+) -> None:
+    """Ingest `size` memories in 500 namespaces and time recall within one namespace and across 10.
+
+    With `postgres` (an admin URL) the rows and the keyword index live in a fresh PostgreSQL database instead
+    of SQLite; vectors stay in the embedded index either way.
+    """
+    with tempfile.TemporaryDirectory() as home:
+        if postgres is None:
+            url = f"sqlite+aiosqlite:///{home}/speed.db"
+            await _speed_at(url, home, size, texts, queries, query_count, "sqlite")
+            return
+        name = f"sophia_bench_{size}_{random.randrange(1 << 30)}"
+        await _pg_admin(postgres, f'CREATE DATABASE "{name}"')
+        try:
+            url = "postgresql+asyncpg://" + postgres.split("://", 1)[1].rpartition("/")[0] + f"/{name}"
+            await _speed_at(url, home, size, texts, queries, query_count, "postgres")
+        finally:
+            await _pg_admin(postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _speed_at(
+    url: str, home: str, size: int, texts: list[str], queries: list[str], query_count: int, engine: str
+) -> None:
     embedder = HashingEmbedder(dimensions=384)
     rng = random.Random(size)
-    with tempfile.TemporaryDirectory() as home:
-        url = f"sqlite+aiosqlite:///{home}/speed.db"
-        await upgrade(url)
-        database = Database(url)
-        service = await MemoryService.open(database, embedder, index_path=Path(home) / "vectors.npz")
-        started = time.perf_counter()
-        batch = 1000
-        for start in range(0, size, batch):
-            turns = [
-                Turn(speaker="S", content=f"{texts[(start + i) % len(texts)]} #{start + i}")
-                for i in range(min(batch, size - start))
-            ]
-            await service.ingest_conversation(
-                turns, namespace=f"user:u{(start // batch) % 500}", session_id=f"s{start}"
-            )
-        ingest = time.perf_counter() - started
-        vectors = embedder.embed(queries[:query_count])
-        latencies = []
-        now = datetime.now(UTC)
-        for text, vector in zip(queries[:query_count], vectors, strict=True):
-            namespaces = tuple(f"user:u{rng.randrange(500)}" for _ in range(rng.choice((1, 10))))
-            scope = Scope(tuple(sorted(set(namespaces))), None, None, now)
-            begun = time.perf_counter()
-            await service.recall_with_vector(text, vector, scope, 10, {})
-            latencies.append((time.perf_counter() - begun) * 1000)
-        started = time.perf_counter()
-        await service.close()
-        reopened = await MemoryService.open(database, embedder, index_path=Path(home) / "vectors.npz")
-        reopen = time.perf_counter() - started
-        await reopened.close()
-        await database.close()
+    await upgrade(url)
+    database = Database(url)
+    service = await MemoryService.open(database, embedder, index_path=Path(home) / "vectors.npz")
+    started = time.perf_counter()
+    batch = 1000
+    for start in range(0, size, batch):
+        turns = [
+            Turn(speaker="S", content=f"{texts[(start + i) % len(texts)]} #{start + i}")
+            for i in range(min(batch, size - start))
+        ]
+        await service.ingest_conversation(
+            turns, namespace=f"user:u{(start // batch) % 500}", session_id=f"s{start}"
+        )
+    ingest = time.perf_counter() - started
+    vectors = embedder.embed(queries[:query_count])
+    latencies = []
+    now = datetime.now(UTC)
+    for text, vector in zip(queries[:query_count], vectors, strict=True):
+        namespaces = tuple(f"user:u{rng.randrange(500)}" for _ in range(rng.choice((1, 10))))
+        scope = Scope(tuple(sorted(set(namespaces))), None, None, now)
+        begun = time.perf_counter()
+        await service.recall_with_vector(text, vector, scope, 10, {})
+        latencies.append((time.perf_counter() - begun) * 1000)
+    started = time.perf_counter()
+    await service.close()
+    reopened = await MemoryService.open(database, embedder, index_path=Path(home) / "vectors.npz")
+    reopen = time.perf_counter() - started
+    await reopened.close()
+    await database.close()
     latencies.sort()
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     print(
-        f"speed n={size:>7}: ingest {size / ingest:,.0f} memories/s (storage path, hashing embedder)  "
+        f"speed {engine:<8} n={size:>7}: ingest {size / ingest:,.0f} memories/s (storage path, hashing embedder)  "
         f"recall p50 {p50:.1f} ms  p95 {p95:.1f} ms (query embedding excluded)  restart {reopen:.1f} s"
     )
 
@@ -284,6 +316,9 @@ async def main(argv: list[str]) -> None:
     )
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also time speed on PostgreSQL (admin URL; a database is created)"
+    )
     parser.add_argument("--embedding-cache", type=Path, help="an .npz to reuse MiniLM vectors across runs")
     args = parser.parse_args(argv)
     if not args.no_quality:
@@ -295,6 +330,8 @@ async def main(argv: list[str]) -> None:
         await query_embedding_speed(queries)
         for size in (int(s) for s in args.sizes.split(",") if s):
             await speed(size, texts, queries, args.queries)
+            if args.postgres:
+                await speed(size, texts, queries, args.queries, args.postgres)
 
 
 if __name__ == "__main__":

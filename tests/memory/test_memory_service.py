@@ -208,3 +208,16 @@ async def test_recall_counts_accesses_and_stats_report_the_store(
     stats = await memory.stats()
     assert (stats.memories, stats.current, stats.vectors, stats.keyword_entries) == (1, 1, 1, 1)
     assert stats.by_kind == {"fact": 1}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unterminated', "NOT AND OR", "a:* & !b | (c", "-staging deploy", "scope : nsdeadbeef", "'; DROP"],
+)
+async def test_query_syntax_in_user_text_is_inert_on_both_engines(memory: MemoryService, query: str) -> None:
+    kept = await memory.remember("the staging deploy uses blue green", namespace="user:s")
+    await memory.remember("another namespace mentions staging deploy", namespace="user:t")
+    hits = await memory.recall(query, "user:s", k=5)
+    assert {h.memory.namespace for h in hits} <= {"user:s"}
+    if "deploy" in query:
+        assert [h.memory.id for h in hits] == [kept] and hits[0].reasons.keyword_rank == 1

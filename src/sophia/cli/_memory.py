@@ -116,14 +116,15 @@ def add(
 def search(
     ctx: typer.Context,
     query: str,
-    namespace: Annotated[list[str], typer.Option("--namespace", "-n", help="repeat for several")] = [
-        "global"
-    ],  # noqa: B006
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="repeat for several; default global")
+    ] = None,
     k: int = 10,
     kind: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
 ) -> None:
     """Recall by meaning and keywords; the table shows why each hit ranked where it did."""
-    hits = _with_memory(ctx, lambda s: s.recall(query, namespace, kind or None, k))
+    namespaces = namespace or ["global"]
+    hits = _with_memory(ctx, lambda s: s.recall(query, namespaces, kind or None, k))
     table = Table("score", "kind", "namespace", "content", "kw", "vec", "id")
     table.columns[-1].no_wrap = True
     for hit in hits:

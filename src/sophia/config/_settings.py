@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.errors import ConfigError
+from sophia.observability._tracing import TracingSettings
 
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
 PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
@@ -141,6 +142,7 @@ class Settings(BaseSettings):
     models: list[ModelSettings] = Field(default_factory=list)
     routing: RoutingSettings = RoutingSettings()
     web: WebSettings = WebSettings()
+    tracing: TracingSettings = TracingSettings()
     mcp: McpHttpSettings = McpHttpSettings()
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
 

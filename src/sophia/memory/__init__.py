@@ -19,6 +19,9 @@ from sophia.memory._model import (
     check_namespace,
 )
 from sophia.memory._pg_keyword import PostgresKeywordIndex
+from sophia.memory._pgvector import PgVectorIndex
+from sophia.memory._qdrant import QdrantVectorIndex
+from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
@@ -40,10 +43,13 @@ __all__ = [
     "MemoryStats",
     "MiniLMEmbedder",
     "NumpyVectorIndex",
+    "PgVectorIndex",
     "PostgresKeywordIndex",
+    "QdrantVectorIndex",
     "RecallCache",
     "RecallHit",
     "RecallReasons",
+    "RedisRecallCache",
     "Scope",
     "SqliteKeywordIndex",
     "StartReport",

@@ -115,7 +115,9 @@ class SqliteKeywordIndex:
             .limit(limit)
         )
         if scope.kinds is not None:  # a kind filter is selective: apply it here, not after the cut
-            stmt = stmt.join_from(_fts, memories, memories.c.id == _fts.c.memory_id).where(scope_clause(scope))
+            stmt = stmt.join_from(_fts, memories, memories.c.id == _fts.c.memory_id).where(
+                scope_clause(scope)
+            )
         # Without a kind filter the namespace tokens already confine MATCH; validity is checked when the rows
         # are read (`fetch_memories` with the scope), which saves a join over every match (3x at 100k).
         rows = (await conn.execute(stmt)).all()

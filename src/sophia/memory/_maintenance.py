@@ -118,7 +118,7 @@ class Maintenance:
 
     async def _sync_vectors(self, *, trust_snapshot: bool) -> int:
         if not isinstance(self.vector, NumpyVectorIndex):
-            return 0  # a server-side index (pgvector, Qdrant) persists itself
+            return await self._sync_server_vectors(force=not trust_snapshot)
         snapshot = self.vector.load_snapshot() if trust_snapshot else {}
         async with self.database.engine.connect() as conn:
             entries, from_rows = await vector_entries(conn, self.embedder.model_id, snapshot)
@@ -127,6 +127,23 @@ class Maintenance:
         if from_rows or stale or not trust_snapshot:
             await asyncio.to_thread(self.vector.save)
         return from_rows + stale if trust_snapshot else 0
+
+    async def _sync_server_vectors(self, *, force: bool) -> int:
+        """A server index (pgvector, Qdrant) persists itself; it is rebuilt from the rows only when its size
+        disagrees with them (a crash between the row commit and the index write) or on reindex."""
+        async with self.database.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(memories)
+                    .where(memories.c.embedding_model == self.embedder.model_id)
+                )
+            ).scalar_one()
+            if not force and rows == len(self.vector):
+                return 0
+            entries, _ = await vector_entries(conn, self.embedder.model_id)
+        await self.vector.reset(entries)
+        return len(entries) if not force else 0
 
     async def forget(
         self,
@@ -280,7 +297,9 @@ class Maintenance:
         """Every memory (in id order, a page at a time so a large store never sits in memory at once)."""
         after = ""
         while True:
-            stmt = sa.select(*MEMORY_COLUMNS).where(memories.c.id > after).order_by(memories.c.id).limit(batch)
+            stmt = (
+                sa.select(*MEMORY_COLUMNS).where(memories.c.id > after).order_by(memories.c.id).limit(batch)
+            )
             if namespaces is not None:
                 stmt = stmt.where(memories.c.namespace.in_(check_namespaces(namespaces)))
             if current_only:

@@ -81,11 +81,14 @@ class MemoryService(Maintenance):
         self.database = database
         self.embedder = embedder
         self.settings = settings or MemorySettings()
-        self.vector: VectorIndex = vector_index or NumpyVectorIndex(
-            embedder.dimensions, index_path, model_id=embedder.model_id
+        # `is None`, not `or`: an empty index or cache has len() 0 and would be silently replaced
+        self.vector: VectorIndex = (
+            vector_index
+            if vector_index is not None
+            else NumpyVectorIndex(embedder.dimensions, index_path, model_id=embedder.model_id)
         )
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
-        self.cache: RecallCache = cache or LruRecallCache(self.settings.cache_size)
+        self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
 
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sophia.config import format_location
 from sophia.errors import SophiaError
@@ -61,10 +62,30 @@ async def _sophia_error(request: Request, exc: Exception) -> JsonResponse:
     return error_response(exc.http_status, exc.message, exc.code, headers=headers)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method any route serves at this path (Starlette names only the first matching route's)."""
+    scope = {**request.scope, "method": "__none__"}
+    methods: set[str] = set()
+    pending = list(request.app.routes)
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's wrapper around an included router
+        if included is not None:
+            pending.extend(included.routes)
+            continue
+        match, _ = route.matches(scope)
+        if match is Match.PARTIAL:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, str(exc.detail), code, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, str(exc.detail), code, headers=headers or None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JsonResponse:

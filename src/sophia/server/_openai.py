@@ -17,10 +17,33 @@ from sophia.observability import request_id_var
 from sophia.server._auth import USERS_OF_MODELS, authenticate, require_scope, services
 from sophia.server._errors import error_body
 from sophia.server._json import JsonResponse
+from sophia.server._schemas import OpenObject, errors, ok
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 CHAT_PATH = "/v1/chat/completions"
 
+_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"enum": ["system", "developer", "user", "assistant", "tool"]},
+        "content": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "null"}]
+        },
+    },
+}
+_TOOL: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "function"],
+    "properties": {
+        "type": {"enum": ["function"]},
+        "function": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "parameters": {}},
+        },
+    },
+}
 _CHAT_SCHEMA: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -32,13 +55,14 @@ _CHAT_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "model": {
                             "type": "string",
+                            "minLength": 1,
                             "description": "A model name, 'sophia/<task>' or 'auto'.",
                         },
-                        "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+                        "messages": {"type": "array", "minItems": 1, "items": _MESSAGE},
                         "stream": {"type": "boolean"},
-                        "tools": {"type": "array", "items": {"type": "object"}},
-                        "temperature": {"type": "number"},
-                        "max_tokens": {"type": "integer"},
+                        "tools": {"type": "array", "items": _TOOL},
+                        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+                        "max_tokens": {"type": "integer", "minimum": 1},
                     },
                 }
             }
@@ -111,8 +135,24 @@ def outcome_headers(outcome: Outcome) -> dict[str, str]:
     }
 
 
+_CHAT_OK: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A chat.completion object, or server-sent chat.completion.chunk events when stream is true",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    }
+}
+_API_ERRORS = errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503, 504)
+
+
 @router.post(
-    "/chat/completions", openapi_extra=_CHAT_SCHEMA, summary="Create a chat completion (OpenAI-compatible)"
+    "/chat/completions",
+    openapi_extra=_CHAT_SCHEMA,
+    summary="Create a chat completion (OpenAI-compatible)",
+    response_model=None,
+    responses={**_CHAT_OK, **_API_ERRORS},
 )
 async def chat_completions(request: Request) -> Response:
     """Served by `ChatCompletionsEndpoint` on the hot path; this route documents it and serves when that is off."""
@@ -154,7 +194,13 @@ async def _sse(chunks: AsyncIterator[dict[str, Any]], wants_usage: bool) -> Asyn
     yield b"data: [DONE]\n\n"
 
 
-@router.post("/embeddings", openapi_extra=_EMBED_SCHEMA, summary="Create embeddings (OpenAI-compatible)")
+@router.post(
+    "/embeddings",
+    openapi_extra=_EMBED_SCHEMA,
+    summary="Create embeddings (OpenAI-compatible)",
+    response_model=None,
+    responses={**ok(OpenObject), **_API_ERRORS},
+)
 async def embeddings(request: Request) -> Response:
     principal = await _model_user(request, "embeddings")
     body = await _json_object(request)
@@ -164,7 +210,12 @@ async def embeddings(request: Request) -> Response:
     return JsonResponse(response, headers=outcome_headers(outcome))
 
 
-@router.get("/models", summary="List models and task aliases (OpenAI-compatible)")
+@router.get(
+    "/models",
+    summary="List models and task aliases (OpenAI-compatible)",
+    response_model=None,
+    responses={**ok(OpenObject), **errors(401, 403, 429, 500)},
+)
 async def list_models(request: Request) -> JsonResponse:
     await authenticate(request)
     catalog = services(request).gateway.catalog
@@ -196,7 +247,12 @@ async def list_models(request: Request) -> JsonResponse:
     return JsonResponse({"object": "list", "data": data})
 
 
-@router.get("/gateway/stats", summary="Live health per deployment: latency, TTFT, error rate, breaker state")
+@router.get(
+    "/gateway/stats",
+    summary="Live health per deployment: latency, TTFT, error rate, breaker state",
+    response_model=None,
+    responses={**ok(OpenObject), **errors(401, 403, 429, 500)},
+)
 async def gateway_stats(request: Request) -> JsonResponse:
     await authenticate(request)
     gateway = services(request).gateway

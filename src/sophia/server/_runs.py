@@ -5,10 +5,10 @@ A member sees and decides only their own runs; an admin sees all. Runs execute o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sophia.agents import RunLimits
 from sophia.runs import AGENT_KINDS, RunService, load_sealing_key, system_database_url
@@ -20,15 +20,29 @@ __all__ = ["router", "run_service"]
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 
+def _no_bool(value: object) -> object:
+    """JSON true/false is not a number; pydantic's lax mode would read it as 1/0."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Number = BeforeValidator(_no_bool)
+
+
 class CreateRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     task: str = Field(min_length=1, max_length=20_000)
-    agent: str = Field(default="chat", description=f"one of {', '.join(AGENT_KINDS)}")
-    max_steps: int = Field(default=30, ge=1, le=500)
-    max_cost_usd: float = Field(default=1.0, ge=0, le=1000)
-    max_seconds: float = Field(default=600.0, ge=1, le=86_400)
+    agent: Literal["chat", "team"] = Field(default="chat", description="Which agent runs the task.")
+    max_steps: Annotated[int, Number] = Field(default=30, ge=1, le=500)
+    max_cost_usd: Annotated[float, Number] = Field(default=1.0, ge=0, le=1000)
+    max_seconds: Annotated[float, Number] = Field(default=600.0, ge=1, le=86_400)
 
 
 class Decision(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -98,3 +112,6 @@ async def _approval_of(service: RunService, principal: Any, run_id: str, approva
     record = await service.invoker.approval(approval_id)
     if record.run_id != run_id:
         raise ApprovalNotFound(f"there is no approval {approval_id[:40]!r} in run {run_id[:80]!r}")
+
+
+assert set(AGENT_KINDS) == {"chat", "team"}, "CreateRun.agent must list every agent kind"

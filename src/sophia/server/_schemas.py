@@ -42,6 +42,7 @@ _ERROR_TEXT = {
     403: "Role or scope does not allow this",
     404: "Not found",
     409: "Conflict",
+    413: "Request body too large",
     422: "Request body does not match the schema",
     429: "Rate limit or budget exceeded",
     500: "Internal error",

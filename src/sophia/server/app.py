@@ -14,6 +14,7 @@ from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
 from sophia.server._middleware import RequestIdMiddleware
+from sophia.server._schemas import errors
 from sophia.server._services import Services
 from sophia.server.web import install_web
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.add_middleware(RequestIdMiddleware)
     app.include_router(_health.router)
     app.include_router(_openai.router)
-    app.include_router(_runs.router)
+    app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
     install_web(app)
     if mcp:
         from sophia.mcp import install_mcp  # imported late: the MCP SDK takes a second to import

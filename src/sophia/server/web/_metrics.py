@@ -20,6 +20,7 @@ from sophia.errors import AuthError, PermissionDenied
 from sophia.gateway import Gateway, RequestRecord
 from sophia.secrets import SecretResolver
 from sophia.server._auth import authenticate
+from sophia.server._schemas import errors
 from sophia.server.web._guard import session_of
 from sophia.server.web._state import web_state
 
@@ -165,7 +166,15 @@ async def _allowed(request: Request) -> None:
         )
 
 
-@router.get("/metrics", summary="Prometheus metrics (an admin API key or the metrics token)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (an admin API key or the metrics token)",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}},
+        **errors(401, 403, 429),
+    },
+)
 async def metrics(request: Request) -> Response:
     await _allowed(request)
     registry = request.app.state.web_metrics.registry
