@@ -175,7 +175,13 @@ def start_nginx(procs: Processes, tmp: Path) -> Target:
 
 
 def start_sophia(
-    procs: Processes, tmp: Path, upstream: str, python: str, src: str | None, name: str = "sophia"
+    procs: Processes,
+    tmp: Path,
+    upstream: str,
+    python: str,
+    src: str | None,
+    name: str = "sophia",
+    extra_env: dict[str, str] | None = None,
 ) -> Target:
     home = tmp / name
     home.mkdir()
@@ -185,6 +191,7 @@ def start_sophia(
     env.update(SOPHIA_LOGGING__LEVEL="WARNING", NO_PROXY="*")
     if src:
         env["PYTHONPATH"] = src
+    env.update(extra_env or {})
     for args in (["users", "create", "bench", "--role", "admin"], ["keys", "create", "--user", "bench"]):
         done = subprocess.run(
             [python, "-m", "sophia", *args], env=env, capture_output=True, text=True, check=False
@@ -562,6 +569,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--variant-src", help="PYTHONPATH of a patched copy of Sophia, measured alongside as 'sophia-variant'"
     )
+    parser.add_argument(
+        "--variant-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for sophia-variant only (repeatable), e.g. SOPHIA_SERVER__ENGINE=uvicorn",
+    )
     parser.add_argument("--rounds", type=int, help="latency rounds (default 15, quick 5)")
     parser.add_argument("--requests", type=int, help="sequential requests per target per round (default 500)")
     parser.add_argument("--seconds", type=int, help="wrk duration per concurrency (default 10, quick 3)")
@@ -606,10 +620,13 @@ def run(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
         print("starting sophia ...", flush=True)
         sophia = start_sophia(procs, tmp, upstream, args.sophia_python, args.sophia_src)
         variants = []
-        if args.variant_src:
+        if args.variant_src or args.variant_env:
             print("starting sophia-variant ...", flush=True)
+            extra = dict(item.partition("=")[::2] for item in args.variant_env)
             variants.append(
-                start_sophia(procs, tmp, upstream, args.sophia_python, args.variant_src, "sophia-variant")
+                start_sophia(
+                    procs, tmp, upstream, args.sophia_python, args.variant_src, "sophia-variant", extra
+                )
             )
         peers, skipped = start_peers(procs, tmp, upstream, args)
         targets = [direct, sophia, *variants, *peers]

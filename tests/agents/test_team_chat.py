@@ -36,8 +36,6 @@ REVIEWER = AgentSpec("reviewer", "review")
 
 @pytest.fixture
 async def memory(database: Database) -> AsyncIterator[MemoryService]:
-    if database.dialect != "sqlite":
-        pytest.skip("memory's keyword index on PostgreSQL belongs to the memory layer's own tests")
     service = await MemoryService.open(database, HashingEmbedder())
     yield service
     await service.close()

@@ -2,7 +2,9 @@
 
 Run by `scripts/mcp-conformance`: `python -m tests.mcp.conformance_app PORT`. The suite cannot send an API key,
 so this harness stands in for the auth layer with a fixed member principal; everything else (registry, invoker,
-approval policy, Host/Origin checks) is Sophia's own. It adds the fixture tools the suite's scenarios call.
+approval policy, Host/Origin checks) is Sophia's own. The two plain fixture tools go through Sophia's registry and
+invoker; the rest (image, audio, embedded resources, logging, progress, sampling, elicitation, `test://` resources,
+prompts, completions) come from `conformance_fixtures`, put in front of Sophia's `all` server here only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sophia.mcp import McpHttpSettings, build_server, open_runtime, security_set
 from sophia.mcp._caller import PRINCIPAL_KEY
 from sophia.store import Database, upgrade
 from sophia.tools import ApprovalPolicy, ToolRegistry
+from tests.mcp.conformance_fixtures import wrap_server
 
 CALLER = Principal(1, "conformance", Role.MEMBER, 1, ("*",), None)
 
@@ -62,7 +65,7 @@ async def _runtime(home: Path) -> Any:
 def main(port: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="sophia-conformance-"))
     runtime = asyncio.run(_runtime(home))
-    server = build_server("all", runtime)
+    server = wrap_server(build_server("all", runtime))
     app = server.streamable_http_app(
         streamable_http_path="/mcp", transport_security=security_settings(McpHttpSettings())
     )

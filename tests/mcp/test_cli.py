@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+from click.testing import Result
 from pydantic import Field
 from typer.testing import CliRunner
 
@@ -12,6 +14,8 @@ from sophia.cli._common import CliState
 from sophia.cli._mcp import app
 from sophia.config import Settings
 from sophia.mcp import McpServerSettings
+from sophia.store import Database, resolve_database_url
+from sophia.tools import list_tool_audit
 from tests.mcp.conftest import fixture_server
 
 
@@ -37,12 +41,57 @@ def test_list_shows_each_server_and_its_tools_and_a_dead_one_with_its_error(tmp_
     assert "check its command" in rows["broken"]["error"]
 
 
-def test_call_runs_a_tool_and_bad_input_exits_2(tmp_path: Path) -> None:
+def _audit(settings: Settings) -> list[tuple[str, str]]:
+    async def read() -> list[tuple[str, str]]:
+        database = Database(resolve_database_url(settings))
+        try:
+            async with database.session() as session:
+                return [(entry.action, entry.target) for entry in await list_tool_audit(session)]
+        finally:
+            await database.close()
+
+    return asyncio.run(read())
+
+
+def _call(state: CliState, *argv: str) -> Result:
+    return CliRunner().invoke(app, ["call", *argv, "--embedder", "hashing"], obj=state)
+
+
+def test_call_goes_through_the_invoker_so_writes_are_held_and_audited(tmp_path: Path) -> None:
     state = _state(tmp_path, fixture_server(env={"FIXTURE_GREETING": "cli"}))
-    ok = CliRunner().invoke(app, ["call", "fx", "echo", "--args", '{"text": "hi"}'], obj=state)
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output) == {"result": "cli: hi"}
-    bad_json = CliRunner().invoke(app, ["call", "fx", "echo", "--args", "{nope"], obj=state)
-    unknown = CliRunner().invoke(app, ["call", "nope", "echo"], obj=state)
+    stats = _call(state, "memory", "stats")
+    remember = _call(state, "memory", "memory.remember", "--args", '{"content": "cli note"}')
+    echo = _call(state, "fx", "echo", "--args", '{"text": "hi"}')
+    external_write = _call(state, "fx", "write_note", "--args", '{"title": "minutes"}')
+    for result in (stats, remember, echo, external_write):
+        assert result.exit_code == 0, result.output
+    assert json.loads(stats.stdout)["memories"] == 0
+    assert json.loads(echo.stdout) == {"result": "cli: hi"}
+    held = json.loads(remember.stdout)
+    assert held["status"] == "held_for_approval" and held["tool"] == "memory.remember"
+    assert json.loads(external_write.stdout)["tool"] == "fx.write_note"
+    assert json.loads(_call(state, "memory", "stats").stdout)["memories"] == 0  # the write did not run
+    assert sorted(_audit(state.settings())) == [  # reads are not audited; every held write is
+        ("tool.approval_requested", "fx.write_note"),
+        ("tool.approval_requested", "memory.remember"),
+    ]
+
+
+def test_direct_call_is_a_labelled_diagnostic_that_skips_approvals(tmp_path: Path) -> None:
+    state = _state(tmp_path, fixture_server())
+    result = CliRunner().invoke(
+        app, ["call", "fx", "write_note", "--args", '{"title": "t"}', "--direct"], obj=state
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"result": "stored t"}
+    assert "diagnostic" in result.stderr and "bypassed" in result.stderr
+
+
+def test_call_bad_input_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    state = _state(tmp_path, fixture_server())
+    bad_json = _call(state, "fx", "echo", "--args", "{nope")
+    unknown = _call(state, "nope", "echo")
+    foreign = _call(state, "memory", "fx.echo")
     assert bad_json.exit_code == 2 and "not valid JSON" in bad_json.output
     assert unknown.exit_code == 2 and "no MCP server named 'nope'" in unknown.output
+    assert foreign.exit_code == 2 and "memory MCP server has no tool named 'fx.echo'" in foreign.output

@@ -102,7 +102,7 @@ BAD = [
     ({"content": "x" * (33 * 1024)}, 400, "limit"),
     ({"content": "fine", "kind": "gossip"}, 400, "unknown memory kind"),
     ({"content": "fine", "namespace": "team:x"}, 403, "malformed"),
-    ({"content": "fine", "importance": 3}, 400, "importance"),
+    ({"content": "fine", "importance": 3}, 422, "importance"),  # the body's schema says 0..1
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import sophia
-from sophia.cli import _accounts, _config, _db, _mcp, _models, _runs, _secrets, _serve
+from sophia.cli import _accounts, _config, _db, _mcp, _memory, _models, _runs, _secrets, _serve
 from sophia.cli._common import CliState
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.add_typer(_db.app)
 app.add_typer(_accounts.users_app)
 app.add_typer(_accounts.keys_app)
 app.add_typer(_mcp.app)
+app.add_typer(_memory.app)
 
 
 def main() -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from sophia.cli._common import console, echo_json, fail, handle_errors, run_async, settings_of
+from sophia.cli._common import console, echo_json, err_console, fail, handle_errors, run_async, settings_of
 from sophia.config import Settings
 from sophia.observability import configure_logging
 
@@ -33,11 +34,12 @@ class EmbedderChoice(enum.StrEnum):
     HASHING = "hashing"
 
 
-async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
-    from mcp.server.stdio import stdio_server
-
-    from sophia.mcp import build_server, open_runtime
+@asynccontextmanager
+async def _local_runtime(settings: Settings, name: str, embedder: str) -> AsyncIterator[Any]:
+    """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner."""
+    from sophia.mcp import open_runtime
     from sophia.server._services import open_database
+    from sophia.tools import ToolContext
 
     database = await open_database(settings, migrate=settings.server.upgrade_on_start)
     try:
@@ -45,17 +47,24 @@ async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
         try:
             key = os.environ.get(API_KEY_ENV, "").strip()
             if key and runtime.accounts is not None:
-                from sophia.tools import ToolContext
-
                 principal = await runtime.accounts.verify_api_key(key)
                 runtime.context = ToolContext.of(principal, agent=f"mcp:{name}")
-            server = build_server(name, runtime)
-            async with stdio_server() as (read, write):
-                await server.run(read, write, server.create_initialization_options())
+            yield runtime
         finally:
             await runtime.aclose()
     finally:
         await database.close()
+
+
+async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
+    from mcp.server.stdio import stdio_server
+
+    from sophia.mcp import build_server
+
+    async with _local_runtime(settings, name, embedder) as runtime:
+        server = build_server(name, runtime)
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
 
 
 def _serve_http(settings: Settings, name: str, host: str | None, port: int | None, embedder: str) -> None:
@@ -144,7 +153,52 @@ def list_servers(
     console.print(table)
 
 
-async def _call(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+def _registry_name(runtime: Any, server: str, tool: str, externals: list[str]) -> str:
+    """The registry entry `sophia mcp call SERVER TOOL` means: one of Sophia's servers' tools, or `<server>.<tool>`."""
+    from sophia.errors import NotFound
+    from sophia.mcp import SERVER_NAMES, UnknownMcpServer, local_tool_name
+
+    if server in SERVER_NAMES:
+        group = None if server == "all" else server
+        offered = [t.name for t in runtime.registry.tools(group)]
+        found = next((n for n in (tool, f"{server}.{tool}") if n in offered), None)
+        if found is None:
+            raise NotFound(
+                f"the {server} MCP server has no tool named {tool[:80]!r}; it offers: {', '.join(offered) or 'none'}"
+            )
+        return found
+    if server in externals:
+        return f"{server}.{local_tool_name(tool)}"
+    raise UnknownMcpServer(server, [*SERVER_NAMES, *externals])
+
+
+async def _call(settings: Settings, server: str, tool: str, arguments: dict[str, Any], embedder: str) -> Any:
+    """Through the `ToolInvoker`: the caller's role, the approval policy and the audit trail all apply."""
+    from sophia.mcp import mcp_server_settings
+    from sophia.tools import ApprovalRequired
+
+    externals = [entry.name for entry in mcp_server_settings(settings)]
+    async with _local_runtime(settings, server, embedder) as runtime:
+        name = _registry_name(runtime, server, tool, externals)
+        if runtime.clients is not None and server in runtime.clients.errors:
+            from sophia.mcp import McpServerUnavailable
+
+            raise McpServerUnavailable(runtime.clients.errors[server])
+        try:
+            result = await runtime.invoker.invoke(name, arguments, runtime.context)
+        except ApprovalRequired as held:
+            approval = held.approval
+            return {
+                "status": "held_for_approval",
+                "approval_id": approval.id,
+                "tool": approval.tool,
+                "message": f"{approval.tool} has not run: it waits for a person to approve {approval.id}",
+            }
+        return result.output
+
+
+async def _call_direct(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+    """A diagnostic straight to an external server: no registry, no approval policy, no audit record."""
     from sophia.mcp import McpClients, McpToolError, mcp_server_settings, result_value
     from sophia.secrets import SecretResolver
 
@@ -160,22 +214,48 @@ async def _call(settings: Settings, server: str, tool: str, arguments: dict[str,
     return result_value(result)
 
 
-@app.command("call")
-@handle_errors
-def call(
-    ctx: typer.Context,
-    server: Annotated[str, typer.Argument(help="A configured [[mcp_servers]] name.")],
-    tool: Annotated[str, typer.Argument(help="The tool's name on that server.")],
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
-) -> None:
-    """Call one tool on a configured external MCP server directly (a diagnostic: no approval step)."""
+def _arguments(args: str) -> dict[str, Any]:
     try:
         arguments = json.loads(args)
     except json.JSONDecodeError as error:
         fail(f'--args is not valid JSON ({error.msg}); pass an object such as \'{{"q": "x"}}\'')
     if not isinstance(arguments, dict):
         fail('--args must be a JSON object such as \'{"q": "x"}\'')
-    value = asyncio.run(_call(settings_of(ctx), server, tool, arguments))
+    return arguments
+
+
+@app.command("call")
+@handle_errors
+def call(
+    ctx: typer.Context,
+    server: Annotated[
+        str, typer.Argument(help="Sophia's server (memory, ..., all) or an [[mcp_servers]] name.")
+    ],
+    tool: Annotated[
+        str, typer.Argument(help="`memory.recall` (or `recall` on memory), or the external tool.")
+    ],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help="DIAGNOSTIC for an external server: call it directly, bypassing approvals and the audit trail.",
+        ),
+    ] = False,
+    embedder: Annotated[EmbedderChoice, typer.Option(help="Memory embeddings.")] = EmbedderChoice.MINILM,
+) -> None:
+    """Call one tool as you (or SOPHIA_API_KEY's owner), through Sophia's approval policy and audit trail."""
+    arguments = _arguments(args)
+    settings = settings_of(ctx)
+    if direct:
+        err_console.print(
+            f"[yellow]diagnostic:[/] calling {tool!r} directly on the MCP server {server!r};"
+            " Sophia's approval policy and audit trail are bypassed",
+            highlight=False,
+        )
+        value = run_async(_call_direct(settings, server, tool, arguments))
+    else:
+        value = run_async(_call(settings, server, tool, arguments, embedder.value))
     if isinstance(value, str):
         console.print(value, highlight=False, markup=False)
     else:

@@ -16,10 +16,11 @@ import typer
 from rich.table import Table
 
 from sophia.accounts import AccountService, Principal, Role, UserStatus
-from sophia.agents import RunLimits
+from sophia.agents import OutcomeMemory, RunLimits
 from sophia.cli._common import console, echo_json, handle_errors, run_async, settings_of
 from sophia.config import Settings
 from sophia.gateway import build_gateway
+from sophia.memory import MemoryService, open_memory
 from sophia.observability import configure_logging
 from sophia.runs import (
     TERMINAL_STATUSES,
@@ -48,6 +49,7 @@ class _Parts:
     database: Database
     invoker: ToolInvoker
     service: RunService
+    memory: MemoryService
 
 
 @asynccontextmanager
@@ -55,13 +57,15 @@ async def _parts(settings: Settings) -> AsyncIterator[_Parts]:
     from sophia.server._services import open_database
 
     database = await open_database(settings, migrate=True)
-    registry = register_builtin_tools(ToolRegistry(), ToolSettings())
+    memory = await open_memory(settings, database)
+    registry = register_builtin_tools(ToolRegistry(), ToolSettings(), memory=memory)
     invoker = ToolInvoker(registry, database, sealer=ArgumentSealer(load_sealing_key(settings.home)))
     service = RunService(database, invoker, system_database_url=system_database_url(settings))
     try:
-        yield _Parts(settings, database, invoker, service)
+        yield _Parts(settings, database, invoker, service, memory)
     finally:
         await service.aclose()
+        await memory.close()
         await database.close()
 
 
@@ -77,7 +81,14 @@ async def _principal(database: Database) -> Principal:
 async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> AsyncIterator[RunWorker]:
     gateway = await build_gateway(parts.settings, parts.database)
     agents = default_agents(parts.invoker.registry)
-    runtime = RunRuntime(parts.database, gateway, parts.invoker, agents, team=default_team(agents))
+    runtime = RunRuntime(
+        parts.database,
+        gateway,
+        parts.invoker,
+        agents,
+        team=default_team(agents),
+        outcomes=OutcomeMemory(parts.memory),  # each finished run is remembered; planners recall it
+    )
     worker = RunWorker(
         runtime,
         system_database_url=parts.service.system_database_url,

@@ -56,6 +56,7 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    engine: Literal["uvicorn", "granian"] = "uvicorn"  # the ASGI server behind `sophia serve`
     upgrade_on_start: bool = True
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a verified API key is trusted before it is checked again."

@@ -4,12 +4,15 @@ from sophia.mcp._bridge import McpClients, effect_of, local_tool_name, result_va
 from sophia.mcp._client import McpConnection
 from sophia.mcp._errors import McpServerUnavailable, McpToolError, UnknownMcpServer
 from sophia.mcp._http import McpHttpEndpoint, install_mcp, security_settings
+from sophia.mcp._runs import RUN_TEMPLATE, RUNS_URI, RunResources, run_principal
 from sophia.mcp._runtime import LOCAL_CONTEXT, McpRuntime, mcp_server_settings, open_runtime
 from sophia.mcp._server import SERVER_NAMES, build_server, held_for_approval
 from sophia.mcp._settings import McpHttpSettings, McpServerSettings
 
 __all__ = [
     "LOCAL_CONTEXT",
+    "RUNS_URI",
+    "RUN_TEMPLATE",
     "SERVER_NAMES",
     "McpClients",
     "McpConnection",
@@ -19,6 +22,7 @@ __all__ = [
     "McpServerSettings",
     "McpServerUnavailable",
     "McpToolError",
+    "RunResources",
     "UnknownMcpServer",
     "build_server",
     "effect_of",
@@ -28,5 +32,6 @@ __all__ = [
     "mcp_server_settings",
     "open_runtime",
     "result_value",
+    "run_principal",
     "security_settings",
 ]

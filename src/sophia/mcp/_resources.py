@@ -1,7 +1,4 @@
-"""Memories as MCP resources and a `recall_context` prompt, both scoped to the caller like the memory tools.
-
-Runs are not exposed yet: `sophia.runs` does not exist in this tree; add a source here when it lands.
-"""
+"""Memories as MCP resources and a `recall_context` prompt, both scoped to the caller like the memory tools."""
 
 from __future__ import annotations
 

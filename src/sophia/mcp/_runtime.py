@@ -1,4 +1,4 @@
-"""`McpRuntime`: what Sophia's MCP servers call into — the registry, the invoker, memory and external servers."""
+"""`McpRuntime`: what Sophia's MCP servers call into: registry, invoker, memory, runs, external servers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from sophia.accounts import AccountService, Role
+from sophia.config import Settings
 from sophia.mcp._bridge import McpClients
 from sophia.mcp._settings import McpServerSettings
 from sophia.memory import Embedder, EmbeddingModelUnavailable, HashingEmbedder, MemoryService
+from sophia.runs import RunService, system_database_url
 from sophia.secrets import SecretResolver
 from sophia.store import Database
 from sophia.tools import ToolContext, ToolInvoker, ToolRegistry, ToolSettings, register_builtin_tools
@@ -33,6 +35,7 @@ class McpRuntime:
     invoker: ToolInvoker
     accounts: AccountService | None = None
     memory: MemoryService | None = None
+    runs: RunService | None = None
     clients: McpClients | None = None
     context: ToolContext = LOCAL_CONTEXT
     owned: list[Any] = field(default_factory=list, repr=False)
@@ -40,6 +43,8 @@ class McpRuntime:
     async def aclose(self) -> None:
         if self.clients is not None:
             await self.clients.aclose()
+        if self.runs is not None:
+            await self.runs.aclose()
         for resource in reversed(self.owned):
             await resource.close()
         self.owned.clear()
@@ -56,6 +61,15 @@ def mcp_server_settings(settings: Any) -> list[McpServerSettings]:
             entry if isinstance(entry, McpServerSettings) else McpServerSettings.model_validate(entry)
         )
     return found
+
+
+def _run_service(settings: Any, database: Database, invoker: ToolInvoker) -> RunService:
+    """Read-only use (list, show): the DBOS system database is only touched by approve/deny/cancel."""
+    if isinstance(settings, Settings):
+        system_url = system_database_url(settings)
+    else:
+        system_url = f"sqlite:///{getattr(settings, 'home', '.')}/dbos.sqlite"
+    return RunService(database, invoker, system_database_url=system_url)
 
 
 def _embedder(kind: str) -> Embedder:
@@ -78,15 +92,19 @@ async def open_runtime(
     context: ToolContext = LOCAL_CONTEXT,
     connect_external: bool = True,
     errlog: Any = None,
+    runs: bool = True,
 ) -> McpRuntime:
     """Build the registry (built-in tools, memory tools, external MCP tools) and an invoker on `database`.
 
     `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
+    `runs=False` leaves the runs resources out.
     """
     tool_settings: ToolSettings = getattr(settings, "tools", None) or ToolSettings()
     registry = ToolRegistry()
     runtime = McpRuntime(registry, ToolInvoker(registry, database, settings=tool_settings), context=context)
     runtime.accounts = AccountService(database)
+    if runs:
+        runtime.runs = _run_service(settings, database, runtime.invoker)
     if embedder is not None:
         chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
         home = getattr(settings, "home", None)

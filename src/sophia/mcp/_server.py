@@ -18,6 +18,7 @@ from sophia.errors import SophiaError
 from sophia.mcp._caller import caller_context
 from sophia.mcp._errors import UnknownMcpServer
 from sophia.mcp._resources import MemoryResources
+from sophia.mcp._runs import RunResources
 from sophia.mcp._runtime import McpRuntime
 from sophia.tools import (
     TOOL_GROUPS,
@@ -78,7 +79,12 @@ class _Handlers:
         self.name = name
         self.group = None if name == "all" else name
         self.runtime = runtime
-        self.resources = MemoryResources(runtime)
+        self.memory = MemoryResources(runtime) if name in ("memory", "all") else None
+        self.runs = RunResources(runtime.runs if name == "all" else None)
+
+    @property
+    def has_memory(self) -> bool:
+        return self.memory is not None and self.memory.available
 
     def context(self, ctx: Context) -> ToolContext:
         return caller_context(ctx, self.runtime.context, self.name)
@@ -122,44 +128,60 @@ class _Handlers:
     async def list_resources(
         self, ctx: Context, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        self.context(ctx)
-        return types.ListResourcesResult(resources=self.resources.resources())
+        context = self.context(ctx)
+        found = self.memory.resources() if self.memory is not None else []
+        return types.ListResourcesResult(resources=[*found, *await self.runs.resources(context)])
 
     async def list_templates(
         self, ctx: Context, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         self.context(ctx)
-        return types.ListResourceTemplatesResult(resource_templates=self.resources.templates())
+        found = self.memory.templates() if self.memory is not None else []
+        return types.ListResourceTemplatesResult(resource_templates=[*found, *self.runs.templates()])
 
     async def read_resource(
         self, ctx: Context, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
-        return await self.resources.read(str(params.uri), self.context(ctx))
+        uri, context = str(params.uri), self.context(ctx)
+        if self.runs.available and self.runs.owns(uri):
+            return await self.runs.read(uri, context)
+        if self.memory is None:
+            raise MCPError(types.INVALID_PARAMS, f"no resource {uri[:200]!r} on the {self.name} server")
+        return await self.memory.read(uri, context)
 
     async def list_prompts(
         self, ctx: Context, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         self.context(ctx)
-        return types.ListPromptsResult(prompts=self.resources.prompts())
+        return types.ListPromptsResult(prompts=self.memory.prompts() if self.memory is not None else [])
 
     async def get_prompt(self, ctx: Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await self.resources.prompt(params.name, params.arguments or {}, self.context(ctx))
+        if self.memory is None:
+            raise MCPError(types.INVALID_PARAMS, f"the {self.name} server has no prompts")
+        return await self.memory.prompt(params.name, params.arguments or {}, self.context(ctx))
 
 
-def build_server(name: str, runtime: McpRuntime) -> Server[Any]:
-    """The MCP server `name` (a tool group or `all`) over `runtime`; resources and prompts where memory is."""
-    if name not in SERVER_NAMES:
-        raise UnknownMcpServer(name, list(SERVER_NAMES))
-    handlers = _Handlers(name, runtime)
+def _resource_handlers(handlers: _Handlers) -> dict[str, Any]:
+    """Resources where memory or runs are readable; prompts only where memory is."""
     extra: dict[str, Any] = {}
-    if name in ("memory", "all") and handlers.resources.available:
+    if handlers.has_memory or handlers.runs.available:
         extra = {
             "on_list_resources": handlers.list_resources,
             "on_list_resource_templates": handlers.list_templates,
             "on_read_resource": handlers.read_resource,
-            "on_list_prompts": handlers.list_prompts,
-            "on_get_prompt": handlers.get_prompt,
         }
+    if handlers.has_memory:
+        extra |= {"on_list_prompts": handlers.list_prompts, "on_get_prompt": handlers.get_prompt}
+    return extra
+
+
+def build_server(name: str, runtime: McpRuntime) -> Server[Any]:
+    """The MCP server `name` (a tool group or `all`) over `runtime`; memory resources and prompts on `memory`
+    and `all`, runs resources on `all`."""
+    if name not in SERVER_NAMES:
+        raise UnknownMcpServer(name, list(SERVER_NAMES))
+    handlers = _Handlers(name, runtime)
+    extra = _resource_handlers(handlers)
     scope = "every tool" if name == "all" else f"the {name} tools"
     return Server(
         f"sophia-{name}",

@@ -1,4 +1,4 @@
-"""The service's slow paths: start-up repair, reindex, forget, consolidate (merge, decay, expire), close.
+"""The service's slow paths: start-up repair, reindex, forget, consolidate, export, stats, close.
 
 Kept apart from `_service.py` so the request path reads in one screen; `MemoryService` inherits these.
 """
@@ -25,6 +25,7 @@ from sophia.memory._model import (
     Memory,
     MemoryKind,
     MemorySettings,
+    MemoryStats,
     check_filters,
     check_kinds,
     check_namespaces,
@@ -315,6 +316,42 @@ class Maintenance:
     async def count(self) -> int:
         async with self.database.engine.connect() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(memories))).scalar_one())
+
+    async def namespace_of(self, memory_id: str) -> str | None:
+        """Where a memory lives, unscoped: only for callers (admins) already allowed every namespace."""
+        async with self.database.engine.connect() as conn:
+            found = await conn.execute(sa.select(memories.c.namespace).where(memories.c.id == memory_id))
+            value: str | None = found.scalar_one_or_none()
+        return value
+
+    async def stats(self, *, namespaces: Sequence[str] | str | None = None) -> MemoryStats:
+        """Counts over every namespace, or over `namespaces` (the index figures stay whole-store)."""
+        where = sa.true() if namespaces is None else memories.c.namespace.in_(check_namespaces(namespaces))
+        async with self.database.engine.connect() as conn:
+            by_kind: dict[str, int] = dict(
+                (
+                    await conn.execute(
+                        sa.select(memories.c.kind, sa.func.count()).where(where).group_by(memories.c.kind)
+                    )
+                ).all()
+            )
+            current = (
+                await conn.execute(sa.select(sa.func.count()).where(where, memories.c.valid_until.is_(None)))
+            ).scalar_one()
+            namespace_count = (
+                await conn.execute(sa.select(sa.func.count(sa.distinct(memories.c.namespace))).where(where))
+            ).scalar_one()
+            keyword_entries = await self.keyword.count(conn)
+        return MemoryStats(
+            memories=sum(by_kind.values()),
+            current=int(current),
+            by_kind=by_kind,
+            namespaces=int(namespace_count),
+            vectors=len(self.vector),
+            keyword_entries=keyword_entries,
+            embedding_model=self.embedder.model_id,
+            cache_entries=len(self.cache),
+        )
 
     async def close(self) -> None:
         """Write pending use counts and the vector snapshot; the database itself belongs to the caller."""

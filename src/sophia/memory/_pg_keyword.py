@@ -65,11 +65,14 @@ class PostgresKeywordIndex:
         score = sa.func.ts_rank_cd(_tsv.c.search_tsv, terms, 1).label("score")
         stmt = (
             sa.select(_tsv.c.memory_id, score)
-            .select_from(_tsv.join(memories, memories.c.id == _tsv.c.memory_id))
-            .where(_tsv.c.search_tsv.op("@@")(terms.op("&&")(namespaces)), scope_clause(scope))
+            .where(_tsv.c.search_tsv.op("@@")(terms.op("&&")(namespaces)))
             .order_by(score.desc(), _tsv.c.memory_id)
             .limit(limit)
         )
+        if scope.kinds is not None:  # selective: filter before the cut; otherwise rows are checked on fetch
+            stmt = stmt.join_from(_tsv, memories, memories.c.id == _tsv.c.memory_id).where(
+                scope_clause(scope)
+            )
         return [(row[0], float(row[1])) for row in (await conn.execute(stmt)).all()]
 
     async def count(self, conn: AsyncConnection) -> int:

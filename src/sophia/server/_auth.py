@@ -14,6 +14,9 @@ from sophia.accounts import Principal, Role
 from sophia.errors import AuthError, PermissionDenied
 from sophia.server._services import Services
 
+# Scope-state key under which a middleware that already verified this request's key (through the key cache or
+# the database) leaves the principal, so the route skips hashing and looking the key up a second time.
+VERIFIED_PRINCIPAL = "sophia.verified_principal"
 MISSING_KEY = "missing API key: send 'Authorization: Bearer <key>' (create one with `sophia keys create`)"
 
 

@@ -62,19 +62,24 @@ async def _sophia_error(request: Request, exc: Exception) -> JsonResponse:
     return error_response(exc.http_status, exc.message, exc.code, headers=headers)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method any route serves at this path (Starlette names only the first matching route's)."""
-    scope = {**request.scope, "method": "__none__"}
-    methods: set[str] = set()
-    pending = list(request.app.routes)
-    while pending:
-        route = pending.pop()
+def _flat_routes(routes: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for route in routes:
         included = getattr(route, "original_router", None)  # FastAPI's wrapper around an included router
-        if included is not None:
-            pending.extend(included.routes)
-            continue
-        match, _ = route.matches(scope)
-        if match is Match.PARTIAL:
+        flat.extend(_flat_routes(included.routes) if included is not None else [route])
+    return flat
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of the path template that answered (Starlette names only one route's, not the template's)."""
+    scope = {**request.scope, "method": "__none__"}
+    routes = _flat_routes(request.app.routes)
+    template = next(
+        (r.path for r in routes if r.matches(scope)[0] is Match.PARTIAL and hasattr(r, "path")), None
+    )
+    methods: set[str] = set()
+    for route in routes:
+        if getattr(route, "path", None) == template:
             methods |= getattr(route, "methods", None) or set()
     return ", ".join(sorted(methods))
 

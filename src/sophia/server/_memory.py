@@ -9,37 +9,42 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.accounts import Principal, Role
 from sophia.errors import PermissionDenied
 from sophia.memory import Memory, MemoryService, RecallHit, check_namespace, open_memory
 from sophia.server._auth import CurrentPrincipal, services
+from sophia.server._schemas import Number
 
 __all__ = ["memory_service", "router"]
 
 router = APIRouter(prefix="/v1/memory", tags=["memory"])
-_OPEN_LOCK = asyncio.Lock()
 
 
 class RememberBody(BaseModel):
-    content: str
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1)
     namespace: str | None = Field(default=None, description="defaults to user:<your id>")
     kind: str = "fact"
     metadata: dict[str, Any] | None = None
-    importance: float = 0.5
+    importance: Annotated[float, Field(ge=0, le=1), Number] = 0.5
     source: str | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    ttl_seconds: Annotated[float, Ge(1), Number] | None = None
 
 
 class RecallBody(BaseModel):
-    query: str
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1)
     namespaces: list[str] | None = Field(default=None, description="defaults to every namespace you may read")
     kinds: list[str] | None = None
-    k: int = 10
+    k: Annotated[int, Field(ge=1, le=100), Number] = 10
     filters: dict[str, Any] | None = None
     as_of: datetime | None = None
 
@@ -49,7 +54,10 @@ async def memory_service(request: Request) -> MemoryService:
     base = services(request)
     found: MemoryService | None = getattr(base, "memory", None) or getattr(request.app.state, "memory", None)
     if found is None:
-        async with _OPEN_LOCK:
+        lock: asyncio.Lock | None = getattr(request.app.state, "memory_lock", None)
+        if lock is None:  # no await since the check, so one lock per app
+            lock = request.app.state.memory_lock = asyncio.Lock()
+        async with lock:
             found = getattr(request.app.state, "memory", None)
             if found is None:
                 found = await open_memory(base.settings, base.database)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
-import secrets
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,8 +16,17 @@ log = logging.getLogger("sophia.access")
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
 
 
+# Request ids name a request in logs and the ledger, whose primary key they are; they are not secrets.
+# - Time first (milliseconds, 12 hex digits): the ledger's primary-key index then grows at its end instead of
+#   splitting pages all over a random-keyed B-tree, which made each SQLite insert several times dearer.
+# - Then 64 random bits, from a generator seeded by the OS once and again in every forked child: `secrets` cost a
+#   getrandom system call per request (7 % of the gateway's CPU under load in a profile).
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(8)
+    return f"req_{time.time_ns() // 1_000_000:012x}{_ids.getrandbits(64):016x}"
 
 
 class RequestIdMiddleware:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.agents import RunLimits
 from sophia.runs import AGENT_KINDS, RunService, load_sealing_key, system_database_url
 from sophia.server._auth import CurrentPrincipal, services
+from sophia.server._schemas import Number
 from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, register_builtin_tools
 
 __all__ = ["router", "run_service"]
@@ -20,24 +21,14 @@ __all__ = ["router", "run_service"]
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 
-def _no_bool(value: object) -> object:
-    """JSON true/false is not a number; pydantic's lax mode would read it as 1/0."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
-    return value
-
-
-Number = BeforeValidator(_no_bool)
-
-
 class CreateRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=20_000)
     agent: Literal["chat", "team"] = Field(default="chat", description="Which agent runs the task.")
-    max_steps: Annotated[int, Number] = Field(default=30, ge=1, le=500)
-    max_cost_usd: Annotated[float, Number] = Field(default=1.0, ge=0, le=1000)
-    max_seconds: Annotated[float, Number] = Field(default=600.0, ge=1, le=86_400)
+    max_steps: Annotated[int, Field(ge=1, le=500), Number] = 30
+    max_cost_usd: Annotated[float, Field(ge=0, le=1000), Number] = 1.0
+    max_seconds: Annotated[float, Field(ge=1, le=86_400), Number] = 600.0
 
 
 class Decision(BaseModel):

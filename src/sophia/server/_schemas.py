@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class ErrorDetail(BaseModel):
@@ -59,3 +59,14 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def ok(model: type[BaseModel], description: str = "Success") -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model, "description": description}}
+
+
+def _no_bool(value: object) -> object:
+    """JSON true/false is not a number; pydantic's lax mode would read it as 1/0."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Number = BeforeValidator(_no_bool)
+"""Annotate numeric request fields with it: `Annotated[int, Number]`."""

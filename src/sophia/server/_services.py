@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sophia.accounts import AccountService
 from sophia.config import Settings
 from sophia.gateway import Gateway, build_gateway
+from sophia.memory import MemoryService, open_memory
 from sophia.store import Database, is_up_to_date, resolve_database_url, upgrade
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Services:
     database: Database
     accounts: AccountService
     gateway: Gateway
+    memory: MemoryService | None = None
     key_cache: KeyCache = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,11 +57,24 @@ class Services:
         database = await open_database(settings, migrate=settings.server.upgrade_on_start)
         try:
             gateway = await build_gateway(settings, database)
+            try:
+                memory = await open_memory(settings, database)
+            except BaseException:
+                await gateway.aclose()
+                raise
         except BaseException:
             await database.close()
             raise
-        return cls(settings=settings, database=database, accounts=AccountService(database), gateway=gateway)
+        return cls(
+            settings=settings,
+            database=database,
+            accounts=AccountService(database),
+            gateway=gateway,
+            memory=memory,
+        )
 
     async def aclose(self) -> None:
+        if self.memory is not None:
+            await self.memory.close()
         await self.gateway.aclose()
         await self.database.close()

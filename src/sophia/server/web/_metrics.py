@@ -89,23 +89,51 @@ class WebMetrics:
         )
         self._gateway = _GatewayCollector()
         self.registry.register(self._gateway)
+        self._http_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def hook(self, gateway: Gateway) -> None:
         """Count every ledger record as it is queued: a few increments per model call, no I/O."""
         self._gateway.gateway = gateway
         ledger: Any = gateway.ledger
         record = ledger.record
+        children: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {}
 
         def counted(entry: RequestRecord) -> None:
             model = entry.model or entry.requested_model
-            self.model_requests.labels(model, entry.status).inc()
-            self.tokens.labels(model, "input").inc(entry.input_tokens)
-            self.tokens.labels(model, "output").inc(entry.output_tokens)
-            self.cost.labels(model).inc(max(0.0, entry.cost_usd))
-            self.model_latency.labels(model).observe(entry.latency_ms / 1000)
+            found = children.get((model, entry.status))
+            if found is None:
+                found = children[(model, entry.status)] = self._model_children(model, entry.status)
+            requests, tokens_in, tokens_out, cost, latency = found
+            requests.inc()
+            tokens_in.inc(entry.input_tokens)
+            tokens_out.inc(entry.output_tokens)
+            if entry.cost_usd > 0:
+                cost.inc(entry.cost_usd)
+            latency.observe(entry.latency_ms / 1000)
             record(entry)
 
         ledger.record = counted
+
+    def _model_children(self, model: str, status: str) -> tuple[Any, Any, Any, Any, Any]:
+        """`labels()` validates and locks on every call; the children it returns are stable, so look them up once."""
+        return (
+            self.model_requests.labels(model, status),
+            self.tokens.labels(model, "input"),
+            self.tokens.labels(model, "output"),
+            self.cost.labels(model),
+            self.model_latency.labels(model),
+        )
+
+    def http_children(self, method: str, route: str, status: str) -> tuple[Any, Any]:
+        """The request counter and latency histogram for one (method, route, status), cached after the first."""
+        key = (method, route, status)
+        found = self._http_children.get(key)
+        if found is None:
+            found = self._http_children[key] = (
+                self.http_requests.labels(method, route, status),
+                self.http_latency.labels(method, route),
+            )
+        return found
 
 
 class HttpMetricsMiddleware:
@@ -132,8 +160,9 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, recording)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.http_latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            count, latency = self.metrics.http_children(scope["method"], route, str(status))
+            count.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 router = APIRouter(tags=["operations"])

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.accounts import parse_prefix
 from sophia.errors import AuthError
+from sophia.server._auth import VERIFIED_PRINCIPAL, token_of
 from sophia.server._errors import error_response
 from sophia.server.web._limits import RateLimited
 from sophia.server.web._state import WebState
@@ -17,19 +18,12 @@ __all__ = ["ApiRateLimitMiddleware"]
 LIMITED_PREFIX = "/v1/"
 
 
-def _token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return str(token.strip())
-        elif name == b"x-api-key" and value.strip():
-            return str(value.decode("latin-1").strip())
-    return None
-
-
 class ApiRateLimitMiddleware:
-    """A request over its key's or its user's limit gets 429 with Retry-After; unknown keys pass on to get 401."""
+    """A request over its key's or its user's limit gets 429 with Retry-After; unknown keys pass on to get 401.
+
+    The key is read exactly as authentication reads it (`token_of`), and a principal found in the key cache here
+    is handed on in the scope (`VERIFIED_PRINCIPAL`), so the route does not hash and look the key up again.
+    """
 
     def __init__(self, app: ASGIApp, web: WebState) -> None:
         self.app = app
@@ -37,10 +31,10 @@ class ApiRateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(LIMITED_PREFIX) and self.web.bound:
-            token = _token(scope)
             try:
-                if token is not None:
-                    await self._check(token)
+                await self._check(token_of(scope["headers"]), scope)
+            except AuthError:
+                pass  # no key: the route answers 401
             except RateLimited as error:
                 response = error_response(
                     429,
@@ -52,7 +46,7 @@ class ApiRateLimitMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    async def _check(self, token: str) -> None:
+    async def _check(self, token: str, scope: Scope) -> None:
         options = self.web.options
         prefix = parse_prefix(token)
         if prefix is None:
@@ -70,3 +64,4 @@ class ApiRateLimitMiddleware:
                 return
             services.key_cache.put(digest, principal)
         await self.web.limiter.check("user", str(principal.user_id), options.requests_per_minute_user)
+        scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = principal
