@@ -198,3 +198,75 @@ async def test_chat_uses_tools_for_a_command_and_cites_the_source(
     assert [e.text for e in events if e.type == "tool"] == ["notes.read"]
     assert events[-1].data["citations"][0]["kind"] == "source"
     assert ledger.calls == [{"tool": "notes.read", "title": "todo"}]
+
+
+async def test_chat_sends_the_earlier_turns_before_the_new_message(
+    scripted_gateway: Any, invoker: ToolInvoker
+) -> None:
+    seen: list[list[dict[str, Any]]] = []
+
+    def answer(body: dict[str, Any]) -> Any:
+        seen.append(body["messages"])
+        return "Your name is Ada."
+
+    chat = ChatOrchestrator(AgentRunner(scripted_gateway(answer), invoker))
+    history = [
+        {"role": "user", "content": "My name is Ada."},
+        {"role": "assistant", "content": "Nice to meet you, Ada."},
+        {"role": "system", "content": "ignored: only user and assistant turns are history"},
+    ]
+    events = [e async for e in chat.respond("What is my name?", context=context(), history=history)]
+    assert events[-1].type == "final"
+    roles = [m["role"] for m in seen[0]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert [m["content"] for m in seen[0][1:]] == [
+        "My name is Ada.",
+        "Nice to meet you, Ada.",
+        "What is my name?",
+    ]
+
+
+async def test_chat_final_event_reports_the_model_tokens_and_cost(
+    scripted_gateway: Any, invoker: ToolInvoker
+) -> None:
+    chat = ChatOrchestrator(AgentRunner(scripted_gateway(lambda body: "four words in answer"), invoker))
+    events = [e async for e in chat.respond("How are you?", context=context(), model="scripted")]
+    kinds = [e.type for e in events]
+    assert kinds.index("model") < kinds.index("token"), "the model is announced before the first token"
+    assert events[kinds.index("model")].text == "scripted"
+    final = events[-1].data
+    assert final["model"] == "scripted" and final["input_tokens"] > 0 and final["output_tokens"] > 0
+    price_in, price_out = 1000.0, 2000.0  # the scripted entry's prices per million tokens
+    expected = (final["input_tokens"] * price_in + final["output_tokens"] * price_out) / 1_000_000
+    assert final["cost_usd"] == pytest.approx(expected)
+
+
+async def test_chat_honours_the_chosen_model_and_reports_an_unknown_one(
+    scripted_gateway: Any, invoker: ToolInvoker, memory: MemoryService
+) -> None:
+    chat = ChatOrchestrator(AgentRunner(scripted_gateway(lambda body: "hello"), invoker), memory)
+    events = [
+        e
+        async for e in chat.respond(
+            "Hi there", context=context(), model="no-such-model", conversation_id="c9"
+        )
+    ]
+    assert events[-1].type == "error" and events[-1].data["code"]
+    assert "final" not in [e.type for e in events]
+    hits = await memory.recall("Hi there", ["user:1"], kinds=[MemoryKind.CONVERSATION])
+    assert not any(h.memory.session_id == "c9" for h in hits), "a failed turn is not remembered"
+
+
+async def test_closing_the_chat_early_stops_the_answer_and_remembers_nothing(
+    scripted_gateway: Any, invoker: ToolInvoker, memory: MemoryService
+) -> None:
+    chat = ChatOrchestrator(
+        AgentRunner(scripted_gateway(lambda body: "one two three four five"), invoker), memory
+    )
+    events = chat.respond("Count for me", context=context(), conversation_id="c7")
+    async for event in events:
+        if event.type == "token":
+            break
+    await events.aclose()  # type: ignore[attr-defined]
+    hits = await memory.recall("Count for me", ["user:1"], kinds=[MemoryKind.CONVERSATION])
+    assert not any(h.memory.session_id == "c7" for h in hits)

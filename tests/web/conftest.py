@@ -70,7 +70,7 @@ async def build_stack(
 ) -> tuple[WebStack, Callable[[], Any]]:
     db_path = home / "sophia.db"
     shutil.copyfile(template, db_path)
-    settings = Settings(home=home, server={"upgrade_on_start": False}, web=options)
+    settings = Settings(home=home, server={"upgrade_on_start": False, "run_worker": False}, web=options)
     database = Database(f"sqlite+aiosqlite:///{db_path}")
     gateway = await build_gateway(settings, database)
     provider = ScriptedProvider(script, name="local")
@@ -124,7 +124,7 @@ async def stack(empty_stack: WebStack) -> WebStack:
 def stack_sync(_isolated_sophia_home: Path, _sqlite_template: Path) -> Iterator[tuple[TestClient, str]]:
     """A TestClient (its own event loop runs the app's lifespan) and a member's API key."""
     shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
-    settings = Settings(home=_isolated_sophia_home, server={"upgrade_on_start": False})
+    settings = Settings(home=_isolated_sophia_home, server={"upgrade_on_start": False, "run_worker": False})
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
         services: Services = app.state.services

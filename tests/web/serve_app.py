@@ -19,8 +19,11 @@ from sophia.server import create_app
 
 
 def app() -> FastAPI:
+    scripted = bool(os.environ.get("WEB_TEST_SCRIPTED_RUNS"))
+    if scripted:  # the scripted worker below replaces the one `sophia serve` hosts
+        os.environ["SOPHIA_SERVER__RUN_WORKER"] = "false"
     built = create_app(load_settings())
-    if os.environ.get("WEB_TEST_SCRIPTED_RUNS"):
+    if scripted:
         from tests.web.scripted_runs import scripted_runs
 
         inner = built.router.lifespan_context

@@ -62,6 +62,10 @@ class ServerSettings(_Section):
         default=5.0, ge=0, description="How long a verified API key is trusted before it is checked again."
     )
     max_body_bytes: int = Field(default=20_000_000, gt=0)
+    run_worker: bool = Field(
+        default=True,
+        description="Run a run worker inside `sophia serve`; keep off when separate `sophia worker`s take runs.",
+    )
 
 
 class LoggingSettings(_Section):

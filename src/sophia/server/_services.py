@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sophia.accounts import AccountService
 from sophia.config import Settings
@@ -13,6 +15,7 @@ from sophia.memory import MemoryService, open_memory
 from sophia.store import Database, is_up_to_date, resolve_database_url, upgrade
 
 if TYPE_CHECKING:
+    from sophia.runs import RunService
     from sophia.server._auth import KeyCache
 
 log = logging.getLogger("sophia.server")
@@ -78,3 +81,40 @@ class Services:
             await self.memory.close()
         await self.gateway.aclose()
         await self.database.close()
+
+
+@asynccontextmanager
+async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
+    """A run worker in this process (so runs progress under plain `sophia serve`) and the `RunService` beside it.
+
+    Both share one tool invoker; the worker stops, and its runs stay queued for the next one, on exit.
+    """
+    from sophia.agents import OutcomeMemory  # imported late: DBOS and the agents are heavy to import
+    from sophia.runs import (
+        RunRuntime,
+        RunService,
+        RunWorker,
+        default_agents,
+        default_team,
+        load_sealing_key,
+        system_database_url,
+    )
+    from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, register_builtin_tools
+
+    settings = services.settings
+    registry = register_builtin_tools(ToolRegistry(), memory=services.memory)
+    invoker = ToolInvoker(registry, services.database, sealer=ArgumentSealer(load_sealing_key(settings.home)))
+    agents = default_agents(registry)
+    outcomes: Any = OutcomeMemory(services.memory) if services.memory is not None else None
+    runtime = RunRuntime(
+        services.database, services.gateway, invoker, agents, team=default_team(agents), outcomes=outcomes
+    )
+    system_url = system_database_url(settings)
+    worker = RunWorker(runtime, system_database_url=system_url)
+    service = RunService(services.database, invoker, system_database_url=system_url)
+    await worker.start()
+    try:
+        yield service
+    finally:
+        await worker.stop()
+        await service.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -15,7 +15,7 @@ from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
 from sophia.server._middleware import RequestIdMiddleware
 from sophia.server._schemas import errors
-from sophia.server._services import Services
+from sophia.server._services import Services, hosted_run_worker
 from sophia.server.web import install_web
 
 
@@ -27,9 +27,15 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
         owned = services is None
         app.state.services = services or await Services.start(settings)
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                if settings.server.run_worker:  # runs progress with no separate `sophia worker`
+                    app.state.run_service = await stack.enter_async_context(
+                        hosted_run_worker(app.state.services)
+                    )
+                yield
         finally:
             run_service = getattr(app.state, "run_service", None)
+            app.state.run_service = None
             if run_service is not None:
                 await run_service.aclose()
             if owned:

@@ -205,7 +205,11 @@ class LocalProvider:
         )
 
     async def aclose(self) -> None:
-        with self._load_lock:
+        """Free the model only after a generation in progress has finished (freeing it mid-decode crashes)."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._run_lock, self._load_lock:
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None

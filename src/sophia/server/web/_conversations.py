@@ -14,7 +14,7 @@ from sophia.errors import InvalidInput, NotFound
 from sophia.server.web._tables import ConversationRow, MessageRow
 from sophia.store import Database, utcnow
 
-__all__ = ["ConversationInfo", "ConversationService", "MessageInfo"]
+__all__ = ["Citation", "ConversationInfo", "ConversationService", "MessageInfo"]
 
 NEW_TITLE = "New chat"
 MAX_MESSAGE_CHARS = 32_000
@@ -32,6 +32,29 @@ class ConversationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """What an answer was given: `ref` is what the model cites ("M1"); a memory's `id` opens it on the memory page."""
+
+    ref: str
+    id: str | None
+    title: str
+    kind: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Citation:
+        ident = data.get("id")
+        return cls(
+            str(data.get("ref", "")),
+            str(ident) if ident else None,
+            str(data.get("title", "")),
+            str(data.get("kind", "")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "id": self.id, "title": self.title, "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True)
 class MessageInfo:
     id: int
     conversation_id: str
@@ -46,6 +69,7 @@ class MessageInfo:
     cost_usd: float
     error: str | None
     created_at: datetime
+    citations: tuple[Citation, ...] = ()
 
 
 def _conversation(row: ConversationRow) -> ConversationInfo:
@@ -67,6 +91,7 @@ def _message(row: MessageRow) -> MessageInfo:
         float(row.cost_usd or 0.0),
         row.error,
         row.created_at,
+        tuple(Citation.of(c) for c in row.citations or () if isinstance(c, dict)),
     )
 
 
@@ -219,7 +244,7 @@ class ConversationService:
             return _message(row), _history(earlier)
 
     async def finish(self, message_id: int, **fields: Any) -> MessageInfo:
-        """Record how an answer ended: content, status, model, request id, tokens, cost, error."""
+        """Record how an answer ended: content, status, model, request id, tokens, cost, error, citations."""
         async with self._db.transaction() as session:
             row = await session.get(MessageRow, message_id)
             if row is None:

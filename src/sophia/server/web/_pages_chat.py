@@ -40,8 +40,9 @@ def sse_event(event: str, data: str) -> bytes:
     return (f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
 
 
-def message_html(message: MessageInfo, conversation_id: str, citations: tuple[Citation, ...] = ()) -> str:
-    return templates.get_template("_message.html").render(m=message, cid=conversation_id, citations=citations)
+def message_html(message: MessageInfo, conversation_id: str) -> str:
+    """A finished answer with its saved citations, exactly as a reload of the page shows it."""
+    return templates.get_template("_message.html").render(m=message, cid=conversation_id)
 
 
 def citations_html(citations: tuple[Citation, ...]) -> str:
@@ -114,7 +115,7 @@ async def stream(request: Request, conversation_id: str, message_id: int, me: We
             elif isinstance(event, Token):
                 yield sse_event("token", str(escape(event.text)))
             elif isinstance(event, Final):
-                yield sse_event("done", message_html(event.message, conversation_id, event.citations))
+                yield sse_event("done", message_html(event.message, conversation_id))
 
     headers = {**SECURITY_HEADERS, "x-accel-buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -1,13 +1,14 @@
-"""The dashboard's tables: sign-in sessions, conversations and their messages (migration 0005 creates them)."""
+"""The dashboard's tables: sign-in sessions, conversations and their messages (migrations 0005 and 0007)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sophia.store import Base, UtcDateTime, utcnow
+from sophia.store import Base, JsonType, UtcDateTime, utcnow
 
 MONEY = sa.Numeric(20, 10, asdecimal=False)
 
@@ -61,4 +62,5 @@ class MessageRow(Base):
     output_tokens: Mapped[int] = mapped_column(sa.Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(MONEY, default=0.0)
     error: Mapped[str | None] = mapped_column(sa.String(500))
+    citations: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
