@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sophia.errors import SophiaError
 from sophia.gateway._breaker import BreakerBoard
@@ -20,6 +20,7 @@ from sophia.gateway._router import RequestTraits, RoutePlan, Router
 from sophia.gateway.providers import ChatProvider
 
 JSONDict = dict[str, Any]
+T = TypeVar("T")
 
 
 class NoModelAvailable(SophiaError):
@@ -91,34 +92,16 @@ class Gateway:
     async def complete(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
         plan, record = await self._begin(body, caller, request_id, stream=False)
         started = time.perf_counter()
-        errors: list[str] = []
-        last: ProviderError | None = None
+
+        async def attempt(entry: ModelEntry) -> JSONDict:
+            return await self.providers[entry.provider].complete(body, upstream_model=entry.upstream)
+
         try:
-            for entry in plan.candidates:
-                for attempt in range(self.retry.max_retries + 1):
-                    if not self.breakers.get(entry.name).allow():
-                        errors.append(f"{entry.name}: skipped, circuit open")
-                        break
-                    t0 = time.perf_counter()
-                    try:
-                        response = await self.providers[entry.provider].complete(
-                            body, upstream_model=entry.upstream
-                        )
-                    except ProviderError as error:
-                        last = error
-                        self._attempt_failed(record, entry, error, t0)
-                        errors.append(f"{entry.name}: {error.message}")
-                        if not _falls_back(error):
-                            raise
-                        if not self.retry.should_retry(error, attempt):
-                            break
-                        await self._sleep(self.retry.delay(error, attempt))
-                        continue
-                    return response, self._succeeded(record, entry, plan, response, t0, started, None)
-            raise self._exhausted(errors, last)
+            entry, response, t0 = await self._with_fallbacks(plan, record, attempt)
         except SophiaError as error:
             self._failed(record, error, started)
             raise
+        return response, self._succeeded(record, entry, plan, response, t0, started, None)
 
     # -- streams ------------------------------------------------------------------------------------------------
 
@@ -132,35 +115,47 @@ class Gateway:
         """
         plan, record = await self._begin(body, caller, request_id, stream=True)
         started = time.perf_counter()
-        errors: list[str] = []
-        last: ProviderError | None = None
+
+        async def attempt(entry: ModelEntry) -> tuple[list[JSONDict], AsyncIterator[JSONDict]]:
+            chunks = self.providers[entry.provider].stream(body, upstream_model=entry.upstream)
+            try:
+                return await _read_until_content(chunks), chunks
+            except ProviderError:
+                await _close(chunks)
+                raise
+
         try:
-            for entry in plan.candidates:
-                for attempt in range(self.retry.max_retries + 1):
-                    if not self.breakers.get(entry.name).allow():
-                        errors.append(f"{entry.name}: skipped, circuit open")
-                        break
-                    t0 = time.perf_counter()
-                    chunks = self.providers[entry.provider].stream(body, upstream_model=entry.upstream)
-                    try:
-                        head = await _read_until_content(chunks)
-                    except ProviderError as error:
-                        await _close(chunks)
-                        last = error
-                        self._attempt_failed(record, entry, error, t0)
-                        errors.append(f"{entry.name}: {error.message}")
-                        if not _falls_back(error):
-                            raise
-                        if not self.retry.should_retry(error, attempt):
-                            break
-                        await self._sleep(self.retry.delay(error, attempt))
-                        continue
-                    ttft = (time.perf_counter() - t0) * 1000
-                    return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft)
-            raise self._exhausted(errors, last)
+            entry, (head, chunks), t0 = await self._with_fallbacks(plan, record, attempt)
         except SophiaError as error:
             self._failed(record, error, started)
             raise
+        ttft = (time.perf_counter() - t0) * 1000
+        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft)
+
+    async def _with_fallbacks(
+        self, plan: RoutePlan, record: RequestRecord, attempt: Callable[[ModelEntry], Awaitable[T]]
+    ) -> tuple[ModelEntry, T, float]:
+        """Try each candidate in order, retrying retryable failures, skipping open breakers; the first success wins."""
+        errors: list[str] = []
+        last: ProviderError | None = None
+        for entry in plan.candidates:
+            for number in range(self.retry.max_retries + 1):
+                if not self.breakers.get(entry.name).allow():
+                    errors.append(f"{entry.name}: skipped, circuit open")
+                    break
+                t0 = time.perf_counter()
+                try:
+                    return entry, await attempt(entry), t0
+                except ProviderError as error:
+                    last = error
+                    self._attempt_failed(record, entry, error, t0)
+                    errors.append(f"{entry.name}: {error.message}")
+                    if not _falls_back(error):
+                        raise
+                    if not self.retry.should_retry(error, number):
+                        break
+                    await self._sleep(self.retry.delay(error, number))
+        raise self._exhausted(errors, last)
 
     async def _relay(
         self,
