@@ -17,6 +17,11 @@ from sophia.config import Settings
 from sophia.server import create_app
 from tests.serving import clean_env, create_key, free_port
 
+# schemathesis's own strategies use `random` in places, which Hypothesis reports as a deprecation; not our code.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module:hypothesis.errors.HypothesisDeprecationWarning"
+)
+
 HOME = Path(__file__).parent  # replaced per run by the fixture; the schema only needs a Settings object
 schema = schemathesis.openapi.from_dict(create_app(Settings(home=HOME), mcp=False).openapi())
 
