@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.errors import ConfigError
-from sophia.observability._tracing import TracingSettings
+from sophia.observability._tracing_settings import TracingSettings
 
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
 PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")

@@ -18,6 +18,7 @@ from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
 from sophia.gateway.providers import ChatProvider
+from sophia.gateway.providers._base import has_content
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
@@ -336,19 +337,11 @@ def _chars(chunk: JSONDict) -> int:
     return total
 
 
-def _has_content(chunk: JSONDict) -> bool:
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") or {}
-        if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
-            return True
-    return False
-
-
 async def _read_until_content(chunks: AsyncIterator[JSONDict]) -> list[JSONDict]:
     head: list[JSONDict] = []
     async for chunk in chunks:
         head.append(chunk)
-        if _has_content(chunk):
+        if has_content(chunk):
             return head
     return head
 

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -22,26 +22,13 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.errors import ConfigError
+from sophia.observability._tracing_settings import TracingSettings, tracing_settings
 
 __all__ = ["GenAiTracer", "ModelCallRecord", "TracingSettings", "open_tracing", "tracing_settings"]
 
 log = logging.getLogger("sophia.tracing")
-
-
-class TracingSettings(BaseModel):
-    """The `[tracing]` section: which exporter gets the spans (`none` keeps tracing off)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    exporter: Literal["none", "console", "otlp"] = "none"
-    endpoint: str | None = Field(
-        default=None,
-        description="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (for exporter = otlp).",
-    )
-    service_name: str = Field(default="sophia", min_length=1, max_length=100)
 
 
 class ModelCallRecord(Protocol):
@@ -60,16 +47,6 @@ class ModelCallRecord(Protocol):
     status: str
     error_code: str | None
     at: datetime
-
-
-def tracing_settings(settings: Any) -> TracingSettings:
-    """`settings.tracing` when the app's settings have that section, else the default (off)."""
-    found = getattr(settings, "tracing", None)
-    if isinstance(found, TracingSettings):
-        return found
-    if isinstance(found, BaseModel):
-        return TracingSettings.model_validate(found.model_dump())
-    return TracingSettings()
 
 
 def _operation(endpoint: str) -> str:

@@ -74,19 +74,23 @@ async def show_run(run_id: str, request: Request, principal: CurrentPrincipal) -
 async def approve(
     run_id: str, approval_id: str, body: Decision, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    service = run_service(request)
-    await _approval_of(service, principal, run_id, approval_id)
-    record = await service.approve(principal, approval_id, body.reason)
-    return {"id": record.id, "status": record.status}
+    return await _decide(request, principal, run_id, approval_id, body, approved=True)
 
 
 @router.post("/{run_id}/approvals/{approval_id}/deny")
 async def deny(
     run_id: str, approval_id: str, body: Decision, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
+    return await _decide(request, principal, run_id, approval_id, body, approved=False)
+
+
+async def _decide(
+    request: Request, principal: Any, run_id: str, approval_id: str, body: Decision, *, approved: bool
+) -> dict[str, Any]:
     service = run_service(request)
     await _approval_of(service, principal, run_id, approval_id)
-    record = await service.deny(principal, approval_id, body.reason)
+    decide = service.approve if approved else service.deny
+    record = await decide(principal, approval_id, body.reason)
     return {"id": record.id, "status": record.status}
 
 

@@ -37,7 +37,8 @@ class ChatProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _has_content(chunk: JSONDict) -> bool:
+def has_content(chunk: JSONDict) -> bool:
+    """Does this chunk carry text, a tool call or a finish reason (a role-only chunk does not)?"""
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
         if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
@@ -88,7 +89,7 @@ async def guard_stream(
                         retry_after=error.retry_after,
                     ) from error
                 raise
-            got_content = got_content or _has_content(chunk)
+            got_content = got_content or has_content(chunk)
             delivered += 1
             yield chunk
     finally:
@@ -97,4 +98,4 @@ async def guard_stream(
             await aclose()  # releases the upstream connection when the consumer stops early
 
 
-__all__ = ["ChatProvider", "JSONDict", "Timeouts", "guard_stream"]
+__all__ = ["ChatProvider", "JSONDict", "Timeouts", "guard_stream", "has_content"]
