@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 import sophia.store
 from sophia.errors import ConfigError, StorageError
-from sophia.store import AuditRow, Database, list_audit, normalize_url, record_audit, upgrade
+from sophia.store import AuditRow, Database, UtcDateTime, list_audit, normalize_url, record_audit, upgrade
 
 CANARY = "hunter2-canary"
 
@@ -109,6 +112,27 @@ async def test_timestamps_come_back_timezone_aware_utc(database: Database) -> No
     assert row.at.tzinfo is not None and row.at.utcoffset() == timedelta(0)
     assert row.at.hour == 12
     assert row.detail == {"k": [1, 2]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset_minutes=st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_sqlite_stores_the_text_sqlalchemy_datetime_would_and_reads_it_back(
+    moment: datetime, offset_minutes: int
+) -> None:
+    """The fast SQLite bind of `UtcDateTime` is a shortcut: range queries compare this text, so it must match."""
+    zone = timezone(timedelta(minutes=offset_minutes))
+    aware = moment.replace(tzinfo=zone)
+    dialect = sqlite.dialect()
+    fast = UtcDateTime().bind_processor(dialect)
+    generic = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert fast is not None and generic is not None
+    utc = aware.astimezone(UTC)
+    stored = fast(aware)
+    assert stored == generic(utc.replace(tzinfo=None))
+    assert UtcDateTime().process_result_value(datetime.fromisoformat(stored), dialect) == utc
 
 
 async def test_naive_timestamps_are_refused(database: Database) -> None:

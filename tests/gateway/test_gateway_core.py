@@ -382,11 +382,44 @@ async def test_health_survives_a_restart(database: Database) -> None:
 
 
 async def test_ledger_keeps_rows_when_a_write_fails_and_writes_them_later(database: Database) -> None:
-    ledger = UsageLedger(database)
     from sophia.gateway import RequestRecord
 
-    ledger.record(RequestRecord("dup", "chat", "m", None, None, False))
-    ledger.record(RequestRecord("dup", "chat", "m", None, None, False))  # the same id twice: the batch fails
-    with pytest.raises(sa.exc.IntegrityError):
+    ledger = UsageLedger(database)
+    ledger.record(RequestRecord("req-a", "chat", "m", None, None, False))
+    ledger.record(RequestRecord("req-b", "chat", "m", None, None, False))
+    async with database.engine.begin() as connection:  # the database loses the table for a while
+        await connection.exec_driver_sql("ALTER TABLE usage_requests RENAME TO usage_requests_away")
+    with pytest.raises(sa.exc.DBAPIError):
         await ledger.flush()
     assert ledger.pending == 2
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql("ALTER TABLE usage_requests_away RENAME TO usage_requests")
+    assert await ledger.flush() == 2
+    assert ledger.pending == 0
+    async with database.session() as session:
+        ids = set((await session.scalars(sa.select(UsageRequestRow.id))).all())
+    assert ids == {"req-a", "req-b"}
+
+
+async def test_a_request_id_seen_twice_is_stored_under_a_new_id_and_stops_nothing(database: Database) -> None:
+    """Callers choose request ids (X-Request-ID): a repeat must neither block the ledger nor lose the spend."""
+    from sophia.gateway import RequestRecord
+
+    ledger = UsageLedger(database)
+    ledger.record(RequestRecord("dup", "chat", "m", None, None, False, cost_usd=0.5))
+    await ledger.flush()
+    ledger.record(
+        RequestRecord("dup", "chat", "m", None, None, False, cost_usd=0.25)
+    )  # taken by the row above
+    ledger.record(
+        RequestRecord("dup", "chat", "m", None, None, False, cost_usd=0.125)
+    )  # and twice in a batch
+    ledger.record(RequestRecord("fresh", "chat", "m", None, None, False, cost_usd=1.0))
+    assert await ledger.flush() == 3
+    assert ledger.pending == 0
+    async with database.session() as session:
+        rows = (await session.execute(sa.select(UsageRequestRow.id, UsageRequestRow.cost_usd))).all()
+    by_id = dict(rows)
+    assert by_id["dup"] == 0.5 and by_id["fresh"] == 1.0
+    renamed = sorted(cost for key, cost in by_id.items() if key.startswith("dup~"))
+    assert renamed == [0.125, 0.25]

@@ -52,6 +52,10 @@ async def test_a_key_over_its_per_minute_limit_gets_429_with_retry_after(stack: 
         ]
     assert [r.status_code for r in codes] == [200, 200, 200, 429]
     assert codes[-1].json()["error"]["type"] == "rate_limit_error" and "retry-after" in codes[-1].headers
+    # The request-id layer wraps the limiter: a refused request still has an id to quote and is counted.
+    assert codes[-1].headers["x-request-id"].startswith("req_")
+    tallies = stack.app.state.web_metrics.tallies.http_requests
+    assert tallies[("GET", "unmatched", "429")] == 1
 
 
 def test_websocket_chat_streams_an_answer_for_an_api_key_and_refuses_strangers(

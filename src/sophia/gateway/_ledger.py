@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -109,7 +110,10 @@ class UsageLedger:
         batch, self._pending = self._pending, []
         if batch:
             try:
-                await self._write(batch)
+                try:
+                    await self._write(batch)
+                except sa.exc.IntegrityError:
+                    await self._write_each(batch)
             except Exception:
                 # Keep the rows for the next try rather than lose them; the error is logged once per batch.
                 self._pending[:0] = batch
@@ -133,6 +137,23 @@ class UsageLedger:
             await insert_requests.run(connection, requests)
             if attempts:
                 await insert_attempts.run(connection, attempts)
+
+    async def _write_each(self, batch: list[RequestRecord]) -> None:
+        """A batch the database refused as a whole: row by row, renaming the ids that are taken.
+
+        Request ids can come from the caller (`X-Request-ID`), so two requests may share one. Retrying the batch
+        forever would stop the ledger for everyone; dropping a row would lose what was spent.
+        """
+        for record in batch:
+            try:
+                await self._write([record])
+            except sa.exc.IntegrityError:
+                taken = record.id
+                record.id = f"{taken[:40]}~{secrets.token_hex(8)}"
+                log.warning(
+                    "usage ledger: request id %r was already recorded; stored as %r", taken, record.id
+                )
+                await self._write([record])
 
     async def _write_health(self) -> None:
         dirty = self._board.take_dirty() if self._board is not None else []

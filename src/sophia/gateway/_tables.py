@@ -23,7 +23,7 @@ class UsageRequestRow(Base):
     endpoint: Mapped[str] = mapped_column(sa.String(32))
     task: Mapped[str | None] = mapped_column(sa.String(32))
     requested_model: Mapped[str] = mapped_column(sa.String(200))
-    model: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    model: Mapped[str | None] = mapped_column(sa.String(200))
     provider: Mapped[str | None] = mapped_column(sa.String(100))
     attempts: Mapped[int] = mapped_column(sa.Integer)
     fallbacks: Mapped[int] = mapped_column(sa.Integer)
@@ -33,7 +33,7 @@ class UsageRequestRow(Base):
     latency_ms: Mapped[float] = mapped_column(sa.Float)
     ttft_ms: Mapped[float | None] = mapped_column(sa.Float)
     stream: Mapped[bool] = mapped_column(sa.Boolean)
-    status: Mapped[str] = mapped_column(sa.String(32), index=True)
+    status: Mapped[str] = mapped_column(sa.String(32))
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
 
 

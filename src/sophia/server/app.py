@@ -13,7 +13,7 @@ from sophia.server import _health, _memory, _openai, _runs
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
-from sophia.server._middleware import RequestIdMiddleware
+from sophia.server._middleware import RequestIdMiddleware, RequestObserver
 from sophia.server._schemas import errors
 from sophia.server._services import Services, hosted_run_worker
 from sophia.server.web import install_web
@@ -48,8 +48,8 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
         default_response_class=JsonResponse,
     )
     app.state.settings = settings
+    app.state.request_observers = observers = list[RequestObserver]()
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
     app.include_router(_health.router)
     app.include_router(_openai.router)
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
@@ -59,4 +59,6 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
         from sophia.mcp import install_mcp  # imported late: the MCP SDK takes a second to import
 
         install_mcp(app)
+    # Added last, so it is the outermost: even a rate-limited request gets an id, an access line and metrics.
+    app.add_middleware(RequestIdMiddleware, observers=observers)
     return app

@@ -34,7 +34,7 @@ from sophia.server.web._limits import (
 )
 from sophia.server.web._markdown import render_markdown
 from sophia.server.web._memories import memory_of
-from sophia.server.web._metrics import HttpMetricsMiddleware, WebMetrics
+from sophia.server.web._metrics import WebMetrics
 from sophia.server.web._options import WebOptions
 from sophia.server.web._page_errors import install_page_errors
 from sophia.server.web._ratelimit import ApiRateLimitMiddleware
@@ -111,7 +111,7 @@ def install_web(app: FastAPI, options: WebOptions | None = None) -> None:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ApiRateLimitMiddleware, web=web)
-    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    app.state.request_observers.append(metrics.observe_http)  # counted by create_app's RequestIdMiddleware
     install_page_errors(app)
 
 

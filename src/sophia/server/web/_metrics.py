@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sophia.accounts import Role
 from sophia.errors import AuthError, PermissionDenied
@@ -24,7 +25,7 @@ from sophia.server._schemas import errors
 from sophia.server.web._guard import session_of
 from sophia.server.web._state import web_state
 
-__all__ = ["HttpMetricsMiddleware", "WebMetrics", "router"]
+__all__ = ["WebMetrics", "router"]
 
 _BREAKER_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
@@ -35,7 +36,7 @@ class _GatewayCollector(Collector):
     def __init__(self) -> None:
         self.gateway: Gateway | None = None
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         if self.gateway is None:
             return
         breaker = GaugeMetricFamily(
@@ -59,110 +60,119 @@ class _GatewayCollector(Collector):
         yield from (breaker, latency, errors)
 
 
+class _Histogram:
+    """Bucket counts and the sum of observations: `observe` is a bisect and two additions."""
+
+    __slots__ = ("buckets", "sum")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(_BOUNDS) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.buckets[bisect_left(_BOUNDS, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        running, out = 0, []
+        for bound, count in zip((*map(floatToGoString, _BOUNDS), "+Inf"), self.buckets, strict=True):
+            running += count
+            out.append((bound, float(running)))
+        return out
+
+
+# prometheus_client's default latency buckets, in seconds.
+_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+
+
+class _Tallies(Collector):
+    """Per-request metrics as plain numbers, turned into Prometheus families only when /metrics is scraped.
+
+    prometheus_client's Counter and Histogram take a lock per update (seven updates per proxied completion); these
+    are only updated from the event loop's thread, so plain additions are exact and cost a fraction of that.
+    """
+
+    def __init__(self) -> None:
+        self.http_requests: dict[tuple[str, ...], int] = defaultdict(int)
+        self.http_latency: dict[tuple[str, ...], _Histogram] = defaultdict(_Histogram)
+        self.model_requests: dict[tuple[str, ...], int] = defaultdict(int)
+        self.tokens: dict[tuple[str, ...], int] = defaultdict(int)
+        self.cost: dict[tuple[str, ...], float] = defaultdict(float)
+        self.model_latency: dict[tuple[str, ...], _Histogram] = defaultdict(_Histogram)
+
+    def collect(self) -> Iterator[Metric]:
+        yield _counter(
+            "sophia_http_requests", "HTTP requests", ["method", "route", "status"], self.http_requests
+        )
+        yield _histogram(
+            "sophia_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            self.http_latency,
+        )
+        yield _counter(
+            "sophia_model_requests",
+            "Model requests through the gateway",
+            ["model", "status"],
+            self.model_requests,
+        )
+        yield _counter("sophia_model_tokens", "Tokens", ["model", "direction"], self.tokens)
+        yield _counter("sophia_model_cost_usd", "Cost in USD", ["model"], self.cost)
+        yield _histogram(
+            "sophia_model_request_duration_seconds", "Model request latency", ["model"], self.model_latency
+        )
+
+
+def _counter(name: str, doc: str, labels: list[str], values: Mapping[tuple[str, ...], float]) -> Metric:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, value in list(values.items()):
+        family.add_metric(list(key), value)
+    return family
+
+
+def _histogram(
+    name: str, doc: str, labels: list[str], values: Mapping[tuple[str, ...], _Histogram]
+) -> Metric:
+    family = HistogramMetricFamily(name, doc, labels=labels)
+    for key, histogram in list(values.items()):
+        family.add_metric(list(key), histogram.cumulative(), histogram.sum)
+    return family
+
+
 class WebMetrics:
     """One registry per app (not the global one), so several apps in one process never collide."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.http_requests = Counter(
-            "sophia_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
-        )
-        self.http_latency = Histogram(
-            "sophia_http_request_duration_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            registry=self.registry,
-        )
-        self.model_requests = Counter(
-            "sophia_model_requests",
-            "Model requests through the gateway",
-            ["model", "status"],
-            registry=self.registry,
-        )
-        self.tokens = Counter("sophia_model_tokens", "Tokens", ["model", "direction"], registry=self.registry)
-        self.cost = Counter("sophia_model_cost_usd", "Cost in USD", ["model"], registry=self.registry)
-        self.model_latency = Histogram(
-            "sophia_model_request_duration_seconds",
-            "Model request latency",
-            ["model"],
-            registry=self.registry,
-        )
+        self.tallies = _Tallies()
+        self.registry.register(self.tallies)
         self._gateway = _GatewayCollector()
         self.registry.register(self._gateway)
-        self._http_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one finished HTTP request; `RequestIdMiddleware` calls it for every request."""
+        tallies = self.tallies
+        tallies.http_requests[(method, route, str(status))] += 1
+        tallies.http_latency[(method, route)].observe(seconds)
 
     def hook(self, gateway: Gateway) -> None:
-        """Count every ledger record as it is queued: a few increments per model call, no I/O."""
+        """Count every ledger record as it is queued: a few additions per model call, no I/O."""
         self._gateway.gateway = gateway
         ledger: Any = gateway.ledger
         record = ledger.record
-        children: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {}
+        tallies = self.tallies
 
         def counted(entry: RequestRecord) -> None:
             model = entry.model or entry.requested_model
-            found = children.get((model, entry.status))
-            if found is None:
-                found = children[(model, entry.status)] = self._model_children(model, entry.status)
-            requests, tokens_in, tokens_out, cost, latency = found
-            requests.inc()
-            tokens_in.inc(entry.input_tokens)
-            tokens_out.inc(entry.output_tokens)
+            tallies.model_requests[(model, entry.status)] += 1
+            tallies.tokens[(model, "input")] += entry.input_tokens
+            tallies.tokens[(model, "output")] += entry.output_tokens
             if entry.cost_usd > 0:
-                cost.inc(entry.cost_usd)
-            latency.observe(entry.latency_ms / 1000)
+                tallies.cost[(model,)] += entry.cost_usd
+            tallies.model_latency[(model,)].observe(entry.latency_ms / 1000)
             record(entry)
 
         ledger.record = counted
-
-    def _model_children(self, model: str, status: str) -> tuple[Any, Any, Any, Any, Any]:
-        """`labels()` validates and locks on every call; the children it returns are stable, so look them up once."""
-        return (
-            self.model_requests.labels(model, status),
-            self.tokens.labels(model, "input"),
-            self.tokens.labels(model, "output"),
-            self.cost.labels(model),
-            self.model_latency.labels(model),
-        )
-
-    def http_children(self, method: str, route: str, status: str) -> tuple[Any, Any]:
-        """The request counter and latency histogram for one (method, route, status), cached after the first."""
-        key = (method, route, status)
-        found = self._http_children.get(key)
-        if found is None:
-            found = self._http_children[key] = (
-                self.http_requests.labels(method, route, status),
-                self.http_latency.labels(method, route),
-            )
-        return found
-
-
-class HttpMetricsMiddleware:
-    """Raw ASGI: counts and times every request, labelled by route template to keep cardinality bounded."""
-
-    def __init__(self, app: ASGIApp, metrics: WebMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            count, latency = self.metrics.http_children(scope["method"], route, str(status))
-            count.inc()
-            latency.observe(time.perf_counter() - started)
 
 
 router = APIRouter(tags=["operations"])
