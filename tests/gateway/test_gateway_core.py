@@ -401,6 +401,25 @@ async def test_ledger_keeps_rows_when_a_write_fails_and_writes_them_later(databa
     assert ids == {"req-a", "req-b"}
 
 
+async def test_a_long_outage_drops_the_oldest_rows_instead_of_growing_without_bound(
+    database: Database,
+) -> None:
+    from sophia.gateway import RequestRecord
+
+    ledger = UsageLedger(database, batch_size=5, max_pending=20)
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql("ALTER TABLE usage_requests RENAME TO usage_requests_away")
+    for n in range(50):
+        ledger.record(RequestRecord(f"req-{n}", "chat", "m", None, None, False))
+    assert ledger.pending <= 20 and ledger.dropped == 50 - ledger.pending
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql("ALTER TABLE usage_requests_away RENAME TO usage_requests")
+    assert await ledger.flush() == 50 - ledger.dropped
+    async with database.session() as session:
+        ids = set((await session.scalars(sa.select(UsageRequestRow.id))).all())
+    assert ids == {f"req-{n}" for n in range(ledger.dropped, 50)}  # the newest rows survive
+
+
 async def test_a_request_id_seen_twice_is_stored_under_a_new_id_and_stops_nothing(database: Database) -> None:
     """Callers choose request ids (X-Request-ID): a repeat must neither block the ledger nor lose the spend."""
     from sophia.gateway import RequestRecord

@@ -68,7 +68,9 @@ class RequestRecord:
 class UsageLedger:
     """Queues records in memory and writes them in one transaction per batch.
 
-    `record()` never waits on the database. `aclose()` drains everything, so a clean shutdown loses nothing.
+    `record()` never waits on the database. `aclose()` drains everything, so a clean shutdown loses nothing. While
+    the database refuses writes, rows wait for the next flush; past `max_pending` of them the oldest tenth is
+    dropped, loudly, so an outage cannot grow the process until the kernel kills it (and every queued row with it).
     """
 
     def __init__(
@@ -78,8 +80,11 @@ class UsageLedger:
         health: HealthBoard | None = None,
         flush_interval: float = 0.25,
         batch_size: int = 500,
+        max_pending: int = 200_000,
     ) -> None:
         self._database = database
+        self._max_pending = max(1, max_pending)
+        self.dropped = 0  # rows given up during outages, since start
         self._board = health
         self._flush_interval = flush_interval
         self._batch_size = batch_size
@@ -94,9 +99,26 @@ class UsageLedger:
             self._task = asyncio.create_task(self._run(), name="usage-ledger")
 
     def record(self, request: RequestRecord) -> None:
-        self._pending.append(request)
-        if len(self._pending) >= self._batch_size:
+        pending = self._pending
+        pending.append(request)
+        if len(pending) >= self._batch_size:
             self._wakeup.set()
+            if len(pending) > self._max_pending:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        count = max(
+            1, self._max_pending // 10
+        )  # in bulk: dropping one row per record would shift the list each time
+        del self._pending[:count]
+        self.dropped += count
+        log.error(
+            "usage ledger: the database has refused writes for %d queued rows; dropped the oldest %d "
+            "(%d since start) to bound memory",
+            self._max_pending,
+            count,
+            self.dropped,
+        )
 
     @property
     def pending(self) -> int:
