@@ -401,6 +401,40 @@ async def test_ledger_keeps_rows_when_a_write_fails_and_writes_them_later(databa
     assert ids == {"req-a", "req-b"}
 
 
+async def test_an_outage_during_the_row_by_row_retry_requeues_only_the_unwritten_rows(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sophia.gateway import RequestRecord
+
+    ledger = UsageLedger(database)
+    ledger.record(RequestRecord("first", "chat", "m", None, None, False))
+    await ledger.flush()
+    for name in ("first", "second", "third"):  # "first" is taken: the batch goes row by row
+        ledger.record(RequestRecord(name, "chat", "m", None, None, False))
+    real_write, calls = ledger._write, []
+
+    async def write_then_lose_the_database(batch: list[RequestRecord]) -> None:
+        calls.append([r.id for r in batch])
+        if len(calls) == 4:  # whole batch, "first", "first~…", then "second": the database goes away
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is gone"))
+        await real_write(batch)
+
+    monkeypatch.setattr(ledger, "_write", write_then_lose_the_database)
+    with pytest.raises(sa.exc.OperationalError):
+        await ledger.flush()
+    assert ledger.pending == 2  # "second" and "third"; the renamed "first" is stored and not queued again
+    monkeypatch.setattr(ledger, "_write", real_write)
+    assert await ledger.flush() == 2
+    async with database.session() as session:
+        ids = sorted((await session.scalars(sa.select(UsageRequestRow.id))).all())
+    assert (
+        len(ids) == 4
+        and ids[:1] == ["first"]
+        and ids[1].startswith("first~")
+        and ids[2:] == ["second", "third"]
+    )
+
+
 async def test_a_long_outage_drops_the_oldest_rows_instead_of_growing_without_bound(
     database: Database,
 ) -> None:

@@ -107,9 +107,8 @@ class UsageLedger:
                 self._drop_oldest()
 
     def _drop_oldest(self) -> None:
-        count = max(
-            1, self._max_pending // 10
-        )  # in bulk: dropping one row per record would shift the list each time
+        # In bulk: dropping one row per record would shift the whole list on every request.
+        count = max(1, self._max_pending // 10)
         del self._pending[:count]
         self.dropped += count
         log.error(
@@ -166,16 +165,20 @@ class UsageLedger:
         Request ids can come from the caller (`X-Request-ID`), so two requests may share one. Retrying the batch
         forever would stop the ledger for everyone; dropping a row would lose what was spent.
         """
-        for record in batch:
+        for index, record in enumerate(batch):
             try:
-                await self._write([record])
-            except sa.exc.IntegrityError:
-                taken = record.id
-                record.id = f"{taken[:40]}~{secrets.token_hex(8)}"
-                log.warning(
-                    "usage ledger: request id %r was already recorded; stored as %r", taken, record.id
-                )
-                await self._write([record])
+                try:
+                    await self._write([record])
+                except sa.exc.IntegrityError:
+                    taken = record.id
+                    record.id = f"{taken[:40]}~{secrets.token_hex(8)}"
+                    log.warning(
+                        "usage ledger: request id %r was already recorded; stored as %r", taken, record.id
+                    )
+                    await self._write([record])
+            except Exception:
+                del batch[:index]  # those are stored: only the rest goes back to the queue
+                raise
 
     async def _write_health(self) -> None:
         dirty = self._board.take_dirty() if self._board is not None else []
