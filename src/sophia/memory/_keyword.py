@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._model import Scope
-from sophia.memory._schema import FTS_TABLE, memories, scope_clause
+from sophia.memory._schema import CHUNK, FTS_TABLE, delete_in, memories, scope_clause
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-_CHUNK = 500
 
 STOP_WORDS = frozenset(
     """
@@ -97,8 +96,7 @@ class SqliteKeywordIndex:
             await conn.execute(sa.insert(_fts), rows)
 
     async def remove(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), _CHUNK):
-            await conn.execute(sa.delete(_fts).where(_fts.c.memory_id.in_(ids[start : start + _CHUNK])))
+        await delete_in(conn, _fts, "memory_id", ids)
 
     async def search(
         self, conn: AsyncConnection, query: str, scope: Scope, limit: int
@@ -131,6 +129,6 @@ class SqliteKeywordIndex:
         rows = (
             await conn.execute(sa.select(memories.c.id, memories.c.namespace, memories.c.search_text))
         ).all()
-        for start in range(0, len(rows), _CHUNK):
-            await self.add(conn, [(r[0], r[1], r[2]) for r in rows[start : start + _CHUNK]])
+        for start in range(0, len(rows), CHUNK):
+            await self.add(conn, [(r[0], r[1], r[2]) for r in rows[start : start + CHUNK]])
         return await self.count(conn)

@@ -32,8 +32,15 @@ from sophia.memory._model import (
     matches_filters,
     now_utc,
 )
-from sophia.memory._rows import CHUNK, close_rows, delete_rows, fetch_memories, vector_entries, version_chain
-from sophia.memory._schema import MEMORY_COLUMNS, memories, row_to_memory, vector_bytes, vector_from_bytes
+from sophia.memory._rows import close_rows, delete_rows, fetch_memories, vector_entries, version_chain
+from sophia.memory._schema import (
+    CHUNK,
+    MEMORY_COLUMNS,
+    memories,
+    row_to_memory,
+    vector_bytes,
+    vector_from_bytes,
+)
 from sophia.memory._vector import NumpyVectorIndex, VectorIndex
 from sophia.store import Database, storage_errors
 

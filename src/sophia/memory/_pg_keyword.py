@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._keyword import query_terms
 from sophia.memory._model import Scope
-from sophia.memory._schema import memories, scope_clause
+from sophia.memory._schema import CHUNK, delete_in, memories, scope_clause
 
-_CHUNK = 500
 _CONFIG = "english"
 # The namespace lexeme: computed in SQL on write and in Python on search, so both must stay md5-based.
 _TSV_OF = "to_tsvector('english', m.search_text) || array_to_tsvector(ARRAY['ns' || substr(md5(m.namespace), 1, 20)])"
@@ -39,18 +38,17 @@ class PostgresKeywordIndex:
     async def add(self, conn: AsyncConnection, entries: Sequence[tuple[str, str, str]]) -> None:
         """Index rows already inserted in this transaction (text and namespace are read back from them)."""
         ids = [memory_id for memory_id, _, _ in entries]
-        for start in range(0, len(ids), _CHUNK):
+        for start in range(0, len(ids), CHUNK):
             await conn.execute(
                 sa.text(
                     f"INSERT INTO memory_tsv (memory_id, search_tsv) SELECT m.id, {_TSV_OF} FROM memories m "
                     "WHERE m.id = ANY(:ids) ON CONFLICT (memory_id) DO UPDATE SET search_tsv = EXCLUDED.search_tsv"
                 ),
-                {"ids": ids[start : start + _CHUNK]},
+                {"ids": ids[start : start + CHUNK]},
             )
 
     async def remove(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), _CHUNK):
-            await conn.execute(sa.delete(_tsv).where(_tsv.c.memory_id.in_(ids[start : start + _CHUNK])))
+        await delete_in(conn, _tsv, "memory_id", ids)
 
     async def search(
         self, conn: AsyncConnection, query: str, scope: Scope, limit: int

@@ -10,10 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._model import Memory, MemoryKind, Scope
-from sophia.memory._schema import MEMORY_COLUMNS, memories, row_to_memory, vector_from_bytes
+from sophia.memory._schema import CHUNK, MEMORY_COLUMNS, delete_in, memories, row_to_memory, vector_from_bytes
 from sophia.memory._vector import F32, VectorEntry
-
-CHUNK = 500
 
 
 async def fetch_memories(
@@ -84,8 +82,7 @@ async def version_chain(conn: AsyncConnection, memory_id: str) -> list[str]:
 
 
 async def delete_rows(conn: AsyncConnection, ids: Sequence[str]) -> None:
-    for start in range(0, len(ids), CHUNK):
-        await conn.execute(sa.delete(memories).where(memories.c.id.in_(ids[start : start + CHUNK])))
+    await delete_in(conn, memories, "id", ids)
 
 
 async def close_rows(conn: AsyncConnection, ids: Sequence[str], at: datetime) -> list[str]:

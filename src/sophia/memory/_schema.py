@@ -6,12 +6,13 @@ from SQL without re-running the embedding model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._model import Memory, MemoryKind, Scope
 from sophia.store import Base, JsonType, UtcDateTime
@@ -128,3 +129,13 @@ def scope_clause(scope: Scope) -> sa.ColumnElement[bool]:
     if scope.kinds is not None:
         clauses.append(memories.c.kind.in_([k.value for k in scope.kinds]))
     return sa.and_(*clauses)
+
+
+CHUNK = 500
+"""Ids per `IN (...)` list: well under SQLite's parameter limit, few round trips on PostgreSQL."""
+
+
+async def delete_in(conn: AsyncConnection, table: sa.TableClause, column: str, ids: Sequence[str]) -> None:
+    """Delete the rows of `table` whose `column` is one of `ids`, `CHUNK` ids per statement."""
+    for start in range(0, len(ids), CHUNK):
+        await conn.execute(sa.delete(table).where(table.c[column].in_(ids[start : start + CHUNK])))
