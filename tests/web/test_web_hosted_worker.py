@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from sophia.accounts import Role
 from sophia.config import Settings
@@ -41,18 +44,27 @@ async def _status_after(client: httpx.AsyncClient, headers: dict[str, str], run_
     return status
 
 
+@asynccontextmanager
+async def _serving(
+    home: Path, template: Path, *, run_worker: bool
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app on a copy of the migrated template database, started, with a client on it."""
+    shutil.copyfile(template, home / "sophia.db")
+    app = create_app(Settings(home=home, server={"run_worker": run_worker}), mcp=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        yield app, client
+
+
 async def test_a_run_created_over_http_finishes_inside_the_server_alone(
     _isolated_sophia_home: Path, _sqlite_template: Path
 ) -> None:
-    shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
-    app = create_app(Settings(home=_isolated_sophia_home, server={"run_worker": True}), mcp=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
-            headers, run_id = await _create_run(app, client)
-            status = await _status_after(client, headers, run_id, polls=300)
-            detail = (await client.get(f"/v1/runs/{run_id}", headers=headers)).json()
+    async with _serving(_isolated_sophia_home, _sqlite_template, run_worker=True) as (app, client):
+        headers, run_id = await _create_run(app, client)
+        status = await _status_after(client, headers, run_id, polls=300)
+        detail = (await client.get(f"/v1/runs/{run_id}", headers=headers)).json()
     assert status == "succeeded", detail
     assert "the task is done" in str(detail.get("output"))
     assert app.state.run_service is None, "the hosted worker's service is closed at shutdown"
@@ -61,12 +73,7 @@ async def test_a_run_created_over_http_finishes_inside_the_server_alone(
 async def test_with_the_worker_turned_off_a_run_stays_queued(
     _isolated_sophia_home: Path, _sqlite_template: Path
 ) -> None:
-    shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
-    app = create_app(Settings(home=_isolated_sophia_home, server={"run_worker": False}), mcp=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
-            headers, run_id = await _create_run(app, client)
-            status = await _status_after(client, headers, run_id, polls=10)
+    async with _serving(_isolated_sophia_home, _sqlite_template, run_worker=False) as (app, client):
+        headers, run_id = await _create_run(app, client)
+        status = await _status_after(client, headers, run_id, polls=10)
     assert status == "queued"
