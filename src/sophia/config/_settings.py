@@ -105,6 +105,11 @@ class ProviderSettings(_Section):
     api_key: SecretRef | None = None
     headers: dict[str, str] = Field(default_factory=dict, description="Extra headers; values may be refs.")
     model_path: Path | None = Field(default=None, description="GGUF path for kind = local.")
+    threads: int | None = Field(default=None, ge=1, description="CPU threads for kind = local.")
+    sampling: dict[str, float | int | bool] = Field(
+        default_factory=dict,
+        description="kind = local: default max_tokens, temperature, top_p, top_k, repeat_penalty, stop_on_repeat.",
+    )
     connect_timeout: float = Field(default=5.0, gt=0)
     first_token_timeout: float = Field(default=60.0, gt=0)
     chunk_timeout: float = Field(default=30.0, gt=0)

