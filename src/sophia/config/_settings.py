@@ -98,6 +98,9 @@ class WebSettings(_Section):
         description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
     )
     redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    redis_prefix: str = Field(
+        default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
+    )
     metrics_token: SecretRef | None = Field(
         default=None, description="A bearer token (as a secret reference) that may read /metrics."
     )

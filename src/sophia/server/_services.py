@@ -36,7 +36,7 @@ class Services:
         """The key check and the request counters every shell shares (HTTP API, dashboard, MCP)."""
         settings = self.settings
         self.keys = KeyVerifier(self.accounts.verify_api_key, settings.server.auth_cache_seconds)
-        self.counters = open_counters(settings.web.redis_url)
+        self.counters = open_counters(settings.web.redis_url, settings.web.redis_prefix)
         self.limiter = RateLimiter(self.counters)
         self.admission = KeyAdmission(self.keys, self.limiter)
 

@@ -88,6 +88,6 @@ class RedisCounters:
         await self._redis.aclose()
 
 
-def open_counters(redis_url: str | None) -> CounterStore:
+def open_counters(redis_url: str | None, prefix: str = "sophia:") -> CounterStore:
     """Redis counters when a URL is set (replicas share them), else this process's own."""
-    return RedisCounters(redis_url) if redis_url else MemoryCounters()
+    return RedisCounters(redis_url, prefix) if redis_url else MemoryCounters()
