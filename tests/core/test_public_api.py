@@ -10,6 +10,7 @@ PACKAGES = [
     "sophia.accounts",
     "sophia.agents",
     "sophia.config",
+    "sophia.conversations",
     "sophia.gateway",
     "sophia.gateway.providers",
     "sophia.mcp",

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from sophia.gateway import ProviderUnavailable, StreamInterrupted
-from sophia.gateway.providers._local import LocalProvider
+from sophia.gateway.providers import LocalProvider
 from tests.gateway.local_children import cpu_ticks, local_worker_pid, wait_until_generating
 
 pytestmark = pytest.mark.local_llm

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 import sophia.mcp
 from sophia.mcp import McpServerSettings, effect_of, local_tool_name
-from sophia.mcp._ratelimit import KeyRateLimiter
 from sophia.tools import SideEffect
 
 _REGISTRY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -67,15 +66,3 @@ def test_effect_comes_from_annotations_and_config_overrides_it() -> None:
     assert effect_of(_tool(), {}) is SideEffect.WRITE
     assert effect_of(types.Tool(name="t", input_schema={"type": "object"}), {}) is SideEffect.WRITE
     assert effect_of(_tool(destructive_hint=True), {"t": SideEffect.READ}) is SideEffect.READ
-
-
-def test_rate_limiter_allows_a_burst_then_refills_over_time() -> None:
-    now = [0.0]
-    limiter = KeyRateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
-    assert limiter.check("k") is None
-    assert limiter.check("k") is None
-    wait = limiter.check("k")
-    assert wait is not None and wait > 0
-    assert limiter.check("other") is None
-    now[0] += wait
-    assert limiter.check("k") is None

@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sophia.accounts import Principal, Role
+from sophia.accounts import KeyVerifier, Principal, Role
 from sophia.errors import AuthError
 from sophia.server import create_app
-from sophia.server._auth import KeyCache
 from sophia.server._fastpath import SophiaAPI
 from sophia.server.web import WebOptions
 from tests.web.conftest import WebStack, build_stack
@@ -121,35 +120,37 @@ async def test_the_hot_path_writes_a_ledger_row_and_counts_route_metrics(stack: 
 
 
 async def test_concurrent_misses_of_one_key_share_a_single_verification() -> None:
-    cache = KeyCache(ttl=60)
     calls = 0
     principal = Principal(
         user_id=1, user_name="a", role=Role.MEMBER, key_id=2, scopes=("*",), budget_usd=None
     )
 
-    async def check() -> Principal:
+    async def check(token: str) -> Principal:
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.01)
         return principal
 
-    found = await asyncio.gather(*(cache.verify(b"digest", check) for _ in range(20)))
+    verifier = KeyVerifier(check, ttl=60)
+    found = await asyncio.gather(*(verifier.verify("sph_key") for _ in range(20)))
     assert calls == 1 and all(p is principal for p in found)
-    assert await cache.verify(b"digest", check) is principal and calls == 1
+    assert await verifier.verify("sph_key") is principal and calls == 1
+    await verifier.verify("sph_other")
+    assert calls == 2  # another key is checked on its own
 
 
 async def test_a_failed_shared_verification_reaches_every_waiter_and_is_not_cached() -> None:
-    cache = KeyCache(ttl=60)
     calls = 0
 
-    async def check() -> Principal:
+    async def check(token: str) -> Principal:
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.01)
         raise AuthError("unknown API key")
 
-    results = await asyncio.gather(*(cache.verify(b"d", check) for _ in range(5)), return_exceptions=True)
+    verifier = KeyVerifier(check, ttl=60)
+    results = await asyncio.gather(*(verifier.verify("sph_d") for _ in range(5)), return_exceptions=True)
     assert calls == 1 and all(isinstance(r, AuthError) for r in results)
     with pytest.raises(AuthError):
-        await cache.verify(b"d", check)
+        await verifier.verify("sph_d")
     assert calls == 2

@@ -8,14 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sophia.server.web import (
-    CounterStore,
-    LoginThrottle,
-    MemoryCounters,
-    RateLimited,
-    RateLimiter,
-    RedisCounters,
-)
+from sophia.accounts import Budget, LoginThrottle, RateLimited, RateLimiter
+from sophia.store import CounterStore, MemoryCounters, RedisCounters
 
 REDIS_URL = os.environ.get("SOPHIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -47,19 +41,21 @@ async def test_rate_limiter_refuses_the_request_over_the_limit_and_says_when_to_
     counters: CounterStore,
 ) -> None:
     limiter = RateLimiter(counters)
+    per_key, per_user = Budget("key", 3, "SOPHIA_WEB__REQUESTS_PER_MINUTE_KEY"), Budget("user", 3)
     for _ in range(3):
-        await limiter.check("key", "abc", 3)
+        await limiter.check(per_key, "abc")
     with pytest.raises(RateLimited) as refused:
-        await limiter.check("key", "abc", 3)
+        await limiter.check(per_key, "abc")
     assert 0 < refused.value.retry_after <= 60
-    await limiter.check("key", "other", 3)  # another key has its own window
-    await limiter.check("user", "abc", 3)  # and so does a user with the same id
+    assert "SOPHIA_WEB__REQUESTS_PER_MINUTE_KEY" in refused.value.message
+    await limiter.check(per_key, "other")  # another key has its own window
+    await limiter.check(per_user, "abc")  # and so does a user with the same id
 
 
 async def test_a_limit_of_zero_turns_limiting_off(counters: CounterStore) -> None:
     limiter = RateLimiter(counters)
     for _ in range(10):
-        await limiter.check("key", "abc", 0)
+        await limiter.check(Budget("key", 0), "abc")
 
 
 async def test_lockout_is_per_user_and_per_address_and_success_clears_the_user(

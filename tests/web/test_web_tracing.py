@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from sophia.accounts import Role
 from sophia.errors import ConfigError
 from sophia.gateway import RequestRecord
-from sophia.observability._tracing import TracingSettings, open_tracing, tracing_settings
+from sophia.observability.tracing import TracingSettings, open_tracing, tracing_settings
 from sophia.server.web import WebOptions
 from tests.web.conftest import PASSWORD, build_stack
 from tests.web.test_web_routes import _start_chat

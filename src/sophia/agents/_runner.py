@@ -1,26 +1,22 @@
 """`AgentRunner`: pydantic-ai agents whose only model is Sophia's gateway and whose tools are the registry's.
 
-pydantic-ai's OpenAI chat model talks to an in-process httpx transport that hands each request to the
-gateway (routing, fallbacks, budgets, ledger) as one step; its OpenAI mapping is reused, nothing is sent
-over a network by this layer.
+Each agent's model is a `GatewayModel`: every request is one gateway step (routing, fallbacks, budgets,
+ledger), called directly; nothing is sent over a network by this layer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-from openai import AsyncOpenAI
 from pydantic_ai import Agent, Tool
 from pydantic_ai.exceptions import AgentRunError, UnexpectedModelBehavior
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.models import Model
 from pydantic_ai.usage import UsageLimits
 
+from sophia.agents._gateway_model import GatewayModel
 from sophia.agents._model import AgentError, AgentResult, AgentSpec, RunLimits, TimeLimitExceeded
 from sophia.agents._state import RunState
 from sophia.agents._steps import DirectSteps, StepExecutor
@@ -31,23 +27,6 @@ from sophia.tools import ToolContext, ToolInvoker
 __all__ = ["AgentRunner", "RunSession"]
 
 _MAX_DELEGATION_DEPTH = 2
-_BASE_URL = "http://sophia-gateway.invalid/v1"
-
-
-class _GatewayTransport(httpx.AsyncBaseTransport):
-    """Turns the OpenAI client's HTTP request into one gateway step; errors are kept for the runner."""
-
-    def __init__(self, state: RunState, spec: AgentSpec, tool_names: set[str]) -> None:
-        self._state, self._spec, self._tool_names = state, spec, tool_names
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(await request.aread())
-        try:
-            response = await self._state.model_step(self._spec, body, self._tool_names)
-        except SophiaError as error:
-            self._state.failure = self._state.failure or error
-            return httpx.Response(500, json={"error": {"message": error.message, "type": error.code}})
-        return httpx.Response(200, json=response)
 
 
 class RunSession:
@@ -98,15 +77,12 @@ class RunSession:
         tools = [self._registry_tool(spec, name) for name in spec.tools]
         if spec.delegates and depth < _MAX_DELEGATION_DEPTH:
             tools.append(self._delegate_tool(spec, depth))
-        names = {tool.name for tool in tools}
-        client = AsyncOpenAI(
-            base_url=_BASE_URL,
-            api_key="in-process",
-            max_retries=0,
-            http_client=httpx.AsyncClient(transport=_GatewayTransport(self.state, spec, names)),  # type: ignore[arg-type]
-        )
-        model = OpenAIChatModel(spec.requested_model, provider=OpenAIProvider(openai_client=client))
+        model = self.model(spec, {tool.name for tool in tools})
         return Agent(model, instructions=spec.instructions, tools=tools, retries=3, name=spec.name)
+
+    def model(self, spec: AgentSpec, tool_names: set[str]) -> Model:
+        """What `spec`'s agent talks to: the gateway, one step per request."""
+        return GatewayModel(self.state, spec, tool_names)
 
     def _registry_tool(self, spec: AgentSpec, name: str) -> Tool[None]:
         tool = self.runner.invoker.registry.get(name)

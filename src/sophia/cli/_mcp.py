@@ -38,7 +38,7 @@ class EmbedderChoice(enum.StrEnum):
 async def _local_runtime(settings: Settings, name: str, embedder: str) -> AsyncIterator[Any]:
     """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner."""
     from sophia.mcp import open_runtime
-    from sophia.server._services import open_database
+    from sophia.store import open_database
     from sophia.tools import ToolContext
 
     database = await open_database(settings, migrate=settings.server.upgrade_on_start)

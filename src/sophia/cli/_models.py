@@ -21,7 +21,7 @@ app = typer.Typer(name="models", help="Models in the catalog and their live heal
 
 @asynccontextmanager
 async def _gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    from sophia.server._services import open_database
+    from sophia.store import open_database
 
     database = await open_database(settings, migrate=True)
     try:

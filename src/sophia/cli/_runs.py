@@ -54,7 +54,7 @@ class _Parts:
 
 @asynccontextmanager
 async def _parts(settings: Settings) -> AsyncIterator[_Parts]:
-    from sophia.server._services import open_database
+    from sophia.store import open_database
 
     database = await open_database(settings, migrate=True)
     memory = await open_memory(settings, database)

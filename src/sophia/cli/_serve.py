@@ -22,7 +22,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 async def _preflight(settings: Settings) -> None:
-    from sophia.server._services import open_database
+    from sophia.store import open_database
 
     database = await open_database(settings, migrate=settings.server.upgrade_on_start)
     await database.close()
@@ -54,7 +54,7 @@ def serve(
 def _run_uvicorn(app: Any, host: str, port: int) -> None:
     import uvicorn
 
-    from sophia.server._uvicorn import http_protocol
+    from sophia.server import http_protocol
 
     config = uvicorn.Config(
         app,

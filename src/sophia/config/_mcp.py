@@ -105,8 +105,11 @@ class McpHttpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_minute: float = Field(default=600, gt=0, description="Sustained requests per API key.")
-    burst: int = Field(default=60, ge=1, description="Requests a key may send at once before limiting.")
+    requests_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests a minute per API key, counted beside the API's; 0 turns it off.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host headers accepted besides loopback (DNS-rebinding protection), e.g. 'sophia.example:*'.",

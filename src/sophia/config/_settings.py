@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.errors import ConfigError
-from sophia.observability._tracing_settings import TracingSettings
+from sophia.observability import TracingSettings
 
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
 PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
@@ -92,7 +92,15 @@ class WebSettings(_Section):
     lockout_seconds: int = Field(default=900, ge=1, description="How long a lockout lasts.")
     requests_per_minute_key: int = Field(default=600, ge=0, description="Per API key; 0 turns it off.")
     requests_per_minute_user: int = Field(default=1200, ge=0, description="Per user; 0 turns it off.")
+    requests_per_minute_unauthenticated: int = Field(
+        default=60,
+        ge=0,
+        description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
+    )
     redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    redis_prefix: str = Field(
+        default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
+    )
     metrics_token: SecretRef | None = Field(
         default=None, description="A bearer token (as a secret reference) that may read /metrics."
     )

@@ -19,6 +19,7 @@ from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
+from sophia.gateway._tables import UsageRequestRow
 
 __all__ = [
     "BUILTIN_BY_KIND",
@@ -55,6 +56,7 @@ __all__ = [
     "Scope",
     "StreamInterrupted",
     "UsageLedger",
+    "UsageRequestRow",
     "build_catalog",
     "build_gateway",
     "build_provider",

@@ -12,8 +12,15 @@ from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
-from sophia.gateway.providers import AnthropicProvider, ChatProvider, OpenAICompatibleProvider, Timeouts
-from sophia.gateway.providers._local import LocalProvider, LocalSampling, local_extra_installed
+from sophia.gateway.providers import (
+    AnthropicProvider,
+    ChatProvider,
+    LocalProvider,
+    LocalSampling,
+    OpenAICompatibleProvider,
+    Timeouts,
+    local_extra_installed,
+)
 from sophia.secrets import SecretResolver, is_secret_ref
 from sophia.store import Database
 

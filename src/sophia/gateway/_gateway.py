@@ -17,8 +17,7 @@ from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
-from sophia.gateway.providers import ChatProvider
-from sophia.gateway.providers._base import has_content
+from sophia.gateway.providers import ChatProvider, has_content
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")

@@ -6,7 +6,6 @@ services and stop before them; `app.py` needs only that one call.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,10 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from sophia.accounts import Principal, Role
+from sophia.accounts import KeyBudgets, Principal, RateLimited, Role
 from sophia.errors import AuthError
 from sophia.mcp._caller import PRINCIPAL_KEY
-from sophia.mcp._ratelimit import KeyRateLimiter
 from sophia.mcp._runtime import McpRuntime, open_runtime
 from sophia.mcp._server import SERVER_NAMES, build_server
 from sophia.mcp._settings import McpHttpSettings
@@ -37,7 +35,6 @@ log = logging.getLogger("sophia.mcp.http")
 
 RuntimeFactory = Callable[[Any], Awaitable[McpRuntime]]
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-_MISSING_KEY = "missing API key: send 'Authorization: Bearer <key>' (create one with `sophia keys create`)"
 
 
 def security_settings(http: McpHttpSettings, bind_host: str | None = None) -> TransportSecuritySettings:
@@ -60,20 +57,12 @@ def _error(status: int, message: str, code: str, headers: dict[str, str] | None 
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
 
 
-def _token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key", "").strip() or None
-
-
 class McpHttpEndpoint:
     """Dispatches `/mcp/{name}` to that server's session manager once `start` has run."""
 
     def __init__(self, http: McpHttpSettings, security: TransportSecuritySettings) -> None:
         self.http = http
         self.security = security
-        self.limiter = KeyRateLimiter(http.requests_per_minute, http.burst)
         self.managers: dict[str, StreamableHTTPSessionManager] = {}
         self.runtime: McpRuntime | None = None
         self.services: Any = None
@@ -82,6 +71,7 @@ class McpHttpEndpoint:
     async def running(self, runtime: McpRuntime, services: Any) -> AsyncIterator[None]:
         """Build every server on `runtime` and run their session managers for the app's lifetime."""
         self.runtime, self.services = runtime, services
+        self.budgets = KeyBudgets.for_mcp(self.http, services.settings.web)
         managers = {
             name: StreamableHTTPSessionManager(
                 app=build_server(name, runtime),
@@ -140,14 +130,20 @@ class McpHttpEndpoint:
         await manager.handle_request(scope, receive, send)
 
     async def _admit(self, request: Request, name: str) -> Principal | Response:
-        """The caller's principal, or the 401/403/429 response that refuses them."""
-        token = _token(request)
-        if token is None:
-            return _error(401, _MISSING_KEY, "unauthorized", {"WWW-Authenticate": "Bearer"})
+        """The caller's principal, or the 401/403/429 response that refuses them.
+
+        The services' `KeyAdmission` verifies the key before it counts anything, on the counters the API uses.
+        """
+        address = request.client.host if request.client else "unknown"
         try:
-            principal = await self._verify(token)
+            principal: Principal = await self.services.admission.admit(
+                request.scope["headers"], address, self.budgets
+            )
         except AuthError as error:
             return _error(401, error.message, "unauthorized", {"WWW-Authenticate": "Bearer"})
+        except RateLimited as error:
+            headers = {"Retry-After": str(max(1, round(error.retry_after)))}
+            return _error(429, error.message, "rate_limited", headers)
         if principal.role is Role.PENDING:
             return _error(
                 403, "your account is pending approval; ask an admin to give you a role", "forbidden"
@@ -156,26 +152,7 @@ class McpHttpEndpoint:
             return _error(
                 403, f"this API key lacks the scope 'mcp:{name}'; create a key with --scope mcp", "forbidden"
             )
-        wait = self.limiter.check(
-            principal.key_id if principal.key_id is not None else f"user:{principal.user_id}"
-        )
-        if wait is not None:
-            headers = {"Retry-After": str(max(1, round(wait)))}
-            return _error(
-                429, f"too many MCP requests for this key; retry in {wait:.0f} s", "rate_limited", headers
-            )
         return principal
-
-    async def _verify(self, token: str) -> Principal:
-        services = self.services
-        cache = getattr(services, "key_cache", None)
-        digest = hashlib.sha256(token.encode()).digest()
-        found: Principal | None = cache.get(digest) if cache is not None else None
-        if found is None:
-            found = await services.accounts.verify_api_key(token)
-            if cache is not None:
-                cache.put(digest, found)
-        return found
 
 
 class _Named:

@@ -1,7 +1,7 @@
 """Logging, redaction, metrics and tracing: the bottom of the core layer.
 
-The tracer itself (`sophia.observability._tracing`) is imported only where spans are made: the OpenTelemetry SDK
-costs ~65 ms of start-up that every CLI command would otherwise pay.
+The tracer itself is the submodule `sophia.observability.tracing`, imported only where spans are made: the
+OpenTelemetry SDK costs ~65 ms of start-up that every CLI command would otherwise pay.
 """
 
 from sophia.observability._logging import ConsoleFormatter, JsonFormatter, configure_logging, request_id_var

@@ -1,11 +1,7 @@
-"""Bearer API-key authentication shared by every non-public route, with a short verification cache."""
+"""Bearer API-key authentication for every non-public route, through the services' one `KeyVerifier`."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import time
-from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,10 +10,9 @@ from sophia.accounts import Principal, Role
 from sophia.errors import AuthError, PermissionDenied
 from sophia.server._services import Services
 
-# Scope-state key under which a middleware that already verified this request's key (through the key cache or
-# the database) leaves the principal, so the route skips hashing and looking the key up a second time.
+# Scope-state key under which the rate-limit middleware, which verifies every /v1/ request's key first, leaves
+# the principal (or the AuthError), so the route neither hashes nor looks the key up a second time.
 VERIFIED_PRINCIPAL = "sophia.verified_principal"
-MISSING_KEY = "missing API key: send 'Authorization: Bearer <key>' (create one with `sophia keys create`)"
 
 
 def services(request: Request) -> Services:
@@ -25,91 +20,21 @@ def services(request: Request) -> Services:
     return found
 
 
-def _bearer_token(request: Request) -> str:
-    return token_of(request.scope["headers"])
+def verified_principal(scope: Any) -> Principal | None:
+    """The principal `ApiRateLimitMiddleware` verified for this request; raises the `AuthError` it met instead."""
+    found = scope.get("state", {}).get(VERIFIED_PRINCIPAL)
+    if isinstance(found, AuthError):
+        raise found
+    return found  # type: ignore[no-any-return]
 
 
-def token_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The API key from `Authorization: Bearer` (preferred) or `X-API-Key`, read from raw ASGI headers."""
-    authorization = alt = None
-    for name, value in headers:
-        if name == b"authorization" and authorization is None:
-            authorization = value
-        elif name == b"x-api-key" and alt is None:
-            alt = value
-    if authorization is not None:
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    if alt is not None and alt.strip():
-        return alt.decode("latin-1").strip()
-    raise AuthError(MISSING_KEY)
-
-
-class KeyCache:
-    """Verified keys for a few seconds, so the hot path skips a database read; revocation lags by at most `ttl`."""
-
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self._max = max_entries
-        self._entries: dict[bytes, tuple[Principal, float]] = {}
-        self._inflight: dict[bytes, asyncio.Future[Principal]] = {}
-
-    def get(self, digest: bytes) -> Principal | None:
-        found = self._entries.get(digest)
-        if found is None:
-            return None
-        if found[1] < time.monotonic():
-            del self._entries[digest]
-            return None
-        return found[0]
-
-    def put(self, digest: bytes, principal: Principal) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) >= self._max:
-            self._entries.clear()
-        self._entries[digest] = (principal, time.monotonic() + self.ttl)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    async def verify(self, digest: bytes, check: Callable[[], Awaitable[Principal]]) -> Principal:
-        """The cached principal, or one shared `check` for every concurrent miss of the same key.
-
-        Without this, every request in flight when an entry expires runs its own database check at once.
-        """
-        principal = self.get(digest)
-        if principal is not None:
-            return principal
-        pending = self._inflight.get(digest)
-        if pending is None:
-            pending = asyncio.ensure_future(self._checked(digest, check))
-            self._inflight[digest] = pending
-            pending.add_done_callback(lambda done: self._settled(digest, done))
-        return await asyncio.shield(pending)
-
-    async def _checked(self, digest: bytes, check: Callable[[], Awaitable[Principal]]) -> Principal:
-        principal = await check()
-        self.put(digest, principal)
-        return principal
-
-    def _settled(self, digest: bytes, done: asyncio.Future[Principal]) -> None:
-        if self._inflight.get(digest) is done:
-            del self._inflight[digest]
-        if not done.cancelled():
-            done.exception()  # retrieved here, so a check whose waiters all left never warns
-
-
-async def principal_of(found: Services, headers: Iterable[tuple[bytes, bytes]]) -> Principal:
-    """Who sent these ASGI headers; `AuthError` when the key is missing, unknown, revoked or expired."""
-    token = token_of(headers)
-    digest = hashlib.sha256(token.encode()).digest()
-    return await found.key_cache.verify(digest, lambda: found.accounts.verify_api_key(token))
+async def principal_of(found: Services, scope: Any) -> Principal:
+    """Who sent this request: the middleware's verdict when it gave one, else one check through the verifier."""
+    return verified_principal(scope) or await found.keys.verify_headers(scope["headers"])
 
 
 async def authenticate(request: Request) -> Principal:
-    principal = await principal_of(services(request), request.scope["headers"])
+    principal = await principal_of(services(request), request.scope)
     request.state.principal = principal
     return principal
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.errors import SophiaError
 from sophia.observability import request_id_var
-from sophia.server._auth import VERIFIED_PRINCIPAL, principal_of
+from sophia.server._auth import principal_of
 from sophia.server._errors import error_response
 from sophia.server._openai import (
     CHAT_PATH,
@@ -46,9 +46,8 @@ class ChatCompletionsEndpoint:
         scope["route"] = self.route  # metrics label requests by route template
         found: Services = scope["app"].state.services
         try:
-            state = scope.setdefault("state", {})
-            principal = state.pop(VERIFIED_PRINCIPAL, None) or await principal_of(found, scope["headers"])
-            state["principal"] = principal
+            principal = await principal_of(found, scope)
+            scope.setdefault("state", {})["principal"] = principal
             check_model_user(principal, "chat")
             raw = await _read_body(receive)
             if raw is None:

@@ -8,37 +8,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sophia.accounts import AccountService
+from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
 from sophia.gateway import Gateway, build_gateway
 from sophia.memory import MemoryService, open_memory
-from sophia.store import Database, is_up_to_date, resolve_database_url, upgrade
+from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
     from sophia.runs import RunService
-    from sophia.server._auth import KeyCache
 
 log = logging.getLogger("sophia.server")
-
-
-async def open_database(settings: Settings, *, migrate: bool) -> Database:
-    """Open the configured database; bring it to the newest migration when `migrate`, else require it to be there."""
-    url = resolve_database_url(settings)
-    database = Database(url, echo=settings.storage.echo)
-    try:
-        await database.ping()
-        if migrate:
-            await upgrade(url)
-        elif not await is_up_to_date(url):
-            from sophia.errors import StorageError
-
-            raise StorageError(
-                f"the database at {database.display_url} needs migrations; run `sophia db upgrade`"
-            )
-    except BaseException:
-        await database.close()
-        raise
-    return database
 
 
 @dataclass
@@ -48,12 +27,18 @@ class Services:
     accounts: AccountService
     gateway: Gateway
     memory: MemoryService | None = None
-    key_cache: KeyCache = field(init=False)
+    keys: KeyVerifier = field(init=False)
+    counters: CounterStore = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    admission: KeyAdmission = field(init=False)
 
     def __post_init__(self) -> None:
-        from sophia.server._auth import KeyCache
-
-        self.key_cache = KeyCache(self.settings.server.auth_cache_seconds)
+        """The key check and the request counters every shell shares (HTTP API, dashboard, MCP)."""
+        settings = self.settings
+        self.keys = KeyVerifier(self.accounts.verify_api_key, settings.server.auth_cache_seconds)
+        self.counters = open_counters(settings.web.redis_url, settings.web.redis_prefix)
+        self.limiter = RateLimiter(self.counters)
+        self.admission = KeyAdmission(self.keys, self.limiter)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -80,6 +65,7 @@ class Services:
         if self.memory is not None:
             await self.memory.close()
         await self.gateway.aclose()
+        await self.counters.aclose()
         await self.database.close()
 
 

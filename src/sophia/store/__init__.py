@@ -1,7 +1,9 @@
-"""The database: async engines for SQLite and PostgreSQL, the shared base, migrations, audit log."""
+"""The database: async engines for SQLite and PostgreSQL, the shared base, migrations, audit log; expiring
+counters (in process or Redis) for rate limits."""
 
 from sophia.store._audit import AuditEntry, AuditRow, list_audit, record_audit
 from sophia.store._base import NAMING_CONVENTION, Base, JsonType, UtcDateTime, utcnow
+from sophia.store._counters import CounterStore, MemoryCounters, RedisCounters, open_counters
 from sophia.store._engine import SQLITE_PRAGMAS, Database, create_engine, normalize_url, storage_errors
 from sophia.store._migrate import (
     MIGRATIONS_DIR,
@@ -12,7 +14,7 @@ from sophia.store._migrate import (
     known_revisions,
     upgrade,
 )
-from sophia.store._url import resolve_database_url
+from sophia.store._url import open_database, resolve_database_url
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -21,8 +23,11 @@ __all__ = [
     "AuditEntry",
     "AuditRow",
     "Base",
+    "CounterStore",
     "Database",
     "JsonType",
+    "MemoryCounters",
+    "RedisCounters",
     "UtcDateTime",
     "create_engine",
     "current_revision",
@@ -32,6 +37,8 @@ __all__ = [
     "known_revisions",
     "list_audit",
     "normalize_url",
+    "open_counters",
+    "open_database",
     "record_audit",
     "resolve_database_url",
     "storage_errors",

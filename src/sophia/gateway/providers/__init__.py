@@ -1,7 +1,8 @@
 """Model providers: each knows one upstream's base URL and credentials, and speaks OpenAI-shaped dicts."""
 
 from sophia.gateway.providers._anthropic import AnthropicProvider
-from sophia.gateway.providers._base import ChatProvider, Timeouts, guard_stream
+from sophia.gateway.providers._base import ChatProvider, Timeouts, guard_stream, has_content
+from sophia.gateway.providers._local import LocalProvider, LocalSampling, local_extra_installed
 from sophia.gateway.providers._openai import OpenAICompatibleProvider
 from sophia.gateway.providers._scripted import (
     Reply,
@@ -14,6 +15,8 @@ from sophia.gateway.providers._scripted import (
 __all__ = [
     "AnthropicProvider",
     "ChatProvider",
+    "LocalProvider",
+    "LocalSampling",
     "OpenAICompatibleProvider",
     "Reply",
     "ScriptFunction",
@@ -22,4 +25,6 @@ __all__ = [
     "ScriptedToolCall",
     "Timeouts",
     "guard_stream",
+    "has_content",
+    "local_extra_installed",
 ]

@@ -10,7 +10,7 @@ import httpx
 from sophia.gateway._errors import ProviderBadRequest, ProviderProtocolError, StreamInterrupted
 from sophia.gateway.providers._base import JSONDict, Timeouts, guard_stream
 from sophia.gateway.providers._http import HTTPUpstream
-from sophia.gateway.wire._anthropic_stream import AnthropicStreamTranslator
+from sophia.gateway.wire import AnthropicStreamTranslator
 from sophia.gateway.wire.anthropic import ANTHROPIC_VERSION, from_anthropic_response, to_anthropic_request
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"

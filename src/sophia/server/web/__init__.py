@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from sophia.observability._tracing import GenAiTracer, open_tracing, tracing_settings
+from sophia.observability.tracing import GenAiTracer, open_tracing, tracing_settings
 from sophia.server.web import (
     _metrics,
     _pages_account,
@@ -23,15 +23,6 @@ from sophia.server.web import (
     _ws,
 )
 from sophia.server.web._chat import ChatRunner, Citation, Final, Recalled, Started, Token
-from sophia.server.web._conversations import ConversationInfo, ConversationService, MessageInfo
-from sophia.server.web._limits import (
-    CounterStore,
-    LoginThrottle,
-    MemoryCounters,
-    RateLimited,
-    RateLimiter,
-    RedisCounters,
-)
 from sophia.server.web._markdown import render_markdown
 from sophia.server.web._memories import memory_of
 from sophia.server.web._metrics import WebMetrics
@@ -44,17 +35,8 @@ from sophia.server.web._state import WebState
 __all__ = [
     "ChatRunner",
     "Citation",
-    "ConversationInfo",
-    "ConversationService",
-    "CounterStore",
     "Final",
-    "LoginThrottle",
-    "MemoryCounters",
-    "MessageInfo",
-    "RateLimited",
     "Recalled",
-    "RateLimiter",
-    "RedisCounters",
     "SessionStore",
     "Started",
     "Token",

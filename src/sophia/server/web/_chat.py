@@ -14,10 +14,10 @@ from typing import Any
 
 from sophia.agents import AgentRunner, ChatOrchestrator
 from sophia.agents import ChatEvent as AgentEvent
+from sophia.conversations import Citation, ConversationService, MessageInfo
 from sophia.errors import SophiaError
 from sophia.gateway import Caller, Gateway
 from sophia.memory import MemoryService
-from sophia.server.web._conversations import Citation, ConversationService, MessageInfo
 from sophia.store import Database
 from sophia.tools import ToolContext, ToolInvoker, ToolRegistry
 

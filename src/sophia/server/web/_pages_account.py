@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from sophia.accounts import Role
+from sophia.accounts import Budget, RateLimited, Role
 from sophia.errors import AuthError, Conflict, InvalidInput, NotFound, SophiaError
 from sophia.server.web._guard import SESSION_COOKIE, check_anon_csrf, client_ip, session_of, signed_in
-from sophia.server.web._limits import RateLimited
 from sophia.server.web._render import render, secure_cookies
 from sophia.server.web._sessions import WebSession
 from sophia.server.web._state import WebState, web_state
@@ -19,6 +18,7 @@ from sophia.server.web._state import WebState, web_state
 router = APIRouter(tags=["web"], include_in_schema=False)
 AnyUser = signed_in()
 MIN_PASSWORD = 10
+SIGNUPS = Budget("signup", 10)  # per address; fixed
 Text = Annotated[str, Form(max_length=1000)]
 
 
@@ -139,7 +139,7 @@ async def signup(request: Request, name: Text, password: Text, repeat: Text, ema
     web = web_state(request)
     if not web.options.allow_signup:
         raise NotFound("sign-up is off; ask an admin for an account")
-    await web.limiter.check("signup", client_ip(request), 10)
+    await web.limiter.check(SIGNUPS, client_ip(request))
     try:
         _check_password(password, repeat)
         await web.services.accounts.create_user(name, Role.PENDING, email or None, password)

@@ -67,7 +67,7 @@ async def set_status(request: Request, user_id: int, status: Field, me: WebSessi
     await web.services.accounts.set_user_status(user_id, status, actor=_actor(me))
     if status != UserStatus.ACTIVE.value:
         await web.sessions.revoke_user(user_id)
-        web.services.key_cache.clear()
+        web.services.keys.clear()
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -117,7 +117,7 @@ async def revoke_key(request: Request, key_id: int, me: WebSession = AnyUser) ->
     if key.user_id != me.user_id and me.role is not Role.ADMIN:
         raise NotFound(f"no API key {key_id!r}; it may have been deleted, or it belongs to someone else")
     await accounts.revoke_api_key(key_id, actor=_actor(me))
-    web.services.key_cache.clear()
+    web.services.keys.clear()
     return RedirectResponse("/keys", status_code=303)
 
 

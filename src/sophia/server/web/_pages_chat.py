@@ -10,10 +10,10 @@ from markupsafe import escape
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from sophia.config import TASKS
+from sophia.conversations import MessageInfo
 from sophia.gateway import Caller
 from sophia.observability import request_id_var
 from sophia.server.web._chat import Citation, Final, Recalled, Started, Token
-from sophia.server.web._conversations import MessageInfo
 from sophia.server.web._guard import MODEL_USERS, signed_in
 from sophia.server.web._memories import memory_of
 from sophia.server.web._render import SECURITY_HEADERS, render, templates

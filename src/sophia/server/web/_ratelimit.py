@@ -1,40 +1,46 @@
-"""Per-key and per-user request limits on the model API, checked before the route runs (raw ASGI, no body read)."""
+"""Per-key, per-user and per-address request limits on the model API, checked before the route (raw ASGI)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sophia.accounts import parse_prefix
+from sophia.accounts import KeyBudgets, RateLimited
 from sophia.errors import AuthError
-from sophia.server._auth import VERIFIED_PRINCIPAL, token_of
+from sophia.server._auth import VERIFIED_PRINCIPAL
 from sophia.server._errors import error_response
-from sophia.server.web._limits import RateLimited
 from sophia.server.web._state import WebState
 
-__all__ = ["ApiRateLimitMiddleware"]
+__all__ = ["ApiRateLimitMiddleware", "client_address"]
 
 LIMITED_PREFIX = "/v1/"
 
 
-class ApiRateLimitMiddleware:
-    """A request over its key's or its user's limit gets 429 with Retry-After; unknown keys pass on to get 401.
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
-    The key is read exactly as authentication reads it (`token_of`), and a principal found in the key cache here
-    is handed on in the scope (`VERIFIED_PRINCIPAL`), so the route does not hash and look the key up again.
+
+class ApiRateLimitMiddleware:
+    """Verifies the key of every `/v1/` request once, then charges it (`KeyAdmission`); over a budget it is 429.
+
+    The verdict, principal or `AuthError`, is handed on in the scope (`VERIFIED_PRINCIPAL`), so the route neither
+    hashes nor looks the key up again, and a wrong key still gets the route's own 401.
     """
 
     def __init__(self, app: ASGIApp, web: WebState) -> None:
         self.app = app
         self.web = web
+        self.budgets = KeyBudgets.for_api(web.options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(LIMITED_PREFIX) and self.web.bound:
+            state = scope.setdefault("state", {})
             try:
-                await self._check(token_of(scope["headers"]), scope)
-            except AuthError:
-                pass  # no key: the route answers 401
+                state[VERIFIED_PRINCIPAL] = await self.web.services.admission.admit(
+                    scope["headers"], client_address(scope), self.budgets
+                )
+            except AuthError as error:
+                state[VERIFIED_PRINCIPAL] = error
             except RateLimited as error:
                 response = error_response(
                     429,
@@ -45,23 +51,3 @@ class ApiRateLimitMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    async def _check(self, token: str, scope: Scope) -> None:
-        options = self.web.options
-        prefix = parse_prefix(token)
-        if prefix is None:
-            return
-        await self.web.limiter.check("key", prefix, options.requests_per_minute_key)
-        if options.requests_per_minute_user <= 0:
-            return
-        services = self.web.services
-        digest = hashlib.sha256(token.encode()).digest()
-        principal = services.key_cache.get(digest)
-        if principal is None:
-            try:
-                principal = await services.accounts.verify_api_key(token)
-            except AuthError:
-                return
-            services.key_cache.put(digest, principal)
-        await self.web.limiter.check("user", str(principal.user_id), options.requests_per_minute_user)
-        scope.setdefault("state", {})[VERIFIED_PRINCIPAL] = principal

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from sophia.accounts import Role, UserStatus
-from sophia.accounts._rows import UserRow
+from sophia.accounts import Role, UserRow, UserStatus
 from sophia.server.web._tables import WebSessionRow
 from sophia.store import Database, utcnow
 

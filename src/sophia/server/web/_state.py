@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from sophia.accounts import LoginThrottle
+from sophia.conversations import ConversationService
 from sophia.server._services import Services
 from sophia.server.web._chat import ChatRunner
-from sophia.server.web._conversations import ConversationService
-from sophia.server.web._limits import CounterStore, LoginThrottle, MemoryCounters, RateLimiter, RedisCounters
 from sophia.server.web._options import WebOptions
 from sophia.server.web._sessions import SessionStore
 from sophia.server.web._usage import UsageService
@@ -30,12 +30,9 @@ class WebState:
 
     def bind(self, services: Services) -> None:
         self._services = services
-        self.counters: CounterStore = (
-            RedisCounters(self.options.redis_url) if self.options.redis_url else MemoryCounters()
-        )
-        self.limiter = RateLimiter(self.counters)
+        self.limiter = services.limiter  # shared with the API and MCP, on the same counters
         self.throttle = LoginThrottle(
-            self.counters,
+            services.counters,
             self.options.login_user_failures,
             self.options.login_ip_failures,
             self.options.lockout_seconds,
@@ -58,9 +55,7 @@ class WebState:
         return self._services
 
     async def aclose(self) -> None:
-        if self._services is not None:
-            await self.counters.aclose()
-            self._services = None
+        self._services = None  # the counters belong to the services, which close them
         while self.owned:
             await self.owned.pop().close()
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sophia.gateway import BudgetGuard, Scope
-from sophia.gateway._tables import UsageRequestRow
+from sophia.gateway import BudgetGuard, Scope, UsageRequestRow
 from sophia.store import Database, utcnow
 
 __all__ = ["BudgetUse", "Totals", "UsageReport", "UsageService"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,15 +22,6 @@ router = APIRouter(tags=["web"])
 POLICY_VIOLATION = 1008
 
 
-async def _key_principal(web: WebState, token: str) -> Principal:
-    digest = hashlib.sha256(token.encode()).digest()
-    principal = web.services.key_cache.get(digest)
-    if principal is None:
-        principal = await web.services.accounts.verify_api_key(token)
-        web.services.key_cache.put(digest, principal)
-    return principal
-
-
 def _same_origin(ws: WebSocket) -> bool:
     """Browsers always send Origin on WebSockets; a cookie alone must not let another site drive the chat."""
     origin = ws.headers.get("origin")
@@ -45,7 +35,7 @@ async def _principal(ws: WebSocket) -> tuple[Principal, Caller] | None:
     token = token.strip() if scheme.lower() == "bearer" else ws.headers.get("x-api-key", "").strip()
     try:
         if token:
-            principal = await _key_principal(web, token)
+            principal = await web.services.keys.verify(token)
             caller = caller_of(principal)
             if not principal.allows("chat"):
                 return None

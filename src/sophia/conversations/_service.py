@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sophia.conversations._rows import ConversationRow, MessageRow
 from sophia.errors import InvalidInput, NotFound
-from sophia.server.web._tables import ConversationRow, MessageRow
 from sophia.store import Database, utcnow
 
 __all__ = ["Citation", "ConversationInfo", "ConversationService", "MessageInfo"]

@@ -1,24 +1,12 @@
-"""Counters for rate limits and sign-in lockout: in-process by default, Redis when replicas must share them."""
+"""Expiring counters for rate limits and sign-in lockout: in-process by default, Redis when replicas share them."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sophia.errors import SophiaError
-
-__all__ = ["CounterStore", "LoginThrottle", "MemoryCounters", "RateLimited", "RateLimiter", "RedisCounters"]
-
-
-class RateLimited(SophiaError):
-    code = "rate_limited"
-    http_status = 429
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+__all__ = ["CounterStore", "MemoryCounters", "RedisCounters", "open_counters"]
 
 
 class CounterStore(Protocol):
@@ -100,50 +88,6 @@ class RedisCounters:
         await self._redis.aclose()
 
 
-class RateLimiter:
-    """Fixed one-minute windows per key and per user."""
-
-    def __init__(self, counters: CounterStore) -> None:
-        self._counters = counters
-
-    async def check(self, kind: str, ident: str, per_minute: int) -> None:
-        if per_minute <= 0:
-            return
-        count, ttl = await self._counters.incr(f"rl:{kind}:{ident}", 60.0)
-        if count > per_minute:
-            raise RateLimited(
-                f"more than {per_minute} requests a minute for this {kind}; wait {math.ceil(ttl)} s or ask an "
-                "admin to raise SOPHIA_WEB__REQUESTS_PER_MINUTE_" + kind.upper(),
-                retry_after=ttl,
-            )
-
-
-class LoginThrottle:
-    """Locks sign-in for a user name or an address after too many failures; a success clears the user's count."""
-
-    def __init__(
-        self, counters: CounterStore, user_failures: int, ip_failures: int, lockout_seconds: float
-    ) -> None:
-        self._counters = counters
-        self._user_limit = user_failures
-        self._ip_limit = ip_failures
-        self._lockout = lockout_seconds
-
-    async def check(self, user: str, ip: str) -> None:
-        """Raise RateLimited while either the user or the address is locked out."""
-        for key, limit in (
-            (f"login:user:{user.lower()}", self._user_limit),
-            (f"login:ip:{ip}", self._ip_limit),
-        ):
-            count, ttl = await self._counters.get(key)
-            if count >= limit:
-                raise RateLimited(
-                    f"too many failed sign-ins; try again in {math.ceil(ttl / 60)} minute(s)", retry_after=ttl
-                )
-
-    async def failed(self, user: str, ip: str) -> None:
-        await self._counters.incr(f"login:user:{user.lower()}", self._lockout)
-        await self._counters.incr(f"login:ip:{ip}", self._lockout)
-
-    async def succeeded(self, user: str) -> None:
-        await self._counters.delete(f"login:user:{user.lower()}")
+def open_counters(redis_url: str | None, prefix: str = "sophia:") -> CounterStore:
+    """Redis counters when a URL is set (replicas share them), else this process's own."""
+    return RedisCounters(redis_url, prefix) if redis_url else MemoryCounters()
