@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 import sophia
-from sophia.cli import _accounts, _config, _db, _mcp, _memory, _models, _runs, _secrets, _serve
+from sophia.cli import (
+    _accounts,
+    _budgets,
+    _config,
+    _db,
+    _mcp,
+    _memory,
+    _models,
+    _runs,
+    _secrets,
+    _serve,
+    _usage,
+)
 from sophia.cli._common import CliState
 
 app = typer.Typer(
@@ -45,6 +57,7 @@ app.command("serve")(_serve.serve)
 app.command("ask")(_models.ask)
 app.command("run")(_runs.run_command)
 app.command("worker")(_runs.worker_command)
+app.command("usage")(_usage.usage_command)
 app.add_typer(_runs.runs_app)
 app.add_typer(_models.app)
 app.add_typer(_config.app)
@@ -52,6 +65,7 @@ app.add_typer(_secrets.app)
 app.add_typer(_db.app)
 app.add_typer(_accounts.users_app)
 app.add_typer(_accounts.keys_app)
+app.add_typer(_budgets.app)
 app.add_typer(_mcp.app)
 app.add_typer(_memory.app)
 

@@ -11,9 +11,9 @@ from rich.box import SIMPLE
 from rich.table import Table
 
 from sophia.accounts import AccountService, ApiKeyInfo, Role, UserStatus
-from sophia.cli._common import console, err_console, handle_errors, run_async
-from sophia.cli._db import database_url
-from sophia.store import Database, upgrade, utcnow
+from sophia.cli._common import console, err_console, handle_errors
+from sophia.cli._db import with_database
+from sophia.store import utcnow
 
 T = TypeVar("T")
 
@@ -23,14 +23,7 @@ keys_app = typer.Typer(name="keys", help="Create, list and revoke API keys.", no
 
 def _with_accounts(ctx: typer.Context, work: Callable[[AccountService], Awaitable[T]]) -> T:
     """Bring the schema up to date, then run `work` against the accounts service."""
-    url = database_url(ctx)
-
-    async def run() -> T:
-        await upgrade(url)
-        async with Database(url) as db:
-            return await work(AccountService(db))
-
-    return run_async(run())
+    return with_database(ctx, lambda database: work(AccountService(database)))
 
 
 def _when(value: datetime | None) -> str:

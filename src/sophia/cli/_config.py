@@ -40,8 +40,8 @@ def show(ctx: typer.Context) -> None:
 
 
 def reference_problems(settings: Settings) -> list[str]:
-    """Secret references that do not resolve and chain members that are not in the catalog."""
-    from sophia.gateway import Catalog, check_chains
+    """Unknown provider kinds, secret references that do not resolve and chain members not in the catalog."""
+    from sophia.gateway import Catalog, check_chains, provider_kind_problems
     from sophia.secrets import SecretResolver
 
     resolver = SecretResolver(settings.home, settings.secrets.key_file)
@@ -52,7 +52,7 @@ def reference_problems(settings: Settings) -> list[str]:
         if provider.api_key:
             refs.append((f"providers[{i}].api_key", provider.api_key))
         refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
-    problems = []
+    problems = provider_kind_problems(settings)
     for where, ref in refs:
         try:
             resolver.resolve(ref)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 
 from sophia.cli._common import console, handle_errors, run_async, settings_of
 from sophia.config import redact_url
-from sophia.store import current_revision, downgrade, head_revision, resolve_database_url, upgrade
+from sophia.store import Database, current_revision, downgrade, head_revision, resolve_database_url, upgrade
+
+T = TypeVar("T")
 
 app = typer.Typer(name="db", help="Database migrations.", no_args_is_help=True)
 
@@ -16,6 +19,18 @@ app = typer.Typer(name="db", help="Database migrations.", no_args_is_help=True)
 def database_url(ctx: typer.Context) -> str:
     """The configured database URL, with a secret reference (env:, secret:, file:) resolved."""
     return resolve_database_url(settings_of(ctx))
+
+
+def with_database(ctx: typer.Context, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Bring the schema up to date, then run `work` against the configured database."""
+    url = database_url(ctx)
+
+    async def run() -> T:
+        await upgrade(url)
+        async with Database(url) as database:
+            return await work(database)
+
+    return run_async(run())
 
 
 def _show(revision: str | None) -> str:

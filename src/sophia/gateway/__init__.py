@@ -1,6 +1,7 @@
 """The model gateway: the one path to a model, with routing, fallbacks, retries, breakers, budgets and a ledger."""
 
 from sophia.gateway._breaker import BreakerBoard, BreakerState, CircuitBreaker
+from sophia.gateway._budget_book import BudgetBook, BudgetTarget, BudgetUse, account_labels
 from sophia.gateway._budgets import BudgetExceeded, BudgetGuard, BudgetLimit, Caller, Period, Scope
 from sophia.gateway._catalog import BUILTIN_BY_KIND, LOCAL_MODEL, Catalog, ModelEntry
 from sophia.gateway._errors import (
@@ -17,25 +18,41 @@ from sophia.gateway._factory import build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._provider_kinds import (
+    ENTRY_POINT_GROUP,
+    ProviderBuilder,
+    ProviderSpec,
+    provider_kind_problems,
+    provider_kinds,
+    register_provider_kind,
+    reload_provider_kinds,
+)
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
-from sophia.gateway._tables import UsageRequestRow
+from sophia.gateway._sse import encode_sse
+from sophia.gateway._usage import Labels, LedgerEntry, Totals, UsageFilter, UsageReport, UsageReports
 
 __all__ = [
     "BUILTIN_BY_KIND",
+    "ENTRY_POINT_GROUP",
     "LOCAL_MODEL",
     "AttemptRecord",
     "BreakerBoard",
     "BreakerState",
+    "BudgetBook",
     "BudgetExceeded",
     "BudgetGuard",
     "BudgetLimit",
+    "BudgetTarget",
+    "BudgetUse",
     "Caller",
     "Catalog",
     "CircuitBreaker",
     "DeploymentHealth",
     "Gateway",
     "HealthBoard",
+    "Labels",
+    "LedgerEntry",
     "ModelEntry",
     "ModelNotFound",
     "NoModelAvailable",
@@ -43,9 +60,11 @@ __all__ = [
     "Period",
     "ProviderAuthError",
     "ProviderBadRequest",
+    "ProviderBuilder",
     "ProviderError",
     "ProviderProtocolError",
     "ProviderRateLimited",
+    "ProviderSpec",
     "ProviderTimeout",
     "ProviderUnavailable",
     "RequestRecord",
@@ -55,11 +74,20 @@ __all__ = [
     "Router",
     "Scope",
     "StreamInterrupted",
+    "Totals",
+    "UsageFilter",
     "UsageLedger",
-    "UsageRequestRow",
+    "UsageReport",
+    "UsageReports",
+    "account_labels",
     "build_catalog",
     "build_gateway",
     "build_provider",
     "check_chains",
     "classify",
+    "encode_sse",
+    "provider_kind_problems",
+    "provider_kinds",
+    "register_provider_kind",
+    "reload_provider_kinds",
 ]

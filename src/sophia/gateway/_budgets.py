@@ -111,6 +111,18 @@ class BudgetGuard:
                 existing.limit_usd = limit_usd
         self._limits_loaded_at = 0.0
 
+    async def clear_limit(self, scope: Scope, scope_id: str | None, period: Period | None = None) -> int:
+        """Remove the limits of one scope (one period, or both); returns how many were removed."""
+        sid = GLOBAL_ID if scope is Scope.GLOBAL else (scope_id or "")
+        query = sa.delete(BudgetRow).where(BudgetRow.scope == scope.value, BudgetRow.scope_id == sid)
+        if period is not None:
+            query = query.where(BudgetRow.period == period.value)
+        async with self._database.session() as session, session.begin():
+            result = await session.execute(query)
+            removed = getattr(result, "rowcount", 0)
+        self._limits_loaded_at = 0.0
+        return int(removed or 0)
+
     async def list_limits(self) -> list[BudgetLimit]:
         await self._load_limits()
         return [limit for group in self._limits.values() for limit in group]

@@ -10,6 +10,7 @@ from sophia.gateway._catalog import LOCAL_MODEL, Catalog
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
+from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, register_provider_kind
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
 from sophia.gateway.providers import (
@@ -37,26 +38,55 @@ def _timeouts(provider: ProviderSettings) -> Timeouts:
     )
 
 
+def _openai_compatible(spec: ProviderSpec) -> ChatProvider:
+    base_url = spec.base_url or OPENAI_URL
+    return OpenAICompatibleProvider(spec.name, base_url, spec.api_key, spec.headers, spec.timeouts)
+
+
+def _anthropic(spec: ProviderSpec) -> ChatProvider:
+    base_url = spec.base_url or ANTHROPIC_URL
+    return AnthropicProvider(spec.name, base_url, spec.api_key, spec.headers, spec.timeouts)
+
+
+def _local(spec: ProviderSpec) -> ChatProvider:
+    settings = spec.settings or ProviderSettings(name=spec.name, kind=spec.kind)
+    return LocalProvider(
+        spec.name,
+        spec.model_path,
+        n_threads=settings.threads,
+        timeouts=spec.timeouts,
+        sampling=LocalSampling.from_settings(settings.sampling),
+    )
+
+
+register_provider_kind("openai", _openai_compatible)
+register_provider_kind("openai-compatible", _openai_compatible)
+register_provider_kind("anthropic", _anthropic)
+register_provider_kind("local", _local)
+
+
 def build_provider(provider: ProviderSettings, resolver: SecretResolver) -> ChatProvider:
+    """The provider for one `[[providers]]` entry, built by its kind's registered builder."""
+    builder = provider_builder(provider.kind)
     api_key = resolver.resolve(provider.api_key) if provider.api_key else None
     headers = {k: (resolver.resolve(v) if is_secret_ref(v) else v) for k, v in provider.headers.items()}
-    timeouts = _timeouts(provider)
-    if provider.kind in ("openai", "openai-compatible"):
-        base_url = provider.base_url or OPENAI_URL
-        return OpenAICompatibleProvider(provider.name, base_url, api_key, headers, timeouts)
-    if provider.kind == "anthropic":
-        return AnthropicProvider(
-            provider.name, provider.base_url or ANTHROPIC_URL, api_key, headers, timeouts
+    spec = ProviderSpec(
+        name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        api_key=api_key,
+        headers=headers,
+        timeouts=_timeouts(provider),
+        model_path=provider.model_path,
+        settings=provider,
+    )
+    built = builder(spec)
+    if not isinstance(built, ChatProvider):
+        raise ConfigError(
+            f'providers: the builder of provider kind "{provider.kind}" returned {type(built).__name__}, '
+            "which is not a ChatProvider (complete, stream, embed, aclose)"
         )
-    if provider.kind == "local":
-        return LocalProvider(
-            provider.name,
-            provider.model_path,
-            n_threads=provider.threads,
-            timeouts=timeouts,
-            sampling=LocalSampling.from_settings(provider.sampling),
-        )
-    raise ConfigError(f'providers: unknown provider kind "{provider.kind}"; run `sophia config check`')
+    return built
 
 
 def build_catalog(settings: Settings) -> Catalog:
@@ -86,7 +116,7 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
         router=Router(catalog, settings.routing, health, breakers),
         providers=providers,
         ledger=ledger,
-        budgets=BudgetGuard(database),
+        budgets=BudgetGuard(database, refresh=settings.budgets.refresh_seconds),
         health=health,
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings
-from sophia.server import _health, _memory, _openai, _runs
+from sophia.server import _anthropic, _health, _memory, _openai, _runs, _usage
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
@@ -52,6 +52,8 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     install_error_handlers(app)
     app.include_router(_health.router)
     app.include_router(_openai.router)
+    app.include_router(_anthropic.router)
+    app.include_router(_usage.router, responses=errors(400, 401, 403, 404, 422, 429, 500))
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 422, 429, 500))
     install_web(app)

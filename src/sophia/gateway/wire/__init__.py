@@ -1,5 +1,6 @@
 """Wire formats: translation between Sophia's canonical OpenAI Chat Completions dicts and other APIs."""
 
+from sophia.gateway.wire._anthropic_request import from_anthropic_request
 from sophia.gateway.wire._anthropic_reverse import (
     AnthropicEvent,
     OpenAIToAnthropicStream,
@@ -16,6 +17,7 @@ __all__ = [
     "AnthropicStreamTranslator",
     "ChunkAccumulator",
     "collect_chunks",
+    "from_anthropic_request",
     "from_anthropic_response",
     "prepare_chat_request",
     "to_anthropic_request",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from sophia.accounts import Role
+from sophia.gateway import UsageFilter, account_labels
 from sophia.server.web._charts import bar_chart
 from sophia.server.web._guard import signed_in
 from sophia.server.web._render import render
@@ -21,14 +22,12 @@ async def usage_page(
     request: Request, me: WebSession = AnyUser, days: int = Query(30, ge=1, le=366), mine: bool = False
 ) -> Response:
     web = web_state(request)
-    accounts = web.services.accounts
     scoped = me.role is not Role.ADMIN or mine
     user_id = me.user_id if scoped else None
-    users = {str(u.id): u.name for u in await accounts.list_users()}
-    keys = await accounts.list_api_keys(user_id)
-    key_names = {str(k.id): f"{k.name} ({k.prefix})" for k in keys}
-    report = await web.usage.report(user_id, days, users, key_names)
-    budgets = await web.usage.budgets(user_id, set(key_names), users)
+    labels = await account_labels(web.services.accounts, user_id)
+    own = str(user_id) if user_id is not None else None
+    report = await web.usage.report(UsageFilter.last_days(days, user_id=own), labels)
+    budgets = await web.budgets.uses(user_id=user_id)
     cost_chart = bar_chart([(t.label[5:], t.cost_usd) for t in report.by_day], unit=" USD")
     token_chart = bar_chart([(t.label[5:], float(t.tokens)) for t in report.by_day], unit=" tokens")
     return render(
@@ -39,7 +38,7 @@ async def usage_page(
         cost_chart=cost_chart,
         token_chart=token_chart,
         scoped=scoped,
-        users=users,
-        key_names=key_names,
+        users=labels.users,
+        key_names=labels.keys,
         days=days,
     )

@@ -10,11 +10,11 @@ from starlette.requests import HTTPConnection
 
 from sophia.accounts import LoginThrottle
 from sophia.conversations import ConversationService
+from sophia.gateway import BudgetBook, UsageReports
 from sophia.server._services import Services
 from sophia.server.web._chat import ChatRunner
 from sophia.server.web._options import WebOptions
 from sophia.server.web._sessions import SessionStore
-from sophia.server.web._usage import UsageService
 
 __all__ = ["WebState", "web_state"]
 
@@ -40,7 +40,8 @@ class WebState:
         self.sessions = SessionStore(services.database, timedelta(hours=self.options.session_hours))
         self.conversations = ConversationService(services.database)
         self.chat = ChatRunner(services.gateway, self.conversations, services.database)
-        self.usage = UsageService(services.database, services.gateway.budgets)
+        self.usage = UsageReports(services.database)
+        self.budgets = BudgetBook(services.gateway.budgets, services.accounts)
 
     @property
     def bound(self) -> bool:
