@@ -91,12 +91,15 @@ async def test_an_explicit_range_keeps_to_its_ends(database: Database) -> None:
     assert report.total.requests == 3  # 12:00 and 00:00, 12:00 of the next day; the end is exclusive
     assert [(t.label, t.requests) for t in report.by_day] == [("2026-03-01", 1), ("2026-03-02", 2)]
     assert report.recent == [] and report.problems == []
+    days_before = UsageFilter.between(None, datetime(2026, 3, 2, 12), 1)
+    assert days_before.since == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert (await UsageReports(database).report(days_before)).total.requests == 2
 
 
 @pytest.mark.parametrize(
     ("since", "until", "days", "message"),
     [
-        (None, datetime(2026, 1, 2), 30, "until: give since as well"),
+        (None, datetime(2026, 1, 2), 400, "days: must be between 1 and 366"),
         (datetime(2026, 1, 2), datetime(2026, 1, 1), 30, "until: must be after since"),
         (datetime(2020, 1, 1), datetime(2026, 1, 1), 30, "at most 366 days"),
         (None, None, 0, "days: must be between 1 and 366"),

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sophia.config import Settings
 from sophia.server import create_app
@@ -49,6 +50,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case, server: tuple[str, str]) -> None:
     url, key = server
-    if case.path == "/v1/chat/completions" and isinstance(case.body, dict):
+    if case.path in ("/v1/chat/completions", "/v1/messages") and isinstance(case.body, dict):
         case.body["max_tokens"] = 4  # keep the local model's answers short
-    case.call_and_validate(base_url=url, headers={"authorization": f"Bearer {key}"})
+    # A usage range's order and length (since < until, at most 366 days) cannot be said in OpenAPI: a schema-valid
+    # backwards range is refused with a clear 400, which is right; every other check still runs on that route.
+    excluded = [positive_data_acceptance] if case.path == "/v1/usage" else None
+    case.call_and_validate(base_url=url, headers={"authorization": f"Bearer {key}"}, excluded_checks=excluded)

@@ -46,11 +46,17 @@ class UsageFilter:
         user_id: str | None = None,
         api_key_id: str | None = None,
     ) -> UsageFilter:
-        """An explicit range when `since` is given (naive times are UTC), else the last `days` days."""
-        if since is None:
-            if until is not None:
-                raise InvalidInput("until: give since as well, or use days")
+        """From `since` to `until` (default now); the `days` days before `until` (default now) without `since`.
+
+        Naive times are UTC.
+        """
+        if since is None and until is None:
             return cls.last_days(days, user_id=user_id, api_key_id=api_key_id)
+        if since is None:  # the `days` days before `until`
+            assert until is not None
+            if not 1 <= days <= MAX_DAYS:
+                raise InvalidInput(f"days: must be between 1 and {MAX_DAYS}, not {days}")
+            since = _utc(until) - timedelta(days=days)
         start, end = _utc(since), _utc(until) if until is not None else None
         if end is not None and end <= start:
             raise InvalidInput("until: must be after since")

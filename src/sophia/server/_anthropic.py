@@ -65,8 +65,31 @@ def _error_response(error: SophiaError) -> JsonResponse:
     )
 
 
-_MESSAGE_BLOCK: dict[str, Any] = {
-    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type"]}}]
+_TEXT_BLOCKS: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["type", "text"],
+                "properties": {"type": {"enum": ["text"]}, "text": {"type": "string"}},
+            },
+        },
+    ],
+    "description": "Text, or text blocks; user turns may also hold image and tool_result blocks, assistant turns "
+    "tool_use blocks (as in Anthropic's API).",
+}
+_TOOL: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "description": {"type": "string"},
+        "input_schema": {"type": "object"},
+        "type": {"enum": ["custom"]},
+    },
 }
 _MESSAGES_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -83,7 +106,7 @@ _MESSAGES_SCHEMA: dict[str, Any] = {
                             "description": "A model, 'sophia/<task>' or 'auto'.",
                         },
                         "max_tokens": {"type": "integer", "minimum": 1},
-                        "system": _MESSAGE_BLOCK,
+                        "system": _TEXT_BLOCKS,
                         "messages": {
                             "type": "array",
                             "minItems": 1,
@@ -92,12 +115,12 @@ _MESSAGES_SCHEMA: dict[str, Any] = {
                                 "required": ["role", "content"],
                                 "properties": {
                                     "role": {"enum": ["user", "assistant"]},
-                                    "content": _MESSAGE_BLOCK,
+                                    "content": _TEXT_BLOCKS,
                                 },
                             },
                         },
                         "stream": {"type": "boolean"},
-                        "tools": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+                        "tools": {"type": "array", "items": _TOOL},
                         "temperature": {"type": "number", "minimum": 0, "maximum": 1},
                     },
                 }
