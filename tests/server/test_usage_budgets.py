@@ -66,7 +66,9 @@ def test_usage_is_the_callers_own_unless_an_admin_asks_for_more(stack: Stack) ->
         backwards = client.get("/v1/usage", params={"since": today, "until": "2020-01-01"})
     with stack.client("alice") as client:
         unknown = client.get("/v1/usage", params={"user": "nobody"})
+        timestamp = client.get("/v1/usage", params={"until": "0.5"})
     assert backwards.status_code == 400 and _error(backwards)["message"] == "until: must be after since"
+    assert timestamp.status_code == 422 and _error(timestamp)["param"] == "until"
     assert unknown.status_code == 404 and _error(unknown)["code"] == "not_found"
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sophia.accounts import Principal, Role
 from sophia.errors import InvalidInput, PermissionDenied
@@ -19,6 +19,20 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["usage"])
 Admin = require_role(Role.ADMIN)
 Money = Annotated[float | None, Field(ge=0, le=1_000_000_000), Number]
+
+
+def _iso_time(value: object) -> object:
+    """A time in ISO 8601, not a Unix timestamp (pydantic would read "0.5" as half a second after 1970)."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("must be an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z")
+    return value
+
+
+IsoTime = BeforeValidator(_iso_time)
 
 
 class UsageTotals(BaseModel):
@@ -97,8 +111,10 @@ async def _scope_of_usage(
 async def get_usage(
     request: Request,
     principal: CurrentPrincipal,
-    since: Annotated[datetime | None, Query(description="Start (ISO 8601; UTC when no zone).")] = None,
-    until: Annotated[datetime | None, Query(description="End, exclusive; default now.")] = None,
+    since: Annotated[
+        datetime | None, IsoTime, Query(description="Start (ISO 8601; UTC when no zone).")
+    ] = None,
+    until: Annotated[datetime | None, IsoTime, Query(description="End, exclusive; default now.")] = None,
     days: Annotated[int, Query(ge=1, le=366, description="The last N days, when since is not given.")] = 30,
     user: Annotated[str | None, Query(description="A user's name (admins; others only their own).")] = None,
     key: Annotated[str | None, Query(description="Only this API key (prefix sph_xxxxxxxx).")] = None,
