@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sophia.accounts import Principal, Role
 from sophia.errors import InvalidInput, PermissionDenied
@@ -70,13 +70,30 @@ class BudgetList(BaseModel):
     data: list[Budget]
 
 
+def _one_limit_at_least(schema: dict[str, Any]) -> None:
+    """The document says what the route accepts: one limit or both, each a number (null is refused)."""
+    schema["minProperties"] = 1
+    for field in schema["properties"].values():
+        field.pop("anyOf", None)
+        field.update(type="number", minimum=0, maximum=1_000_000_000)
+
+
 class BudgetChange(BaseModel):
     """Either limit or both; a limit left out keeps its value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_limit_at_least)
 
     daily_usd: Money = None
     monthly_usd: Money = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("daily_usd", "monthly_usd"):
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name}: a number; leave it out to keep the limit as it is")
+        return data
 
 
 class BudgetsCleared(BaseModel):
