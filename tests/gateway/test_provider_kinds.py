@@ -14,6 +14,7 @@ from sophia.gateway import (
     provider_kind_problems,
     provider_kinds,
     register_provider_kind,
+    reload_provider_kinds,
 )
 from sophia.gateway.providers import ChatProvider, OpenAICompatibleProvider, ScriptedProvider
 from sophia.secrets import SecretResolver
@@ -113,3 +114,24 @@ async def test_register_provider_kind_in_process_and_bad_builders() -> None:
         build_provider(ProviderSettings(name="x", kind="opnai-compatible"), SecretResolver(Path("."), None))
     with pytest.raises(TypeError):
         register_provider_kind("test-broken", "not callable")  # type: ignore[arg-type]
+
+
+def test_a_plugin_whose_entry_point_fails_is_named_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "sophia_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: sophia-broken\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[sophia.providers]\nbroken = sophia_no_such_module:build\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reload_provider_kinds()
+    settings = Settings(providers=[{"name": "b", "kind": "broken"}, {"name": "o", "kind": "openai"}])
+    assert provider_kind_problems(settings) == [
+        'providers[0].kind: provider kind "broken" is installed but its entry point '
+        "'sophia_no_such_module:build' failed to load: No module named 'sophia_no_such_module'"
+    ]
+    assert "openai" in provider_kinds() and "broken" not in provider_kinds()
