@@ -11,8 +11,7 @@ from rich.table import Table
 from sophia.accounts import AccountService
 from sophia.cli._common import console, echo_json, handle_errors
 from sophia.cli._db import with_database
-from sophia.gateway import Totals, UsageFilter, UsageReport, UsageReports, account_labels
-from sophia.gateway._usage import MAX_DAYS
+from sophia.gateway import USAGE_MAX_DAYS, Totals, UsageFilter, UsageReport, UsageReports, account_labels
 from sophia.store import Database
 
 
@@ -49,7 +48,7 @@ def _table(title: str, first: str, rows: list[Totals]) -> Table:
 @handle_errors
 def usage_command(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS, help="The last N days.")] = 30,
+    days: Annotated[int, typer.Option("--days", min=1, max=USAGE_MAX_DAYS, help="The last N days.")] = 30,
     since: Annotated[datetime | None, typer.Option("--since", help="Start (UTC), instead of --days.")] = None,
     until: Annotated[
         datetime | None, typer.Option("--until", help="End (UTC, exclusive); default now.")

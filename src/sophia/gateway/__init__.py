@@ -30,12 +30,21 @@ from sophia.gateway._provider_kinds import (
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
 from sophia.gateway._sse import encode_sse
-from sophia.gateway._usage import Labels, LedgerEntry, Totals, UsageFilter, UsageReport, UsageReports
+from sophia.gateway._usage import (
+    USAGE_MAX_DAYS,
+    Labels,
+    LedgerEntry,
+    Totals,
+    UsageFilter,
+    UsageReport,
+    UsageReports,
+)
 
 __all__ = [
     "BUILTIN_BY_KIND",
     "ENTRY_POINT_GROUP",
     "LOCAL_MODEL",
+    "USAGE_MAX_DAYS",
     "AttemptRecord",
     "BreakerBoard",
     "BreakerState",

@@ -15,7 +15,7 @@ from sophia.errors import InvalidInput
 from sophia.gateway._tables import UsageRequestRow
 from sophia.store import Database, utcnow
 
-MAX_DAYS = 366
+USAGE_MAX_DAYS = 366
 _GROUP_ROWS = 20
 
 
@@ -32,8 +32,8 @@ class UsageFilter:
     def last_days(
         cls, days: int, *, user_id: str | None = None, api_key_id: str | None = None
     ) -> UsageFilter:
-        if not 1 <= days <= MAX_DAYS:
-            raise InvalidInput(f"days: must be between 1 and {MAX_DAYS}, not {days}")
+        if not 1 <= days <= USAGE_MAX_DAYS:
+            raise InvalidInput(f"days: must be between 1 and {USAGE_MAX_DAYS}, not {days}")
         return cls(since=utcnow() - timedelta(days=days), user_id=user_id, api_key_id=api_key_id)
 
     @classmethod
@@ -54,14 +54,14 @@ class UsageFilter:
             return cls.last_days(days, user_id=user_id, api_key_id=api_key_id)
         if since is None:  # the `days` days before `until`
             assert until is not None
-            if not 1 <= days <= MAX_DAYS:
-                raise InvalidInput(f"days: must be between 1 and {MAX_DAYS}, not {days}")
+            if not 1 <= days <= USAGE_MAX_DAYS:
+                raise InvalidInput(f"days: must be between 1 and {USAGE_MAX_DAYS}, not {days}")
             since = _utc(until) - timedelta(days=days)
         start, end = _utc(since), _utc(until) if until is not None else None
         if end is not None and end <= start:
             raise InvalidInput("until: must be after since")
-        if ((end or utcnow()) - start).days > MAX_DAYS:
-            raise InvalidInput(f"since: a report covers at most {MAX_DAYS} days")
+        if ((end or utcnow()) - start).days > USAGE_MAX_DAYS:
+            raise InvalidInput(f"since: a report covers at most {USAGE_MAX_DAYS} days")
         return cls(since=start, until=end, user_id=user_id, api_key_id=api_key_id)
 
 
@@ -226,4 +226,4 @@ async def _by_day(session: Any, where: list[Any], since: datetime, until: dateti
     return out
 
 
-__all__ = ["Labels", "LedgerEntry", "Totals", "UsageFilter", "UsageReport", "UsageReports"]
+__all__ = ["USAGE_MAX_DAYS", "Labels", "LedgerEntry", "Totals", "UsageFilter", "UsageReport", "UsageReports"]
