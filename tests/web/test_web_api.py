@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import anthropic
+import httpx2  # the anthropic SDK's HTTP client
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -81,3 +85,20 @@ def test_websocket_refuses_a_session_cookie_from_another_origin(stack_sync: tupl
     with pytest.raises(WebSocketDisconnect):
         with client.websocket_connect("/ws/chat", headers={"origin": "https://evil.example"}) as ws:
             ws.receive_json()
+
+
+async def test_anthropic_clients_get_anthropics_shape_when_over_the_per_minute_limit(stack: WebStack) -> None:
+    key = await _key(stack, "claude-fan", Role.MEMBER)
+    transport = httpx2.ASGITransport(app=stack.app, client=("127.0.0.1", 50000))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        client = anthropic.AsyncAnthropic(
+            api_key=key, base_url="http://testserver", http_client=http, max_retries=0
+        )
+        ask: Any = [{"role": "user", "content": "hi"}]
+        answers = [await client.messages.create(model="local", max_tokens=8, messages=ask) for _ in range(3)]
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            await client.messages.create(model="local", max_tokens=8, messages=ask)
+    assert [a.content[0].text for a in answers] == ["You said: hi"] * 3  # type: ignore[union-attr]
+    assert refused.value.body["type"] == "error"  # type: ignore[index]
+    assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    assert int(refused.value.response.headers["retry-after"]) >= 1

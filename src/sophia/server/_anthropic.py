@@ -23,6 +23,7 @@ from sophia.server._openai import caller_of, check_model_user, outcome_headers, 
 from sophia.server._schemas import OpenObject
 
 router = APIRouter(prefix="/v1", tags=["anthropic"])
+MESSAGES_PATH = "/v1/messages"
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -53,16 +54,17 @@ def anthropic_error_body(status: int, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": redactor.redact(message)}}
 
 
-def _error_response(error: SophiaError) -> JsonResponse:
+def anthropic_error_response(status: int, message: str, retry_after: float | None = None) -> JsonResponse:
     headers: dict[str, str] = {}
-    retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, round(retry_after)))
     if request_id_var.get():
         headers["request-id"] = str(request_id_var.get())
-    return JsonResponse(
-        anthropic_error_body(error.http_status, error.message), status_code=error.http_status, headers=headers
-    )
+    return JsonResponse(anthropic_error_body(status, message), status_code=status, headers=headers)
+
+
+def _error_response(error: SophiaError) -> JsonResponse:
+    return anthropic_error_response(error.http_status, error.message, getattr(error, "retry_after", None))
 
 
 _TEXT_BLOCKS: dict[str, Any] = {

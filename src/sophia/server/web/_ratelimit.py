@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.accounts import KeyBudgets, RateLimited
 from sophia.errors import AuthError
+from sophia.server._anthropic import MESSAGES_PATH, anthropic_error_response
 from sophia.server._auth import VERIFIED_PRINCIPAL
 from sophia.server._errors import error_response
 from sophia.server.web._state import WebState
@@ -42,12 +43,14 @@ class ApiRateLimitMiddleware:
             except AuthError as error:
                 state[VERIFIED_PRINCIPAL] = error
             except RateLimited as error:
-                response = error_response(
-                    429,
-                    error.message,
-                    error.code,
-                    headers={"Retry-After": str(max(1, round(error.retry_after)))},
-                )
-                await response(scope, receive, send)
+                await _refusal(scope["path"], error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _refusal(path: str, error: RateLimited) -> ASGIApp:
+    """429 in the route's own error shape: Anthropic's on `/v1/messages`, Sophia's (OpenAI's) elsewhere."""
+    if path == MESSAGES_PATH:
+        return anthropic_error_response(429, error.message, error.retry_after)
+    headers = {"Retry-After": str(max(1, round(error.retry_after)))}
+    return error_response(429, error.message, error.code, headers=headers)
