@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import sophia
-from sophia.cli import _accounts, _config, _db, _mcp, _memory, _models, _runs, _secrets, _serve
+from sophia.cli import _accounts, _approvals, _config, _db, _mcp, _memory, _models, _runs, _secrets, _serve
 from sophia.cli._common import CliState
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.command("ask")(_models.ask)
 app.command("run")(_runs.run_command)
 app.command("worker")(_runs.worker_command)
 app.add_typer(_runs.runs_app)
+app.add_typer(_approvals.app)
 app.add_typer(_models.app)
 app.add_typer(_config.app)
 app.add_typer(_secrets.app)
