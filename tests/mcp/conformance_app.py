@@ -13,13 +13,13 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from sophia.accounts import Principal, Role
+from sophia.config import Settings
 from sophia.mcp import McpHttpSettings, build_server, open_runtime, security_settings
 from sophia.mcp._caller import PRINCIPAL_KEY
 from sophia.store import Database, upgrade
@@ -56,7 +56,7 @@ class _AsCaller:
 async def _runtime(home: Path) -> Any:
     url = f"sqlite+aiosqlite:///{home / 'sophia.db'}"
     await upgrade(url)
-    runtime = await open_runtime(SimpleNamespace(home=home), Database(url), embedder="hashing")
+    runtime = await open_runtime(Settings(home=home), Database(url), embedder="hashing")
     add_fixture_tools(runtime.registry)
     runtime.invoker.policy = ApprovalPolicy({"test_simple_text": {"*": "auto"}})
     return runtime

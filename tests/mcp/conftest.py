@@ -6,11 +6,11 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from sophia.config import Settings
 from sophia.mcp import McpRuntime, McpServerSettings, open_runtime
 from sophia.store import Database
 
@@ -47,6 +47,6 @@ async def database(sqlite_database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[McpRuntime]:
     """Built-in and memory tools with the hashing embedder (fast, offline)."""
-    built = await open_runtime(SimpleNamespace(home=tmp_path), database, embedder="hashing")
+    built = await open_runtime(Settings(home=tmp_path), database, embedder="hashing")
     yield built
     await built.aclose()

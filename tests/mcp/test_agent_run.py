@@ -12,7 +12,6 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import mcp_types as types
@@ -21,6 +20,7 @@ import pytest
 from mcp import Client, MCPError
 from sophia.accounts import Role
 from sophia.agents import AgentRunner, AgentSpec, RunLimits, StepFunction
+from sophia.config import Settings
 from sophia.gateway.providers import ScriptedProvider
 from sophia.mcp import McpRuntime, build_server, open_runtime, run_principal
 from sophia.runs import DurableSteps, RunRow
@@ -45,7 +45,7 @@ class InProcessSteps(DurableSteps):
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[McpRuntime]:
     """Sophia's MCP runtime with the fixture server as `[[mcp_servers]]` (reads auto-approved)."""
-    settings = SimpleNamespace(home=tmp_path, mcp_servers=[fixture_server(timeout_seconds=5)])
+    settings = Settings(home=tmp_path, mcp_servers=[fixture_server(timeout_seconds=5)])
     built = await open_runtime(settings, database, embedder=None)
     built.invoker.policy = ApprovalPolicy({"fx.echo": {"*": "auto"}})
     yield built

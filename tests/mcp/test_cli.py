@@ -67,13 +67,14 @@ def test_call_goes_through_the_invoker_so_writes_are_held_and_audited(tmp_path: 
         assert result.exit_code == 0, result.output
     assert json.loads(stats.stdout)["memories"] == 0
     assert json.loads(echo.stdout) == {"result": "cli: hi"}
-    held = json.loads(remember.stdout)
-    assert held["status"] == "held_for_approval" and held["tool"] == "memory.remember"
-    assert json.loads(external_write.stdout)["tool"] == "fx.write_note"
-    assert json.loads(_call(state, "memory", "stats").stdout)["memories"] == 0  # the write did not run
-    assert sorted(_audit(state.settings())) == [  # reads are not audited; every held write is
+    assert json.loads(remember.stdout)["namespace"] == "global"  # own-namespace memory writes run by default
+    held = json.loads(external_write.stdout)
+    assert held["status"] == "held_for_approval" and held["tool"] == "fx.write_note"
+    assert f"sophia approvals approve {held['approval_id']}" in held["message"]
+    assert json.loads(_call(state, "memory", "stats").stdout)["memories"] == 1
+    assert sorted(_audit(state.settings())) == [  # reads are not audited; writes that ran and held ones are
         ("tool.approval_requested", "fx.write_note"),
-        ("tool.approval_requested", "memory.remember"),
+        ("tool.call", "memory.remember"),
     ]
 
 

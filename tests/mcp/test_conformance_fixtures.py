@@ -15,7 +15,7 @@ async def test_fixtures_answer_first_and_sophias_own_handlers_still_serve_the_re
     async with Client(wrap_server(build_server("all", runtime))) as client:
         tools = [tool.name for tool in (await client.list_tools()).tools]
         image = await client.call_tool("test_image_content", {})
-        held = await client.call_tool("memory.remember", {"content": "through the harness"})
+        held = await client.call_tool("workspace.write", {"path": "a.txt", "content": "through the harness"})
         resources = [r.uri for r in (await client.list_resources()).resources]
         prompts = [p.name for p in (await client.list_prompts()).prompts]
     assert "memory.remember" in tools and "test_image_content" in tools

@@ -9,7 +9,7 @@ import pytest
 
 from mcp import Client, MCPError
 from sophia.accounts import Role
-from sophia.mcp import SERVER_NAMES, McpRuntime, build_server
+from sophia.mcp import EmptyMcpServer, McpRuntime, build_server, served_names
 from sophia.tools import SideEffect, ToolContext, list_tool_audit
 from tests.tools.conftest import principal
 
@@ -22,7 +22,7 @@ def _text(result: types.CallToolResult) -> str:
     return block.text
 
 
-@pytest.mark.parametrize("name", SERVER_NAMES)
+@pytest.mark.parametrize("name", ["memory", "research", "code", "all"])
 async def test_each_server_lists_exactly_its_registry_group(runtime: McpRuntime, name: str) -> None:
     group = None if name == "all" else name
     async with Client(build_server(name, runtime)) as client:
@@ -35,21 +35,23 @@ async def test_each_server_lists_exactly_its_registry_group(runtime: McpRuntime,
         assert hints.destructive_hint is (tool.effect is SideEffect.DESTROY)
 
 
-async def test_groups_without_tools_list_none(runtime: McpRuntime) -> None:
-    async with Client(build_server("infra", runtime)) as client:
-        assert (await client.list_tools()).tools == []
+@pytest.mark.parametrize("name", ["infra", "data", "integrations"])
+async def test_groups_without_tools_are_not_served(runtime: McpRuntime, name: str) -> None:
+    assert served_names(runtime.registry) == ["memory", "research", "code", "all"]
+    with pytest.raises(EmptyMcpServer, match=f"the {name} MCP server has no tools yet"):
+        build_server(name, runtime)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_tool_added_to_the_registry_appears_and_runs_without_server_code(
     runtime: McpRuntime, mode: str
 ) -> None:
-    server = build_server("data", runtime)
-
     @runtime.registry.tool("sales.total", group="data")
     def total(region: str) -> dict[str, Any]:
         """Total sales in a region."""
         return {"region": region, "total": 42}
+
+    server = build_server("data", runtime)  # a group is served once it has a tool
 
     async with Client(server, mode=mode) as client:
         assert [t.name for t in (await client.list_tools()).tools] == ["sales.total"]
@@ -59,25 +61,28 @@ async def test_tool_added_to_the_registry_appears_and_runs_without_server_code(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_write_tool_is_held_for_approval_and_runs_only_once_approved(
+async def test_own_memory_writes_run_and_a_forget_is_held_until_approved(
     runtime: McpRuntime, mode: str
 ) -> None:
     async with Client(build_server("memory", runtime), mode=mode) as client:
-        held = await client.call_tool("memory.remember", {"content": "The deploy window is Tuesday."})
+        stored = await client.call_tool("memory.remember", {"content": "The deploy window is Tuesday."})
+        assert not stored.is_error and stored.structured_content is not None
+        memory_id = stored.structured_content["id"]
+        held = await client.call_tool("memory.forget", {"memory_id": memory_id})
         assert not held.is_error
         assert _text(held).startswith("held for approval, id ")
-        assert (await runtime.memory.stats()).memories == 0  # type: ignore[union-attr]
         approval_id = held.structured_content["approval_id"]
         record = await runtime.invoker.approval(approval_id)
-        assert (record.status, record.tool, record.agent) == ("pending", "memory.remember", "mcp")
+        assert (record.status, record.tool, record.agent) == ("pending", "memory.forget", "mcp")
+        assert "Tuesday" in _text(await client.call_tool("memory.recall", {"query": "deploy window"}))
 
         await runtime.invoker.approve(approval_id, principal(role=Role.ADMIN))
         await runtime.invoker.invoke_approved(approval_id)
         recalled = await client.call_tool("memory.recall", {"query": "deploy window"})
-    assert "Tuesday" in _text(recalled)
+    assert "Tuesday" not in _text(recalled)
     async with runtime.invoker.database.session() as session:
         actions = [entry.action for entry in await list_tool_audit(session)]
-    assert "tool.approval_requested" in actions and "tool.call" in actions
+    assert "tool.approval_requested" in actions and actions.count("tool.call") == 2
 
 
 async def test_tool_errors_come_back_as_results_the_model_can_read(runtime: McpRuntime) -> None:

@@ -153,7 +153,13 @@ def test_setup_chat_usage_and_a_member_kept_out_of_the_admins_conversation(
     page.locator("section.approval").wait_for(timeout=30_000)  # the page polls until the worker asks
     assert "notes.write" in page.locator("section.approval").inner_text()
     shoot(page, "run-waiting")
-    page.click("button:has-text('Approve')")
+    run_url = page.url
+    page.goto(f"{server}/approvals")  # every held call, wherever it was held; decided in place with HTMX
+    assert "notes.write" in page.locator("section.approval").inner_text()
+    shoot(page, "approvals")
+    page.click("section.approval button:has-text('Approve')")
+    page.locator("section.approval .chip:has-text('approved')").wait_for(timeout=10_000)
+    page.goto(run_url)
     page.locator(".run-output").wait_for(timeout=30_000)
     assert "finished: saved launch" in page.locator(".run-output").inner_text()
     assert "succeeded" in page.locator(".page-head").inner_text()

@@ -20,6 +20,7 @@ from sophia.agents._outcomes import OutcomeMemory, outcome_namespace
 from sophia.agents._runner import AgentRunner, RunSession
 from sophia.agents._steps import DirectSteps, StepExecutor, StepFunction
 from sophia.agents._team import ConsensusResult, PlanStep, Team, TeamResult, consensus, parse_plan
+from sophia.agents._waits import ApprovalWaits, WaitingSteps
 
 __all__ = [
     "INTENTS",
@@ -27,6 +28,7 @@ __all__ = [
     "AgentResult",
     "AgentRunner",
     "AgentSpec",
+    "ApprovalWaits",
     "ChatEvent",
     "ChatOrchestrator",
     "Citation",
@@ -45,6 +47,7 @@ __all__ = [
     "Team",
     "TeamResult",
     "TimeLimitExceeded",
+    "WaitingSteps",
     "classify_intent",
     "consensus",
     "outcome_namespace",

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from sophia.agents._model import AgentSpec, RunLimits, StepRecord
 from sophia.agents._runner import AgentRunner
 from sophia.agents._steps import DirectSteps
 from sophia.agents._team import Team
+from sophia.agents._waits import ApprovalWaits, WaitingSteps
 from sophia.errors import SophiaError
 from sophia.gateway import Caller, ModelEntry
 from sophia.memory import MemoryKind, MemoryService, Turn
@@ -84,7 +85,11 @@ class ChatUsage:
 
 @dataclass(frozen=True, slots=True)
 class ChatEvent:
-    """type: intent | tool | citations | model | token | final | error."""
+    """type: intent | tool | approval | citations | model | token | final | error.
+
+    `approval` says a tool call waits for a person (data: approval_id, tool, agent); the turn carries on once
+    it is decided, when the orchestrator has `waits`, else the agent is told the call pends.
+    """
 
     type: str
     text: str = ""
@@ -101,8 +106,10 @@ class ChatOrchestrator:
         team: Team | None = None,
         answer_model: str = "auto",
         limits: RunLimits | None = None,
+        waits: ApprovalWaits | None = None,
     ) -> None:
         self.runner = runner
+        self.waits = waits
         self.memory = memory
         self.agents = agents or {}
         self.team = team
@@ -132,9 +139,11 @@ class ChatOrchestrator:
         intent = classify_intent(message)
         yield ChatEvent("intent", intent)
         citations, notes = await self._recall(message, context)
-        findings, tool_events = await self._work(intent, message, context)
-        for step in tool_events:
-            yield ChatEvent("tool", step.name, step.to_record())
+        done: list[tuple[str, list[StepRecord]]] = []
+        async with contextlib.aclosing(self._working(intent, message, context, stop, done)) as working:
+            async for event in working:
+                yield event
+        findings, tool_events = done[0]
         for i, source in enumerate(s for s in tool_events if s.status == "ok"):
             citations.append(
                 Citation(f"S{i + 1}", "source", f"{source.name} {source.detail.get('arguments', '')}")
@@ -170,6 +179,31 @@ class ChatOrchestrator:
         }
         yield ChatEvent("final", answer, data)
 
+    async def _working(
+        self,
+        intent: str,
+        message: str,
+        context: ToolContext,
+        stop: asyncio.Event | None,
+        done: list[tuple[str, list[StepRecord]]],
+    ) -> AsyncGenerator[ChatEvent, None]:
+        """`_work` with its tool and approval events as they happen; a stop ends it, a wait for approval too."""
+        steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
+        work = asyncio.ensure_future(self._work(intent, message, context, steps.put))
+        work.add_done_callback(lambda _: steps.put_nowait(None))
+        stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        if stopping is not None:
+            stopping.add_done_callback(lambda _: work.cancel())
+        try:
+            while (step := await steps.get()) is not None:
+                if step.kind == "tool":
+                    yield _step_event(step)
+            done.append(("", []) if work.cancelled() else work.result())
+        finally:
+            work.cancel()
+            if stopping is not None:
+                stopping.cancel()
+
     async def _recall(self, message: str, context: ToolContext) -> tuple[list[Citation], list[str]]:
         if self.memory is None or context.user_id is None or not message.strip():
             return [], []
@@ -185,11 +219,18 @@ class ChatOrchestrator:
         notes = [f"[M{i + 1}] ({h.memory.kind.value}) {h.memory.content[:1000]}" for i, h in enumerate(hits)]
         return citations, notes
 
-    async def _work(self, intent: str, message: str, context: ToolContext) -> tuple[str, list[StepRecord]]:
+    async def _work(
+        self,
+        intent: str,
+        message: str,
+        context: ToolContext,
+        observe: Callable[[StepRecord], Awaitable[None]],
+    ) -> tuple[str, list[StepRecord]]:
         """Questions are answered from memory alone; other intents get tools, analysis a team if there is one."""
         if intent == "question":
             return "", []
-        session = self.runner.session(context=context, limits=self.limits, steps=DirectSteps())
+        steps = WaitingSteps(self.waits, observe) if self.waits is not None else DirectSteps(observe)
+        session = self.runner.session(context=context, limits=self.limits, steps=steps)
         try:
             if intent == "analysis" and self.team is not None:
                 result = await self.team.run(session, message)
@@ -271,6 +312,13 @@ def _prompt(
         if turn.get("role") in ("user", "assistant") and turn.get("content")
     ]
     return [{"role": "system", "content": system}, *earlier, {"role": "user", "content": message}]
+
+
+def _step_event(step: StepRecord) -> ChatEvent:
+    if step.status == "waiting_approval":
+        data = {"approval_id": step.detail.get("approval_id"), "tool": step.name, "agent": step.agent}
+        return ChatEvent("approval", step.name, data)
+    return ChatEvent("tool", step.name, step.to_record())
 
 
 def _citation(citation: Citation) -> dict[str, Any]:

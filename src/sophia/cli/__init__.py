@@ -10,6 +10,7 @@ import typer
 import sophia
 from sophia.cli import (
     _accounts,
+    _approvals,
     _budgets,
     _config,
     _db,
@@ -59,6 +60,7 @@ app.command("run")(_runs.run_command)
 app.command("worker")(_runs.worker_command)
 app.command("usage")(_usage.usage_command)
 app.add_typer(_runs.runs_app)
+app.add_typer(_approvals.app)
 app.add_typer(_models.app)
 app.add_typer(_config.app)
 app.add_typer(_secrets.app)

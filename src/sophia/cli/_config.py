@@ -58,7 +58,24 @@ def reference_problems(settings: Settings) -> list[str]:
             resolver.resolve(ref)
         except SophiaError as exc:
             problems.append(f"{where}: {exc.message}")
-    return problems + check_chains(Catalog.from_settings(settings), settings.routing)
+    return (
+        problems + check_chains(Catalog.from_settings(settings), settings.routing) + tool_problems(settings)
+    )
+
+
+def tool_problems(settings: Settings) -> list[str]:
+    """`[tools]`: policy roles (known only to accounts) and workspace roots that must be directories."""
+    from sophia.tools import ApprovalPolicy
+
+    problems: list[str] = []
+    try:
+        ApprovalPolicy.from_settings(settings.tools)
+    except ConfigError as exc:
+        problems += exc.problems
+    for i, root in enumerate(settings.tools.workspace_roots):
+        if not root.is_dir():
+            problems.append(f"tools.workspace_roots[{i}]: {root} is not an existing directory")
+    return problems
 
 
 @app.command("check")

@@ -35,7 +35,9 @@ class EmbedderChoice(enum.StrEnum):
 
 
 @asynccontextmanager
-async def _local_runtime(settings: Settings, name: str, embedder: str) -> AsyncIterator[Any]:
+async def _local_runtime(
+    settings: Settings, name: str, embedder: str, *, connect_external: bool = True
+) -> AsyncIterator[Any]:
     """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner."""
     from sophia.mcp import open_runtime
     from sophia.store import open_database
@@ -43,7 +45,7 @@ async def _local_runtime(settings: Settings, name: str, embedder: str) -> AsyncI
 
     database = await open_database(settings, migrate=settings.server.upgrade_on_start)
     try:
-        runtime = await open_runtime(settings, database, embedder=embedder)
+        runtime = await open_runtime(settings, database, embedder=embedder, connect_external=connect_external)
         try:
             key = os.environ.get(API_KEY_ENV, "").strip()
             if key and runtime.accounts is not None:
@@ -88,7 +90,9 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
 @handle_errors
 def serve(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="memory, research, code, infra, data, integrations or all.")],
+    name: Annotated[
+        str, typer.Argument(help="memory, research, code or all (`sophia mcp list` shows which carry tools).")
+    ],
     transport: Annotated[
         Transport, typer.Option(help="stdio (for a local client) or http.")
     ] = Transport.STDIO,
@@ -111,7 +115,24 @@ def serve(
     _serve_http(settings, name, host, port, embedder.value)
 
 
-async def _list(settings: Settings) -> list[dict[str, Any]]:
+async def _sophia_servers(settings: Settings) -> list[dict[str, Any]]:
+    """Sophia's own servers that carry tools (an empty group is not served), with their tools."""
+    from sophia.mcp import served_names
+
+    async with _local_runtime(settings, "all", "minilm", connect_external=False) as runtime:
+        return [
+            {
+                "name": name,
+                "sophia": True,
+                "transport": "stdio|http",
+                "target": f"sophia mcp serve {name}",
+                "tools": [t.name for t in runtime.registry.tools(None if name == "all" else name)],
+            }
+            for name in served_names(runtime.registry)
+        ]
+
+
+async def _external_servers(settings: Settings) -> list[dict[str, Any]]:
     from sophia.mcp import McpClients, mcp_server_settings
     from sophia.secrets import SecretResolver
 
@@ -132,25 +153,29 @@ async def _list(settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
+async def _list(settings: Settings) -> list[dict[str, Any]]:
+    return [*await _sophia_servers(settings), *await _external_servers(settings)]
+
+
 @app.command("list")
 @handle_errors
 def list_servers(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The configured [[mcp_servers]] and the tools each offers right now."""
+    """Sophia's MCP servers that carry tools, then the configured [[mcp_servers]] and the tools each offers."""
     rows = run_async(_list(settings_of(ctx)))
     if as_json:
         echo_json(rows)
         return
-    if not rows:
-        console.print("No MCP servers configured; add [[mcp_servers]] entries to sophia.toml.")
-        return
     table = Table("server", "transport", "target", "tools")
     for row in rows:
         tools = ", ".join(row.get("tools", [])) or f"[red]{row.get('error', 'no tools')}[/]"
-        table.add_row(row["name"], row["transport"], row["target"], tools)
+        name = row["name"] if row.get("sophia") else f"{row['name']} (external)"
+        table.add_row(name, row["transport"], row["target"], tools)
     console.print(table)
+    if not any(not row.get("sophia") for row in rows):
+        console.print("No external MCP servers configured; add [[mcp_servers]] entries to sophia.toml.")
 
 
 def _registry_name(runtime: Any, server: str, tool: str, externals: list[str]) -> str:
@@ -192,7 +217,8 @@ async def _call(settings: Settings, server: str, tool: str, arguments: dict[str,
                 "status": "held_for_approval",
                 "approval_id": approval.id,
                 "tool": approval.tool,
-                "message": f"{approval.tool} has not run: it waits for a person to approve {approval.id}",
+                "message": f"{approval.tool} has not run: it waits for a person; "
+                f"`sophia approvals approve {approval.id}` runs it once",
             }
         return result.output
 

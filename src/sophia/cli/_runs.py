@@ -24,19 +24,22 @@ from sophia.memory import MemoryService, open_memory
 from sophia.observability import configure_logging
 from sophia.runs import (
     TERMINAL_STATUSES,
+    ApprovalDesk,
+    RunInfo,
     RunRuntime,
     RunService,
     RunSettings,
     RunWorker,
     default_agents,
+    default_panel,
     default_team,
-    load_sealing_key,
     system_database_url,
 )
+from sophia.server import ToolKit, open_toolkit
 from sophia.store import Database
-from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, ToolSettings, register_builtin_tools
+from sophia.tools import ToolInvoker
 
-__all__ = ["run_command", "runs_app", "worker_command"]
+__all__ = ["local_admin", "open_parts", "run_command", "runs_app", "worker_command"]
 
 runs_app = typer.Typer(
     name="runs", help="Durable agent runs: list, inspect, approve, cancel.", no_args_is_help=True
@@ -47,29 +50,38 @@ runs_app = typer.Typer(
 class _Parts:
     settings: Settings
     database: Database
-    invoker: ToolInvoker
+    tools: ToolKit
     service: RunService
     memory: MemoryService
 
+    @property
+    def invoker(self) -> ToolInvoker:
+        return self.tools.invoker
+
 
 @asynccontextmanager
-async def _parts(settings: Settings) -> AsyncIterator[_Parts]:
+async def open_parts(settings: Settings) -> AsyncIterator[_Parts]:
     from sophia.store import open_database
 
     database = await open_database(settings, migrate=True)
     memory = await open_memory(settings, database)
-    registry = register_builtin_tools(ToolRegistry(), ToolSettings(), memory=memory)
-    invoker = ToolInvoker(registry, database, sealer=ArgumentSealer(load_sealing_key(settings.home)))
-    service = RunService(database, invoker, system_database_url=system_database_url(settings))
+    tools = await open_toolkit(settings, database, memory)
+    service = RunService(
+        database,
+        tools.invoker,
+        system_database_url=system_database_url(settings),
+        workspaces=tools.workspaces,
+    )
     try:
-        yield _Parts(settings, database, invoker, service, memory)
+        yield _Parts(settings, database, tools, service, memory)
     finally:
         await service.aclose()
+        await tools.aclose()
         await memory.close()
         await database.close()
 
 
-async def _principal(database: Database) -> Principal:
+async def local_admin(database: Database) -> Principal:
     users = await AccountService(database).list_users()
     admin = next((u for u in users if u.role is Role.ADMIN and u.status is UserStatus.ACTIVE), None)
     if admin is None:
@@ -87,6 +99,7 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
         parts.invoker,
         agents,
         team=default_team(agents),
+        panel=default_panel(agents),
         outcomes=OutcomeMemory(parts.memory),  # each finished run is remembered; planners recall it
     )
     worker = RunWorker(
@@ -111,7 +124,7 @@ async def _serve_worker(settings: Settings, executor_id: str | None, concurrency
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with _parts(settings) as parts, _worker(parts, executor_id, concurrency) as worker:
+    async with open_parts(settings) as parts, _worker(parts, executor_id, concurrency) as worker:
         console.print(
             f"worker [bold]{worker.executor_id}[/] is taking runs; Ctrl-C stops it", highlight=False
         )
@@ -135,15 +148,31 @@ def worker_command(
 # --------------------------------------------------------------------------------------------------- sophia run
 
 
-async def _run(settings: Settings, task: str, agent: str, limits: RunLimits, detach: bool) -> None:
-    async with _parts(settings) as parts:
-        principal = await _principal(parts.database)
-        if detach:
-            run = await parts.service.create(principal, task, agent=agent, limits=limits)
+@dataclass(frozen=True, slots=True)
+class _Order:
+    task: str
+    agent: str
+    limits: RunLimits
+    workspace: str | None
+    detach: bool
+
+
+async def _run(settings: Settings, order: _Order) -> None:
+    async with open_parts(settings) as parts:
+        principal = await local_admin(parts.database)
+
+        async def create() -> RunInfo:
+            return await parts.service.create(
+                principal, order.task, agent=order.agent, limits=order.limits, workspace=order.workspace
+            )
+
+        if order.detach:
+            run = await create()
             console.print(f"queued run [bold]{run.id}[/]; a `sophia worker` will execute it", highlight=False)
             return
         async with _worker(parts, None, 1):
-            run = await parts.service.create(principal, task, agent=agent, limits=limits)
+            run = await create()
+            console.print(f"run [bold]{run.id}[/] works in {run.workspace}", highlight=False)
             await _follow(parts.service, principal, run.id)
 
 
@@ -186,17 +215,29 @@ def run_command(
     ctx: typer.Context,
     task: Annotated[str, typer.Argument(help="What the agent should do.")],
     agent: Annotated[
-        str, typer.Option(help="chat (one agent with tools) or team (planner, specialists, reviewer).")
+        str,
+        typer.Option(
+            help="chat (one agent with tools), team (planner, specialists, reviewer) or consensus "
+            "(independent answers, a judge picks)."
+        ),
     ] = "chat",
     max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many model and tool calls.")] = 30,
     max_cost: Annotated[float, typer.Option(min=0, help="Stop once the run has cost this many USD.")] = 1.0,
     max_seconds: Annotated[float, typer.Option(min=1, help="Stop after this long.")] = 600.0,
     detach: Annotated[bool, typer.Option(help="Only queue the run for a `sophia worker`.")] = False,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            help="Work in this existing directory (under SOPHIA_HOME/workspaces or a [tools] workspace_roots "
+            "entry); default: a new SOPHIA_HOME/workspaces/<run id>."
+        ),
+    ] = None,
 ) -> None:
     """Run an agent durably with live progress; a crash resumes it on the next worker start."""
     settings = settings_of(ctx)
     configure_logging("WARNING", settings.logging.format)
-    run_async(_run(settings, task, agent, RunLimits(max_steps, max_cost, max_seconds), detach))
+    limits = RunLimits(max_steps, max_cost, max_seconds)
+    run_async(_run(settings, _Order(task, agent, limits, workspace, detach)))
 
 
 # -------------------------------------------------------------------------------------------------- sophia runs
@@ -212,8 +253,8 @@ def list_runs(
     """Recent runs, newest first."""
 
     async def go() -> list[dict[str, object]]:
-        async with _parts(settings_of(ctx)) as parts:
-            runs = await parts.service.list(await _principal(parts.database), status=status)
+        async with open_parts(settings_of(ctx)) as parts:
+            runs = await parts.service.list(await local_admin(parts.database), status=status)
             return [r.to_dict() for r in runs]
 
     rows = run_async(go())
@@ -240,18 +281,19 @@ def show_run(ctx: typer.Context, run_id: str) -> None:
     """A run with its steps, costs, approvals and audit trail (JSON)."""
 
     async def go() -> dict[str, object]:
-        async with _parts(settings_of(ctx)) as parts:
-            return (await parts.service.detail(await _principal(parts.database), run_id)).to_dict()
+        async with open_parts(settings_of(ctx)) as parts:
+            return (await parts.service.detail(await local_admin(parts.database), run_id)).to_dict()
 
     echo_json(run_async(go()))
 
 
 def _decide(ctx: typer.Context, approval_id: str, reason: str | None, approve: bool) -> None:
     async def go() -> str:
-        async with _parts(settings_of(ctx)) as parts:
-            principal = await _principal(parts.database)
-            decide = parts.service.approve if approve else parts.service.deny
-            return (await decide(principal, approval_id, reason)).status
+        async with open_parts(settings_of(ctx)) as parts:
+            principal = await local_admin(parts.database)
+            desk = ApprovalDesk(parts.service)  # a call held outside a run runs here once approved
+            decide = desk.approve if approve else desk.deny
+            return str((await decide(principal, approval_id, reason)).approval.status)
 
     console.print(f"approval {approval_id}: {run_async(go())}", highlight=False)
 
@@ -278,7 +320,7 @@ def cancel(ctx: typer.Context, run_id: str) -> None:
     """Stop a run; finished steps stay recorded."""
 
     async def go() -> str:
-        async with _parts(settings_of(ctx)) as parts:
-            return (await parts.service.cancel(await _principal(parts.database), run_id)).status
+        async with open_parts(settings_of(ctx)) as parts:
+            return (await parts.service.cancel(await local_admin(parts.database), run_id)).status
 
     console.print(f"run {run_id}: {run_async(go())}", highlight=False)

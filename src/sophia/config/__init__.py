@@ -21,6 +21,7 @@ from sophia.config._settings import (
     redact_url,
     suggest,
 )
+from sophia.config._tools import ShellSettings, ToolSettings, WebFetchSettings
 
 __all__ = [
     "PROVIDER_KINDS",
@@ -36,7 +37,10 @@ __all__ = [
     "SecretRef",
     "ServerSettings",
     "Settings",
+    "ShellSettings",
     "StorageSettings",
+    "ToolSettings",
+    "WebFetchSettings",
     "WebSettings",
     "find_config_file",
     "format_location",

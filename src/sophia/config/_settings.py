@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
+from sophia.config._tools import ToolSettings
 from sophia.errors import ConfigError
 from sophia.observability import TracingSettings
 
@@ -56,7 +57,6 @@ class StorageSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
     engine: Literal["uvicorn", "granian"] = "uvicorn"  # the ASGI server behind `sophia serve`
     upgrade_on_start: bool = True
     auth_cache_seconds: float = Field(
@@ -173,6 +173,7 @@ class Settings(BaseSettings):
     tracing: TracingSettings = TracingSettings()
     mcp: McpHttpSettings = McpHttpSettings()
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
+    tools: ToolSettings = ToolSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -25,7 +25,7 @@ from sophia.accounts import KeyBudgets, Principal, RateLimited, Role
 from sophia.errors import AuthError
 from sophia.mcp._caller import PRINCIPAL_KEY
 from sophia.mcp._runtime import McpRuntime, open_runtime
-from sophia.mcp._server import SERVER_NAMES, build_server
+from sophia.mcp._server import SERVER_NAMES, build_server, served_names
 from sophia.mcp._settings import McpHttpSettings
 from sophia.observability import redactor
 
@@ -79,7 +79,7 @@ class McpHttpEndpoint:
                 session_idle_timeout=self.http.session_idle_seconds,
                 max_sessions=self.http.max_sessions,
             )
-            for name in SERVER_NAMES
+            for name in served_names(runtime.registry)
         }
         async with AsyncExitStack() as stack:
             for manager in managers.values():
@@ -96,7 +96,8 @@ class McpHttpEndpoint:
 
     async def health(self, request: Request) -> Response:
         started = bool(self.managers) and self.runtime is not None
-        body: dict[str, Any] = {"status": "ok" if started else "starting", "servers": list(SERVER_NAMES)}
+        served = list(self.managers) if started else []
+        body: dict[str, Any] = {"status": "ok" if started else "starting", "servers": served}
         if self.runtime is not None and self.runtime.clients is not None:
             body["external"] = {
                 "configured": self.runtime.clients.names,
@@ -106,6 +107,11 @@ class McpHttpEndpoint:
 
     async def serve(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         manager = self.managers.get(name)
+        if manager is None and self.managers:
+            known = ", ".join(self.managers)
+            message = f"the {name} MCP server has no tools yet, so it is not served; serve one of {known}"
+            await _error(404, message, "unknown_mcp_server")(scope, receive, send)
+            return
         if manager is None:
             await _error(503, "the MCP endpoint is starting; retry shortly", "unavailable")(
                 scope, receive, send

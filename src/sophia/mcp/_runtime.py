@@ -15,9 +15,8 @@ from sophia.mcp._bridge import McpClients
 from sophia.mcp._settings import McpServerSettings
 from sophia.memory import Embedder, EmbeddingModelUnavailable, HashingEmbedder, MemoryService
 from sophia.runs import RunService, system_database_url
-from sophia.secrets import SecretResolver
 from sophia.store import Database
-from sophia.tools import ToolContext, ToolInvoker, ToolRegistry, ToolSettings, register_builtin_tools
+from sophia.tools import ToolContext, ToolInvoker, ToolRegistry
 
 __all__ = ["LOCAL_CONTEXT", "McpRuntime", "mcp_server_settings", "open_runtime"]
 
@@ -63,13 +62,9 @@ def mcp_server_settings(settings: Any) -> list[McpServerSettings]:
     return found
 
 
-def _run_service(settings: Any, database: Database, invoker: ToolInvoker) -> RunService:
+def _run_service(settings: Settings, database: Database, invoker: ToolInvoker) -> RunService:
     """Read-only use (list, show): the DBOS system database is only touched by approve/deny/cancel."""
-    if isinstance(settings, Settings):
-        system_url = system_database_url(settings)
-    else:
-        system_url = f"sqlite:///{getattr(settings, 'home', '.')}/dbos.sqlite"
-    return RunService(database, invoker, system_database_url=system_url)
+    return RunService(database, invoker, system_database_url=system_database_url(settings))
 
 
 def _embedder(kind: str) -> Embedder:
@@ -85,7 +80,7 @@ def _embedder(kind: str) -> Embedder:
 
 
 async def open_runtime(
-    settings: Any,
+    settings: Settings,
     database: Database,
     *,
     embedder: Embedder | str | None = "minilm",
@@ -94,31 +89,24 @@ async def open_runtime(
     errlog: Any = None,
     runs: bool = True,
 ) -> McpRuntime:
-    """Build the registry (built-in tools, memory tools, external MCP tools) and an invoker on `database`.
+    """Build the process's tools (`open_toolkit`: built-ins, memory tools, external MCP tools) on `database`.
 
     `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
     `runs=False` leaves the runs resources out.
     """
-    tool_settings: ToolSettings = getattr(settings, "tools", None) or ToolSettings()
-    registry = ToolRegistry()
-    runtime = McpRuntime(registry, ToolInvoker(registry, database, settings=tool_settings), context=context)
+    from sophia.server import open_toolkit
+
+    memory: MemoryService | None = None
+    if embedder is not None:
+        chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
+        index_path = settings.home / "memory" / "vectors.npz"
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        memory = await MemoryService.open(database, chosen, index_path=index_path)
+    kit = await open_toolkit(settings, database, memory, connect_external=connect_external, errlog=errlog)
+    runtime = McpRuntime(kit.registry, kit.invoker, context=context, memory=memory, clients=kit.clients)
+    if memory is not None:
+        runtime.owned.append(memory)
     runtime.accounts = AccountService(database)
     if runs:
         runtime.runs = _run_service(settings, database, runtime.invoker)
-    if embedder is not None:
-        chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
-        home = getattr(settings, "home", None)
-        index_path = home / "memory" / "vectors.npz" if home is not None else None
-        if index_path is not None:
-            index_path.parent.mkdir(parents=True, exist_ok=True)
-        runtime.memory = await MemoryService.open(database, chosen, index_path=index_path)
-        runtime.owned.append(runtime.memory)
-    register_builtin_tools(registry, tool_settings, memory=runtime.memory)
-    servers = mcp_server_settings(settings)
-    if servers:
-        secrets = getattr(settings, "secrets", None)
-        resolver = SecretResolver(settings.home, getattr(secrets, "key_file", None))
-        runtime.clients = McpClients(servers, resolver.resolve, errlog=errlog)
-        if connect_external:
-            await runtime.clients.register_tools(registry)
     return runtime

@@ -4,8 +4,17 @@ A killed worker's runs resume where they stopped (finished steps are not repeate
 run waiting for approval survives restarts, and a watchdog hands a dead worker's runs to a live one.
 """
 
+from sophia.runs._approvals import ApprovalDesk, Decided
 from sophia.runs._durable import DurableSteps, approval_topic
-from sophia.runs._runtime import RunRuntime, current_runtime, default_agents, default_team, install_runtime
+from sophia.runs._runtime import (
+    Panel,
+    RunRuntime,
+    current_runtime,
+    default_agents,
+    default_panel,
+    default_team,
+    install_runtime,
+)
 from sophia.runs._service import AGENT_KINDS, RunDetail, RunInfo, RunService
 from sophia.runs._settings import (
     APP_VERSION,
@@ -27,7 +36,10 @@ __all__ = [
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
     "WORKFLOW",
+    "ApprovalDesk",
+    "Decided",
     "DurableSteps",
+    "Panel",
     "RunDetail",
     "RunInfo",
     "RunRow",
@@ -41,6 +53,7 @@ __all__ = [
     "current_runtime",
     "default_agents",
     "default_executor_id",
+    "default_panel",
     "default_team",
     "execute_run",
     "install_runtime",

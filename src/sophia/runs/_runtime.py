@@ -14,7 +14,23 @@ from sophia.gateway import Gateway
 from sophia.store import Database
 from sophia.tools import SideEffect, ToolInvoker, ToolRegistry
 
-__all__ = ["RunRuntime", "current_runtime", "default_agents", "default_team", "install_runtime"]
+__all__ = [
+    "Panel",
+    "RunRuntime",
+    "current_runtime",
+    "default_agents",
+    "default_panel",
+    "default_team",
+    "install_runtime",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """The `consensus` run kind: each member answers on its own, then the judge picks or merges."""
+
+    members: tuple[AgentSpec, ...]
+    judge: AgentSpec
 
 
 @dataclass
@@ -24,6 +40,7 @@ class RunRuntime:
     invoker: ToolInvoker
     agents: dict[str, AgentSpec]
     team: Team | None = None
+    panel: Panel | None = None
     outcomes: OutcomeMemory | None = None
     approval_poll_seconds: float = 30.0
     runner: AgentRunner = field(init=False)
@@ -79,9 +96,23 @@ def default_agents(registry: ToolRegistry) -> dict[str, AgentSpec]:
             task_type="coding",
         ),
         AgentSpec("reviewer", "You check work strictly against the task.", task_type="reasoning"),
+        AgentSpec(
+            "analyst",
+            "You answer from careful reasoning alone: state your assumptions, then the answer.",
+            task_type="reasoning",
+        ),
+        AgentSpec(
+            "judge",
+            "You compare independent answers to one task and keep the one that is correct and complete.",
+            task_type="reasoning",
+        ),
     ]
     return {spec.name: spec for spec in specs}
 
 
 def default_team(agents: dict[str, AgentSpec]) -> Team:
     return Team(agents["planner"], [agents["researcher"], agents["coder"]], agents["reviewer"])
+
+
+def default_panel(agents: dict[str, AgentSpec]) -> Panel:
+    return Panel((agents["researcher"], agents["analyst"]), agents["judge"])

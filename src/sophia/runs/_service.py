@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,11 +23,11 @@ from sophia.runs._durable import approval_topic
 from sophia.runs._settings import APP_VERSION, QUEUE, WORKFLOW
 from sophia.runs._tables import TERMINAL_STATUSES, RunRow, RunStepRow
 from sophia.store import Database, utcnow
-from sophia.tools import ApprovalRecord, ToolContext, ToolInvoker, list_tool_audit
+from sophia.tools import ApprovalRecord, ToolContext, ToolInvoker, WorkspaceRoots, list_tool_audit
 
 __all__ = ["AGENT_KINDS", "RunDetail", "RunInfo", "RunService"]
 
-AGENT_KINDS = ("chat", "team")
+AGENT_KINDS = ("chat", "team", "consensus")
 _MAX_TASK_CHARS = 20_000
 
 
@@ -45,6 +46,7 @@ class RunInfo:
     started_at: datetime | None
     finished_at: datetime | None
     executor_id: str | None = None
+    workspace: str | None = None
 
     @classmethod
     def of(cls, row: RunRow) -> RunInfo:
@@ -62,6 +64,7 @@ class RunInfo:
             row.started_at,
             row.finished_at,
             row.executor_id,
+            (row.context or {}).get("workspace"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,10 +88,20 @@ class RunDetail:
 
 
 class RunService:
-    def __init__(self, database: Database, invoker: ToolInvoker, *, system_database_url: str) -> None:
+    """Without `workspaces` runs get no workspace directory (the workspace, shell and git tools then refuse)."""
+
+    def __init__(
+        self,
+        database: Database,
+        invoker: ToolInvoker,
+        *,
+        system_database_url: str,
+        workspaces: WorkspaceRoots | None = None,
+    ) -> None:
         self.database = database
         self.invoker = invoker
         self.system_database_url = system_database_url
+        self.workspaces = workspaces
         self._client: DBOSClient | None = None
 
     async def _dbos(self) -> DBOSClient:
@@ -104,9 +117,19 @@ class RunService:
             self._client = None
 
     async def create(
-        self, principal: Principal, task: str, *, agent: str = "chat", limits: RunLimits | None = None
+        self,
+        principal: Principal,
+        task: str,
+        *,
+        agent: str = "chat",
+        limits: RunLimits | None = None,
+        workspace: str | None = None,
     ) -> RunInfo:
-        """Record the run and put it on the shared queue; a worker picks it up."""
+        """Record the run and put it on the shared queue; a worker picks it up.
+
+        The run works in `workspace` (an existing directory under an allowed root) or, by default, in a new
+        directory SOPHIA_HOME/workspaces/<run id>.
+        """
         if agent not in AGENT_KINDS:
             raise InvalidInput(f"agent must be one of {', '.join(AGENT_KINDS)}, not {agent[:40]!r}")
         if not task.strip() or len(task) > _MAX_TASK_CHARS:
@@ -114,6 +137,7 @@ class RunService:
         if principal.role not in (Role.ADMIN, Role.MEMBER):
             raise InvalidInput(f"a {principal.role.value} account cannot start runs; ask an admin")
         run_id = "run_" + uuid.uuid4().hex
+        directory = self._workspace(run_id, workspace)
         row = RunRow(
             id=run_id,
             user_id=principal.user_id,
@@ -125,7 +149,7 @@ class RunService:
             cost_usd=0.0,
             steps=0,
             limits=(limits or RunLimits()).to_record(),
-            context=ToolContext.of(principal, run_id=run_id).to_record(),
+            context=ToolContext.of(principal, run_id=run_id, workspace=directory).to_record(),
             executor_id=None,
             created_at=utcnow(),
             started_at=None,
@@ -142,6 +166,13 @@ class RunService:
         }
         await asyncio.to_thread(client.enqueue, options, run_id)
         return RunInfo.of(row)
+
+    def _workspace(self, run_id: str, requested: str | None) -> Path | None:
+        if self.workspaces is None:
+            if requested is not None:
+                raise InvalidInput("this server gives runs no workspaces; leave the workspace out")
+            return None
+        return self.workspaces.fresh(run_id) if requested is None else self.workspaces.check(requested)
 
     async def list(
         self, principal: Principal, *, status: str | None = None, limit: int = 50

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS
 
-from sophia.agents import AgentResult, RunLimits, RunSession, TeamResult, outcome_namespace
+from sophia.agents import AgentResult, RunLimits, RunSession, TeamResult, consensus, outcome_namespace
 from sophia.errors import SophiaError
 from sophia.runs._durable import DurableSteps
 from sophia.runs._runtime import RunRuntime, current_runtime
@@ -58,6 +58,12 @@ async def _execute(
         lessons = await _lessons(runtime, task, context)
         team: TeamResult = await runtime.team.run(session, task, lessons=lessons)
         return team.output, [f"{step.agent}: {step.task}" for step in team.plan]
+    if agent == "consensus":
+        if runtime.panel is None:
+            raise SophiaError("this worker has no consensus panel; start it with `sophia worker`")
+        panel = runtime.panel
+        agreed = await consensus(session, list(panel.members), panel.judge, task)
+        return agreed.output, [answer.agent for answer in agreed.answers]
     spec = runtime.agents.get(agent) or runtime.agents["chat"]
     single: AgentResult = await session.run(spec, task)
     return single.output, sorted({s.name for s in single.steps if s.kind == "tool"})

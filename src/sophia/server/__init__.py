@@ -2,7 +2,17 @@
 
 from sophia.server._auth import CurrentPrincipal, authenticate, require_role
 from sophia.server._services import Services
+from sophia.server._toolkit import ToolKit, open_toolkit
 from sophia.server._uvicorn import http_protocol
 from sophia.server.app import create_app
 
-__all__ = ["CurrentPrincipal", "Services", "authenticate", "create_app", "http_protocol", "require_role"]
+__all__ = [
+    "CurrentPrincipal",
+    "Services",
+    "ToolKit",
+    "authenticate",
+    "create_app",
+    "http_protocol",
+    "open_toolkit",
+    "require_role",
+]

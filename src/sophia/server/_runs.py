@@ -11,10 +11,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.agents import RunLimits
-from sophia.runs import AGENT_KINDS, RunService, load_sealing_key, system_database_url
+from sophia.runs import AGENT_KINDS, RunService, system_database_url
 from sophia.server._auth import CurrentPrincipal, services
 from sophia.server._schemas import Number
-from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, register_builtin_tools
 
 __all__ = ["router", "run_service"]
 
@@ -25,7 +24,15 @@ class CreateRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=20_000)
-    agent: Literal["chat", "team"] = Field(default="chat", description="Which agent runs the task.")
+    agent: Literal["chat", "team", "consensus"] = Field(
+        default="chat", description="chat (one agent), team (plan, specialists, review) or consensus."
+    )
+    workspace: str | None = Field(
+        default=None,
+        max_length=4096,
+        pattern=r"^/[^\x00]*$",
+        description="An existing directory under an allowed root; default: a new SOPHIA_HOME/workspaces/<run id>.",
+    )
     max_steps: Annotated[int, Field(ge=1, le=500), Number] = 30
     max_cost_usd: Annotated[float, Field(ge=0, le=1000), Number] = 1.0
     max_seconds: Annotated[float, Field(ge=1, le=86_400), Number] = 600.0
@@ -38,14 +45,17 @@ class Decision(BaseModel):
 
 
 def run_service(request: Request) -> RunService:
-    """One per app, built on first use from the app's services (so the lead can also set it at start-up)."""
+    """One per app: the hosted worker's, or one built on first use from the app's services and tools."""
     found: RunService | None = getattr(request.app.state, "run_service", None)
     if found is None:
         base = services(request)
-        registry = register_builtin_tools(ToolRegistry())
-        sealer = ArgumentSealer(load_sealing_key(base.settings.home))
-        invoker = ToolInvoker(registry, base.database, sealer=sealer)
-        found = RunService(base.database, invoker, system_database_url=system_database_url(base.settings))
+        kit = base.toolkit()
+        found = RunService(
+            base.database,
+            kit.invoker,
+            system_database_url=system_database_url(base.settings),
+            workspaces=kit.workspaces,
+        )
         request.app.state.run_service = found
     return found
 
@@ -53,7 +63,9 @@ def run_service(request: Request) -> RunService:
 @router.post("", status_code=201)
 async def create_run(body: CreateRun, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     limits = RunLimits(body.max_steps, body.max_cost_usd, body.max_seconds)
-    run = await run_service(request).create(principal, body.task, agent=body.agent, limits=limits)
+    run = await run_service(request).create(
+        principal, body.task, agent=body.agent, limits=limits, workspace=body.workspace
+    )
     return run.to_dict()
 
 
@@ -109,4 +121,4 @@ async def _approval_of(service: RunService, principal: Any, run_id: str, approva
         raise ApprovalNotFound(f"there is no approval {approval_id[:40]!r} in run {run_id[:80]!r}")
 
 
-assert set(AGENT_KINDS) == {"chat", "team"}, "CreateRun.agent must list every agent kind"
+assert set(AGENT_KINDS) == {"chat", "team", "consensus"}, "CreateRun.agent must list every agent kind"

@@ -16,6 +16,7 @@ from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
     from sophia.runs import RunService
+    from sophia.server._toolkit import ToolKit
 
 log = logging.getLogger("sophia.server")
 
@@ -27,6 +28,7 @@ class Services:
     accounts: AccountService
     gateway: Gateway
     memory: MemoryService | None = None
+    tools: ToolKit | None = None
     keys: KeyVerifier = field(init=False)
     counters: CounterStore = field(init=False)
     limiter: RateLimiter = field(init=False)
@@ -61,7 +63,23 @@ class Services:
             memory=memory,
         )
 
+    async def open_tools(self) -> ToolKit:
+        """The process's tools (`open_toolkit`), opened once when the app starts."""
+        if self.tools is None:
+            from sophia.server._toolkit import open_toolkit
+
+            self.tools = await open_toolkit(self.settings, self.database, self.memory)
+        return self.tools
+
+    def toolkit(self) -> ToolKit:
+        if self.tools is None:
+            raise RuntimeError("the tools are used before the app started; await services.open_tools() first")
+        return self.tools
+
     async def aclose(self) -> None:
+        if self.tools is not None:
+            await self.tools.aclose()
+            self.tools = None
         if self.memory is not None:
             await self.memory.close()
         await self.gateway.aclose()
@@ -81,23 +99,28 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
         RunService,
         RunWorker,
         default_agents,
+        default_panel,
         default_team,
-        load_sealing_key,
         system_database_url,
     )
-    from sophia.tools import ArgumentSealer, ToolInvoker, ToolRegistry, register_builtin_tools
 
-    settings = services.settings
-    registry = register_builtin_tools(ToolRegistry(), memory=services.memory)
-    invoker = ToolInvoker(registry, services.database, sealer=ArgumentSealer(load_sealing_key(settings.home)))
-    agents = default_agents(registry)
+    kit = await services.open_tools()
+    agents = default_agents(kit.registry)
     outcomes: Any = OutcomeMemory(services.memory) if services.memory is not None else None
     runtime = RunRuntime(
-        services.database, services.gateway, invoker, agents, team=default_team(agents), outcomes=outcomes
+        services.database,
+        services.gateway,
+        kit.invoker,
+        agents,
+        team=default_team(agents),
+        panel=default_panel(agents),
+        outcomes=outcomes,
     )
-    system_url = system_database_url(settings)
+    system_url = system_database_url(services.settings)
     worker = RunWorker(runtime, system_database_url=system_url)
-    service = RunService(services.database, invoker, system_database_url=system_url)
+    service = RunService(
+        services.database, kit.invoker, system_database_url=system_url, workspaces=kit.workspaces
+    )
     await worker.start()
     try:
         yield service

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings
-from sophia.server import _anthropic, _health, _memory, _openai, _runs, _usage
+from sophia.server import _anthropic, _approvals, _health, _memory, _openai, _runs, _usage
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
@@ -27,6 +27,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
         owned = services is None
         app.state.services = services or await Services.start(settings)
         try:
+            await app.state.services.open_tools()
             async with AsyncExitStack() as stack:
                 if settings.server.run_worker:  # runs progress with no separate `sophia worker`
                     app.state.run_service = await stack.enter_async_context(
@@ -55,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_anthropic.router)
     app.include_router(_usage.router, responses=errors(400, 401, 403, 404, 422, 429, 500))
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
+    app.include_router(_approvals.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 422, 429, 500))
     install_web(app)
     if mcp:

@@ -18,15 +18,24 @@ from sophia.tools._execute import truncate_bytes
 from sophia.tools._git import GitError
 from sophia.tools._invoker import ToolInvoker
 from sophia.tools._model import SideEffect, Tool, ToolCallResult, ToolContext, ToolResult
-from sophia.tools._policy import ApprovalPolicy, Decision, ShellSettings, ToolSettings, WebFetchSettings
+from sophia.tools._policy import (
+    BUILTIN_RULES,
+    ApprovalPolicy,
+    Decision,
+    ShellSettings,
+    ToolSettings,
+    WebFetchSettings,
+)
 from sophia.tools._redaction import is_secret_name, redact_text, redact_value
 from sophia.tools._registry import TOOL_GROUPS, ToolRegistry
 from sophia.tools._seal import ArgumentSealer
 from sophia.tools._shell import SandboxUnavailable, ShellRunner
 from sophia.tools._web import FetchError, FetchRefused, WebFetcher, forbidden_reason, literal_address
 from sophia.tools._workspace import WorkspaceError, resolve_in_workspace
+from sophia.tools._workspace_roots import WorkspaceMissing, WorkspaceRefused, WorkspaceRoots
 
 __all__ = [
+    "BUILTIN_RULES",
     "TOOL_AUDIT_ACTIONS",
     "TOOL_GROUPS",
     "ApprovalNotFound",
@@ -60,6 +69,9 @@ __all__ = [
     "WebFetchSettings",
     "WebFetcher",
     "WorkspaceError",
+    "WorkspaceMissing",
+    "WorkspaceRefused",
+    "WorkspaceRoots",
     "forbidden_reason",
     "is_secret_name",
     "list_approvals",

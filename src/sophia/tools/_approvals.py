@@ -66,6 +66,7 @@ class ApprovalRecord:
     reason: str | None
     execution: ExecutionState | None
     executed_at: datetime | None
+    resumed_by: str | None = None
 
     @classmethod
     def of(cls, row: ToolApprovalRow) -> ApprovalRecord:
@@ -85,6 +86,7 @@ class ApprovalRecord:
             reason=row.reason,
             execution=row.execution,
             executed_at=row.executed_at,
+            resumed_by=(row.context or {}).get("resumed_by"),
         )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,10 +83,30 @@ class ToolInvoker:
             return await list_approvals(session, status=status, run_id=run_id, user_id=user_id)
 
     async def approve(self, approval_id: str, by: Principal, reason: str | None = None) -> ApprovalRecord:
-        return await self._decide(approval_id, by, "approved", reason)
+        return await self._decide(approval_id, ToolContext.of(by), _decider_check(by), "approved", reason)
 
     async def deny(self, approval_id: str, by: Principal, reason: str | None = None) -> ApprovalRecord:
-        return await self._decide(approval_id, by, "denied", reason)
+        return await self._decide(approval_id, ToolContext.of(by), _decider_check(by), "denied", reason)
+
+    async def decide_own(
+        self, approval_id: str, context: ToolContext, *, approved: bool, reason: str | None = None
+    ) -> ApprovalRecord:
+        """The requester's own answer, asked of the person in their own client (MCP elicitation)."""
+
+        def check(row: ToolApprovalRow) -> None:
+            same = row.requested_by_user_id == context.user_id and row.context.get("key_id") == context.key_id
+            if not same or context.role not in (Role.ADMIN, Role.MEMBER):
+                raise PermissionDenied(f"only the requester may answer approval {row.id} in their client")
+
+        status = "approved" if approved else "denied"
+        return await self._decide(approval_id, context, check, status, reason)
+
+    async def hand_over(self, approval_id: str) -> None:
+        """The live turn that held this call stopped waiting: a later approval runs the call where it is decided."""
+        async with self.database.transaction() as session:
+            row = await _row(session, approval_id, lock=True)
+            if row.status == "pending" and row.context.get("resumed_by") is not None:
+                row.context = {**row.context, "resumed_by": None}
 
     async def invoke_approved(self, approval_id: str) -> ToolCallResult:
         """Run an approved call exactly once; later calls return the stored result and never run it again."""
@@ -135,17 +156,22 @@ class ToolInvoker:
         return ApprovalRecord.of(row)
 
     async def _decide(
-        self, approval_id: str, by: Principal, status: str, reason: str | None
+        self,
+        approval_id: str,
+        by: ToolContext,
+        check: Callable[[ToolApprovalRow], None],
+        status: str,
+        reason: str | None,
     ) -> ApprovalRecord:
         async with self.database.transaction() as session:
             row = await _row(session, approval_id, lock=True)
-            _check_decider(row, by)
+            check(row)
             if row.status != "pending":
                 raise ApprovalStateError(f"approval {approval_id} was already {row.status}; it cannot change")
             row.status, row.decided_by_user_id, row.decided_at = status, by.user_id, utcnow()
             row.reason = summarize(reason, 500) if reason else None
             tool = self.registry.get(row.tool) if row.tool in self.registry else _ghost(row)
-            decider = ToolContext.of(by, run_id=row.run_id, agent=row.agent)
+            decider = dataclasses.replace(by, run_id=row.run_id, agent=row.agent)
             action = "tool.approval_approved" if status == "approved" else "tool.approval_denied"
             detail = {"approval_id": approval_id, "arguments": row.arguments, "reason": row.reason}
             record_tool_audit(session, action, tool, decider, detail)
@@ -273,13 +299,19 @@ def _stored_outcome(row: ToolApprovalRow) -> ToolCallResult:
     return ToolCallResult.from_record(row.result, row.id)
 
 
-def _check_decider(row: ToolApprovalRow, by: Principal) -> None:
+def _decider_check(by: Principal) -> Callable[[ToolApprovalRow], None]:
     """Admins decide any request; members only their own; viewers and pending accounts none."""
-    if by.role is Role.ADMIN:
-        return
-    if by.role is Role.MEMBER and row.requested_by_user_id == by.user_id:
-        return
-    raise PermissionDenied(f"{by.user_name} may not decide approval {row.id}; ask an admin or the requester")
+
+    def check(row: ToolApprovalRow) -> None:
+        if by.role is Role.ADMIN:
+            return
+        if by.role is Role.MEMBER and row.requested_by_user_id == by.user_id:
+            return
+        raise PermissionDenied(
+            f"{by.user_name} may not decide approval {row.id}; ask an admin or the requester"
+        )
+
+    return check
 
 
 def _ghost(row: ToolApprovalRow) -> Tool:

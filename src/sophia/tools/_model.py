@@ -46,6 +46,9 @@ class ToolContext:
     agent: str | None = None
     workspace: Path | None = None
     memory_namespaces: tuple[str, ...] = ()
+    resumed_by: str | None = None
+    """Who carries a held call on once approved: a run (`run_id`), a live chat turn ("chat"), or, when
+    neither, the approval itself runs it."""
 
     @classmethod
     def of(cls, principal: Principal, **extra: Any) -> ToolContext:
@@ -68,6 +71,7 @@ class ToolContext:
             "agent": self.agent,
             "workspace": str(self.workspace) if self.workspace is not None else None,
             "memory_namespaces": list(self.memory_namespaces),
+            "resumed_by": self.resumed_by,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class ToolContext:
             agent=record.get("agent"),
             workspace=Path(workspace) if workspace else None,
             memory_namespaces=tuple(record.get("memory_namespaces") or ()),
+            resumed_by=record.get("resumed_by"),
         )
 
 

@@ -12,16 +12,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sophia.agents import AgentRunner, ChatOrchestrator
+from sophia.accounts import Role
+from sophia.agents import AgentRunner, ApprovalWaits, ChatOrchestrator
 from sophia.agents import ChatEvent as AgentEvent
 from sophia.conversations import Citation, ConversationService, MessageInfo
 from sophia.errors import SophiaError
 from sophia.gateway import Caller, Gateway
 from sophia.memory import MemoryService
-from sophia.store import Database
-from sophia.tools import ToolContext, ToolInvoker, ToolRegistry
+from sophia.runs import default_agents, default_team
+from sophia.server._toolkit import ToolKit
+from sophia.tools import ApprovalRecord, ToolContext
 
-__all__ = ["ChatRunner", "Citation", "Final", "Recalled", "Started", "Token"]
+__all__ = ["ChatRunner", "Citation", "Final", "Held", "Recalled", "Started", "Token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,13 @@ class Recalled:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A tool call of this turn waits for the user: the page shows approve and deny; the turn then goes on."""
+
+    approval: ApprovalRecord
+
+
+@dataclass(frozen=True, slots=True)
 class Final:
     message: MessageInfo
 
@@ -49,7 +58,7 @@ class Final:
         return self.message.citations
 
 
-ChatEvent = Started | Recalled | Token | Final
+ChatEvent = Started | Recalled | Held | Token | Final
 
 
 @dataclass(slots=True)
@@ -61,14 +70,34 @@ class _Progress:
     citations: tuple[Citation, ...] = ()
 
 
-class ChatRunner:
-    """One per process; `stop()` reaches a stream running in this process (a stop on another replica is a no-op)."""
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks: their tool calls run under their role in the approval policy."""
 
-    def __init__(self, gateway: Gateway, conversations: ConversationService, database: Database) -> None:
+    user_id: int
+    user_name: str | None = None
+    role: Role = Role.MEMBER
+
+
+class ChatRunner:
+    """One per process; `stop()` reaches a stream running in this process (a stop on another replica is a no-op).
+
+    The chat has the process's tools (`ToolKit`) under the asker's role; a held call waits in the turn until it
+    is decided (`wake()` ends the wait at once when it is decided in this process).
+    """
+
+    def __init__(self, gateway: Gateway, conversations: ConversationService, tools: ToolKit) -> None:
         self._conversations = conversations
-        # No tools in the web chat yet: every intent is answered from memory and the conversation.
-        self._runner = AgentRunner(gateway, ToolInvoker(ToolRegistry(), database))
+        self._tools = tools
+        self._agents = default_agents(tools.registry)
+        self._team = default_team(self._agents)
+        self._runner = AgentRunner(gateway, tools.invoker, agents=list(self._agents.values()))
+        # A turn that stops waiting hands its held call to the Approvals page, where approving then runs it.
+        self._waits = ApprovalWaits(abandon=tools.invoker.hand_over)
         self._stops: dict[int, asyncio.Event] = {}
+
+    def wake(self, approval_id: str) -> None:
+        self._waits.wake(approval_id)
 
     def stop(self, message_id: int) -> bool:
         event = self._stops.get(message_id)
@@ -79,13 +108,14 @@ class ChatRunner:
 
     async def answer(
         self,
-        owner: int,
+        asker: Asker,
         message_id: int,
         caller: Caller,
         request_id: str,
         memory: MemoryService | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Stream the pending answer `message_id`; an answer already written is replayed as one Final event."""
+        owner = asker.user_id
         claimed = await self._conversations.claim(owner, message_id)
         if claimed is None:
             yield Final(await self._conversations.message(owner, message_id))
@@ -95,11 +125,26 @@ class ChatRunner:
         progress = _Progress()
         last = len(history) - 1 if history and history[-1]["role"] == "user" else len(history)
         question = history[last]["content"] if last < len(history) else ""
-        events = ChatOrchestrator(
-            self._runner, memory, answer_model=message.requested_model or "auto"
-        ).respond(
+        context = ToolContext(
+            user_id=owner,
+            user_name=asker.user_name,
+            role=asker.role,
+            agent="chat",
+            workspace=self._tools.workspaces.fresh(f"chat_{message.conversation_id}"),
+            memory_namespaces=(f"user:{owner}",),
+            resumed_by="chat",
+        )
+        orchestrator = ChatOrchestrator(
+            self._runner,
+            memory,
+            agents=self._agents,
+            team=self._team,
+            answer_model=message.requested_model or "auto",
+            waits=self._waits,
+        )
+        events = orchestrator.respond(
             question,
-            context=ToolContext(user_id=owner, memory_namespaces=(f"user:{owner}",)),
+            context=context,
             conversation_id=message.conversation_id,
             history=history[:last],
             turn_index=max(0, message.id - 1),
@@ -109,6 +154,9 @@ class ChatRunner:
         )
         try:
             async for event in events:
+                if event.type == "approval":
+                    yield Held(await self._tools.invoker.approval(str(event.data["approval_id"])))
+                    continue
                 page_event = _relay(event, progress)
                 if page_event is not None:
                     yield page_event

@@ -13,7 +13,7 @@ from sophia.config import TASKS
 from sophia.conversations import MessageInfo
 from sophia.gateway import Caller
 from sophia.observability import request_id_var
-from sophia.server.web._chat import Citation, Final, Recalled, Started, Token
+from sophia.server.web._chat import Asker, Citation, Final, Held, Recalled, Started, Token
 from sophia.server.web._guard import MODEL_USERS, signed_in
 from sophia.server.web._memories import memory_of
 from sophia.server.web._render import SECURITY_HEADERS, render, templates
@@ -47,6 +47,11 @@ def message_html(message: MessageInfo, conversation_id: str) -> str:
 
 def citations_html(citations: tuple[Citation, ...]) -> str:
     return templates.get_template("_citations.html").render(citations=citations)
+
+
+def approval_html(held: Held, me: WebSession) -> str:
+    """The held call with approve and deny buttons; deciding it lets the streaming turn go on."""
+    return templates.get_template("_approval.html").render(a=held.approval, me=me, csrf=me.csrf_token)
 
 
 async def _chat_page(request: Request, me: WebSession, conversation_id: str | None) -> Response:
@@ -104,7 +109,8 @@ async def stream(request: Request, conversation_id: str, message_id: int, me: We
     message = await web.conversations.message(me.user_id, message_id)
     caller = Caller(user_id=str(me.user_id))
     memory = await memory_of(request)
-    events = web.chat.answer(me.user_id, message.id, caller, request_id_var.get() or "", memory)
+    asker = Asker(me.user_id, me.user_name, me.role)
+    events = web.chat.answer(asker, message.id, caller, request_id_var.get() or "", memory)
 
     async def body() -> AsyncIterator[bytes]:
         async for event in events:
@@ -112,6 +118,8 @@ async def stream(request: Request, conversation_id: str, message_id: int, me: We
                 yield sse_event("meta", f"answering with <b>{escape(event.model)}</b>…")
             elif isinstance(event, Recalled):
                 yield sse_event("citations", citations_html(event.citations))
+            elif isinstance(event, Held):
+                yield sse_event("approval", approval_html(event, me))
             elif isinstance(event, Token):
                 yield sse_event("token", str(escape(event.text)))
             elif isinstance(event, Final):

@@ -39,7 +39,7 @@ class WebState:
         )
         self.sessions = SessionStore(services.database, timedelta(hours=self.options.session_hours))
         self.conversations = ConversationService(services.database)
-        self.chat = ChatRunner(services.gateway, self.conversations, services.database)
+        self.chat = ChatRunner(services.gateway, self.conversations, services.toolkit())
         self.usage = UsageReports(services.database)
         self.budgets = BudgetBook(services.gateway.budgets, services.accounts)
 

@@ -13,7 +13,7 @@ from sophia.errors import AuthError, SophiaError
 from sophia.gateway import Caller
 from sophia.server._middleware import new_request_id
 from sophia.server._openai import caller_of
-from sophia.server.web._chat import Final, Started, Token
+from sophia.server.web._chat import Asker, Final, Held, Started, Token
 from sophia.server.web._guard import MODEL_USERS, SESSION_COOKIE
 from sophia.server.web._memories import memory_of
 from sophia.server.web._state import WebState, web_state
@@ -51,7 +51,8 @@ async def _principal(ws: WebSocket) -> tuple[Principal, Caller] | None:
 
 @router.websocket("/ws/chat")
 async def chat_socket(ws: WebSocket) -> None:
-    """Send {"type": "message", "content", "conversation_id"?, "model"?}; receive start, token…, done; send stop."""
+    """Send {"type": "message", "content", "conversation_id"?, "model"?}; receive start, approval…, token…, done;
+    send stop."""
     found = await _principal(ws)
     if found is None:
         await ws.close(code=POLICY_VIOLATION, reason="send an API key (Authorization: Bearer) or sign in")
@@ -65,14 +66,16 @@ async def chat_socket(ws: WebSocket) -> None:
                 await ws.send_json({"type": "error", "code": "invalid_input", "message": "send a 'message'"})
                 continue
             try:
-                await _turn(ws, web_state(ws), principal.user_id, caller, incoming)
+                asker = Asker(principal.user_id, principal.user_name, principal.role)
+                await _turn(ws, web_state(ws), asker, caller, incoming)
             except SophiaError as error:
                 await ws.send_json({"type": "error", "code": error.code, "message": error.message})
     except WebSocketDisconnect:
         return
 
 
-async def _turn(ws: WebSocket, web: WebState, owner: int, caller: Caller, incoming: dict[str, Any]) -> None:
+async def _turn(ws: WebSocket, web: WebState, asker: Asker, caller: Caller, incoming: dict[str, Any]) -> None:
+    owner = asker.user_id
     model = str(incoming.get("model") or "auto")
     conversation_id = incoming.get("conversation_id")
     if not isinstance(conversation_id, str):
@@ -80,7 +83,7 @@ async def _turn(ws: WebSocket, web: WebState, owner: int, caller: Caller, incomi
     _, answer = await web.conversations.add_turn(
         owner, conversation_id, str(incoming.get("content") or ""), model
     )
-    sending = asyncio.ensure_future(_send_answer(ws, web, owner, caller, conversation_id, answer.id))
+    sending = asyncio.ensure_future(_send_answer(ws, web, asker, caller, conversation_id, answer.id))
     while not sending.done():
         receiving = asyncio.ensure_future(ws.receive_json())
         done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
@@ -93,15 +96,28 @@ async def _turn(ws: WebSocket, web: WebState, owner: int, caller: Caller, incomi
     sending.result()
 
 
-async def _send_answer(ws: WebSocket, web: WebState, owner: int, caller: Caller, cid: str, mid: int) -> None:
+async def _send_answer(
+    ws: WebSocket, web: WebState, asker: Asker, caller: Caller, cid: str, mid: int
+) -> None:
     memory = await memory_of(ws)
-    async for event in web.chat.answer(owner, mid, caller, new_request_id(), memory):
+    async for event in web.chat.answer(asker, mid, caller, new_request_id(), memory):
         if isinstance(event, Started):
             await ws.send_json(
                 {"type": "start", "conversation_id": cid, "message_id": mid, "model": event.model}
             )
         elif isinstance(event, Token):
             await ws.send_json({"type": "token", "text": event.text})
+        elif isinstance(event, Held):  # decide with POST /v1/approvals/{id}/approve|deny; the turn goes on
+            a = event.approval
+            await ws.send_json(
+                {
+                    "type": "approval",
+                    "approval_id": a.id,
+                    "tool": a.tool,
+                    "effect": a.effect,
+                    "arguments": a.arguments,
+                }
+            )
         elif isinstance(event, Final):
             m = event.message
             await ws.send_json(

@@ -1,0 +1,73 @@
+"""One process's tools: the built-ins, memory tools and the external `[[mcp_servers]]` tools, behind one invoker.
+
+Every shell (`sophia serve` with its web chat and run worker, `sophia run`/`worker`, `sophia approvals`,
+`sophia mcp serve`) builds its tools here, so `[tools]` (policy, limits, workspace roots) and the external MCP
+servers reach all of them the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sophia.config import Settings
+from sophia.memory import MemoryService
+from sophia.store import Database
+from sophia.tools import (
+    ArgumentSealer,
+    ToolInvoker,
+    ToolRegistry,
+    WorkspaceRoots,
+    register_builtin_tools,
+)
+
+if TYPE_CHECKING:
+    from sophia.mcp import McpClients
+
+__all__ = ["ToolKit", "open_toolkit"]
+
+log = logging.getLogger("sophia.tools")
+
+
+@dataclass
+class ToolKit:
+    registry: ToolRegistry
+    invoker: ToolInvoker
+    workspaces: WorkspaceRoots
+    clients: McpClients | None = None
+
+    async def aclose(self) -> None:
+        if self.clients is not None:
+            await self.clients.aclose()
+            self.clients = None
+
+
+async def open_toolkit(
+    settings: Settings,
+    database: Database,
+    memory: MemoryService | None,
+    *,
+    connect_external: bool = True,
+    errlog: Any = None,
+) -> ToolKit:
+    """The registry, the invoker under `[tools]`'s policy (sealing key shared by the install) and workspaces.
+
+    External MCP servers are connected when `connect_external`; one that cannot be reached is logged and left
+    out, and the next call to one of its tools reconnects.
+    """
+    from sophia.runs import load_sealing_key  # DBOS is heavy; only shells that use tools pay for it
+
+    registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
+    sealer = ArgumentSealer(load_sealing_key(settings.home))
+    invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
+    kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
+    if settings.mcp_servers:
+        from sophia.mcp import McpClients  # the MCP SDK takes a second to import; only when configured
+        from sophia.secrets import SecretResolver
+
+        resolver = SecretResolver(settings.home, settings.secrets.key_file)
+        kit.clients = McpClients(settings.mcp_servers, resolver.resolve, errlog=errlog)
+        if connect_external:
+            await kit.clients.register_tools(registry)
+    return kit
