@@ -44,7 +44,7 @@ def reference_problems(settings: Settings) -> list[str]:
     from sophia.gateway import Catalog, check_chains, provider_kind_problems
     from sophia.secrets import SecretResolver
 
-    resolver = SecretResolver(settings.home, settings.secrets.key_file)
+    resolver = SecretResolver.for_settings(settings)
     refs: list[tuple[str, str]] = []
     if settings.storage.url and _is_ref(settings.storage.url):
         refs.append(("storage.url", settings.storage.url))

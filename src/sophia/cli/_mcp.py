@@ -137,7 +137,7 @@ async def _external_servers(settings: Settings) -> list[dict[str, Any]]:
     from sophia.secrets import SecretResolver
 
     servers = mcp_server_settings(settings)
-    clients = McpClients(servers, SecretResolver(settings.home, settings.secrets.key_file).resolve)
+    clients = McpClients(servers, SecretResolver.for_settings(settings).resolve)
     rows: list[dict[str, Any]] = []
     try:
         for server in servers:
@@ -228,9 +228,7 @@ async def _call_direct(settings: Settings, server: str, tool: str, arguments: di
     from sophia.mcp import McpClients, McpToolError, mcp_server_settings, result_value
     from sophia.secrets import SecretResolver
 
-    clients = McpClients(
-        mcp_server_settings(settings), SecretResolver(settings.home, settings.secrets.key_file).resolve
-    )
+    clients = McpClients(mcp_server_settings(settings), SecretResolver.for_settings(settings).resolve)
     try:
         result = await clients.connection(server).call_tool(tool, arguments)
     finally:

@@ -26,14 +26,15 @@ from sophia.observability import TracingSettings
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
 PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
 """The built-in provider kinds, for hints. The gateway's kind registry (with plugins) checks `kind` itself."""
-SECRET_SCHEMES = ("env", "secret", "file")
-_REF_PATTERN = re.compile(r"^(env|secret|file):(.+)$")
+SECRET_SCHEMES = ("env", "secret", "file", "vault", "esc")
+_REF_PATTERN = re.compile(r"^(env|secret|file|vault|esc):(.+)$")
 
 
 def _check_secret_ref(value: str) -> str:
     if not _REF_PATTERN.match(value):
         raise ValueError(
-            "secret values must be references, not literals: use env:NAME, secret:NAME or file:/path"
+            "secret values must be references, not literals: use env:NAME, secret:NAME, file:/path,"
+            " vault:PATH#KEY or esc:PROJECT/ENV#KEY"
         )
     return value
 
@@ -74,8 +75,35 @@ class LoggingSettings(_Section):
     format: Literal["json", "console"] = "json"
 
 
+class VaultSettings(_Section):
+    """HashiCorp Vault (KV v2) behind `vault:PATH#KEY`; its own credentials are env:, secret: or file: refs."""
+
+    address: str = Field(description="e.g. https://vault.internal:8200")
+    mount: str = "secret"
+    namespace: str | None = None
+    token: SecretRef | None = None
+    role_id: SecretRef | None = None
+    secret_id: SecretRef | None = None
+    cache_seconds: float = Field(
+        default=60.0, ge=0, description="How long a read is trusted; rotation delay."
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class EscSettings(_Section):
+    """Pulumi ESC behind `esc:PROJECT/ENV#KEY` (the environment open API)."""
+
+    organization: str
+    token: SecretRef
+    api_url: str = "https://api.pulumi.com"
+    cache_seconds: float = Field(default=60.0, ge=0, description="How long an opened environment is trusted.")
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
 class SecretsSettings(_Section):
     key_file: Path | None = Field(default=None, description="Vault key file; default SOPHIA_HOME/vault.key.")
+    vault: VaultSettings | None = None
+    esc: EscSettings | None = None
 
 
 class WebSettings(_Section):

@@ -99,7 +99,7 @@ def build_catalog(settings: Settings) -> Catalog:
 
 async def build_gateway(settings: Settings, database: Database, *, start: bool = True) -> Gateway:
     """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request."""
-    resolver = SecretResolver(settings.home, settings.secrets.key_file)
+    resolver = SecretResolver.for_settings(settings)
     providers: dict[str, ChatProvider] = {p.name: build_provider(p, resolver) for p in settings.providers}
     if LOCAL_MODEL not in providers:
         providers[LOCAL_MODEL] = LocalProvider(LOCAL_MODEL)

@@ -1,4 +1,4 @@
-"""Secret references (`env:NAME`, `secret:NAME`, `file:/path`) and the resolver that turns them into values.
+"""Secret references (`env:`, `secret:`, `file:`, `vault:PATH#KEY`, `esc:PROJECT/ENV#KEY`) and their resolver.
 
 Every value resolved here is registered with the process redactor, so it cannot reach a log line in clear.
 """
@@ -9,14 +9,27 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
+from sophia.config import Settings
 from sophia.errors import InvalidInput, SecretError
 from sophia.observability import redactor
 from sophia.secrets._backend import SecretBackend
 from sophia.secrets._scan import looks_like_credential, shannon_entropy
 from sophia.secrets._vault import Vault, check_name
 
-_REF = re.compile(r"(env|secret|file):(\S.*)", re.DOTALL)
+_REF = re.compile(r"(env|secret|file|vault|esc):(\S.*)", re.DOTALL)
+_LOCAL = ("env", "secret", "file")
+
+
+class RemoteSecrets(Protocol):
+    """A central secret manager: `read("PATH#KEY")` gives one value (cached for a bounded time)."""
+
+    def read(self, ref: str) -> str: ...
+
+
+_managers: dict[tuple[str, str], RemoteSecrets] = {}
+"""One client per manager configuration in the process, so every resolver shares its token and cache."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -40,11 +53,33 @@ class SecretResolver:
         *,
         backend: SecretBackend | None = None,
         environ: Mapping[str, str] | None = None,
+        remote: Mapping[str, RemoteSecrets] | None = None,
     ) -> None:
         self._environ = os.environ if environ is None else environ
         self._home = home
         self._key_file = key_file
         self._backend = backend
+        self._remote = dict(remote or {})
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SecretResolver:
+        """The resolver for these settings, with `[secrets.vault]` and `[secrets.esc]` when configured."""
+        from sophia.secrets._remote import HashiCorpVault, PulumiEsc  # httpx only when a manager is used
+
+        local = cls(settings.home, settings.secrets.key_file)
+        remote: dict[str, RemoteSecrets] = {}
+        vault, esc = settings.secrets.vault, settings.secrets.esc
+        if vault is not None:
+            key = ("vault", vault.model_dump_json())
+            if key not in _managers:
+                _managers[key] = HashiCorpVault(vault, local.resolve)
+            remote["vault"] = _managers[key]
+        if esc is not None:
+            key = ("esc", esc.model_dump_json())
+            if key not in _managers:
+                _managers[key] = PulumiEsc(esc, local.resolve)
+            remote["esc"] = _managers[key]
+        return cls(settings.home, settings.secrets.key_file, remote=remote)
 
     @property
     def backend(self) -> SecretBackend:
@@ -59,10 +94,12 @@ class SecretResolver:
         if match is None:
             raise SecretError(
                 "a secret setting holds a literal value instead of a reference;"
-                " store the secret and use env:NAME, secret:NAME or file:/path"
+                " store the secret and use env:NAME, secret:NAME, file:/path, vault:PATH#KEY or esc:PROJECT/ENV#KEY"
             )
         scheme, target = match.group(1), match.group(2).strip()
-        if scheme == "env":
+        if scheme not in _LOCAL:
+            value = self._from_manager(scheme, target)
+        elif scheme == "env":
             value = self._from_env(target)
         elif scheme == "secret":
             value = self._from_backend(target)
@@ -70,6 +107,12 @@ class SecretResolver:
             value = self._from_file(target)
         redactor.add(value)
         return value
+
+    def _from_manager(self, scheme: str, target: str) -> str:
+        manager = self._remote.get(scheme)
+        if manager is None:
+            raise SecretError(f"a {scheme}: reference needs [secrets.{scheme}] in the settings")
+        return manager.read(target)
 
     def _from_env(self, name: str) -> str:
         if not _ENV_NAME.fullmatch(name) or _could_be_a_secret(name):

@@ -18,7 +18,7 @@ def resolve_database_url(settings: Settings) -> str:
         return url
     from sophia.secrets import SecretResolver  # imported late: only needed when the URL is a reference
 
-    return SecretResolver(settings.home, settings.secrets.key_file).resolve(url).strip()
+    return SecretResolver.for_settings(settings).resolve(url).strip()
 
 
 async def open_database(settings: Settings, *, migrate: bool) -> Database:

@@ -184,9 +184,7 @@ async def _allowed(request: Request) -> None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if ref and scheme.lower() == "bearer" and token:
-        expected = SecretResolver(web.services.settings.home, web.services.settings.secrets.key_file).resolve(
-            ref
-        )
+        expected = SecretResolver.for_settings(web.services.settings).resolve(ref)
         if hmac.compare_digest(
             hashlib.sha256(token.encode()).digest(), hashlib.sha256(expected.encode()).digest()
         ):
