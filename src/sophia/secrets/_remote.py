@@ -79,6 +79,9 @@ class HashiCorpVault:
         self._renew_at = float("inf")
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        self._http.close()
+
     def read(self, ref: str) -> str:
         path, key = _split(ref, "vault")
         document = self._cache.get(path, lambda: self._fetch(path))
@@ -185,6 +188,9 @@ class PulumiEsc:
             base_url=settings.api_url, timeout=settings.timeout_seconds, transport=transport
         )
         self._cache = _TimedCache(settings.cache_seconds, clock)
+
+    def close(self) -> None:
+        self._http.close()
 
     def read(self, ref: str) -> str:
         environment, key = _split(ref, "esc")
