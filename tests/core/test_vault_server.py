@@ -128,3 +128,33 @@ def test_sophia_config_check_resolves_vault_references(bao: httpx.Client, tmp_pa
         and "storage.url: vault:sophia/db has no key missing" in failed.stdout + failed.stderr
     )
     assert password not in failed.stdout + failed.stderr
+
+
+def test_rotated_metrics_token_is_picked_up_by_a_running_server(bao: httpx.Client, tmp_path: Path) -> None:
+    from tests.serving import running_sophia
+
+    old, new = "mt-old-" + "o" * 24, "mt-new-" + "n" * 24
+    write(bao, "sophia/metrics", {"token": old})
+    config = tmp_path / "sophia.toml"
+    config.write_text(
+        '[web]\nmetrics_token = "vault:sophia/metrics#token"\n'
+        f'[secrets.vault]\naddress = "{bao.base_url}"\nrole_id = "env:VAULT_ROLE_ID"\n'
+        'secret_id = "env:VAULT_SECRET_ID"\ncache_seconds = 1\n'
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, SOPHIA_CONFIG=str(config), **approle(bao))
+    with running_sophia(env, home) as server:
+
+        def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return httpx.get(f"{server.url}/metrics", headers=headers, timeout=10).status_code
+
+        assert status(old) == 200
+        write(bao, "sophia/metrics", {"token": new})
+        for _ in range(100):  # bounded: the cache lasts one second, the loop up to ~20
+            if status(new) == 200:
+                break
+            time.sleep(0.2)
+        assert status(new) == 200 and status(old) != 200
+        assert old not in server.log() and new not in server.log()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from bisect import bisect_left
@@ -184,7 +185,8 @@ async def _allowed(request: Request) -> None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if ref and scheme.lower() == "bearer" and token:
-        expected = SecretResolver.for_settings(web.services.settings).resolve(ref)
+        # A central manager may be asked over the network (once per cache period): keep it off the event loop.
+        expected = await asyncio.to_thread(SecretResolver.for_settings(web.services.settings).resolve, ref)
         if hmac.compare_digest(
             hashlib.sha256(token.encode()).digest(), hashlib.sha256(expected.encode()).digest()
         ):
