@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -66,6 +67,8 @@ def test_compose_secrets_init_writes_private_files_once(tmp_path: Path) -> None:
         first["database_url"].strip().endswith(f":{first['postgres_password'].strip()}@postgres:5432/sophia")
     )
     assert all((folder / name).stat().st_mode & 0o077 == 0 for name in first)
+    if os.geteuid() == 0:  # the image's user (uid 10001) must be able to read its two files
+        assert {(folder / n).stat().st_uid for n in ("database_url", "master_key")} == {10001}
     from sophia.secrets import decode_key
 
     assert len(decode_key(first["master_key"], "master_key")) == 32

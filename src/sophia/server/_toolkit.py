@@ -66,7 +66,7 @@ async def open_toolkit(
         from sophia.mcp import McpClients  # the MCP SDK takes a second to import; only when configured
         from sophia.secrets import SecretResolver
 
-        resolver = SecretResolver(settings.home, settings.secrets.key_file)
+        resolver = SecretResolver.for_settings(settings)
         kit.clients = McpClients(settings.mcp_servers, resolver.resolve, errlog=errlog)
         if connect_external:
             await kit.clients.register_tools(registry)
