@@ -38,7 +38,7 @@ def test_helm_lint_strict_finds_no_warning_or_error() -> None:
 FULL = {
     **BASE,
     "ingress": {"enabled": True, "className": "nginx", "tls": [{"secretName": "t", "hosts": ["a.example"]}]},
-    "worker": {"autoscaling": {"queueDepth": {"enabled": True, "metricName": "sophia_runs_queued"}}},
+    "worker": {"autoscaling": {"queueDepth": {"enabled": True}}},
 }
 
 
@@ -115,9 +115,11 @@ def test_worker_hpa_scales_on_cpu_and_on_queue_depth_when_a_metric_is_named() ->
     hpa = named(by_kind(render(FULL), "HorizontalPodAutoscaler"), "prod-sophia-worker")
     kinds = [m["type"] for m in hpa["spec"]["metrics"]]
     assert kinds == ["Resource", "External"]
-    assert hpa["spec"]["metrics"][1]["external"]["metric"]["name"] == "sophia_runs_queued"
+    metric = hpa["spec"]["metrics"][1]["external"]["metric"]
+    assert metric == {"name": "sophia_runs", "selector": {"matchLabels": {"status": "queued"}}}
+    unnamed = {"enabled": True, "metricName": ""}
     with pytest.raises(helm.HelmError, match="queueDepth.metricName"):
-        render({**BASE, "worker": {"autoscaling": {"queueDepth": {"enabled": True}}}})
+        render({**BASE, "worker": {"autoscaling": {"queueDepth": unnamed}}})
 
 
 def test_secrets_come_by_reference_and_never_as_values() -> None:

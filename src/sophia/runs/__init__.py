@@ -5,6 +5,7 @@ run waiting for approval survives restarts, and a watchdog hands a dead worker's
 """
 
 from sophia.runs._approvals import ApprovalDesk, Decided
+from sophia.runs._counts import count_runs_by_status
 from sophia.runs._durable import DurableSteps, approval_topic
 from sophia.runs._runtime import (
     Panel,
@@ -50,6 +51,7 @@ __all__ = [
     "RunWorker",
     "RunWorkerRow",
     "approval_topic",
+    "count_runs_by_status",
     "current_runtime",
     "default_agents",
     "default_executor_id",

@@ -18,8 +18,9 @@ from prometheus_client.utils import floatToGoString
 from starlette.responses import Response
 
 from sophia.accounts import Role
-from sophia.errors import AuthError, PermissionDenied
+from sophia.errors import AuthError, PermissionDenied, StorageError
 from sophia.gateway import Gateway, RequestRecord
+from sophia.runs import count_runs_by_status
 from sophia.secrets import SecretResolver
 from sophia.server._auth import authenticate
 from sophia.server._schemas import errors
@@ -59,6 +60,21 @@ class _GatewayCollector(Collector):
             if health.latency_ms is not None:
                 latency.add_metric([entry.name], health.latency_ms)
         yield from (breaker, latency, errors)
+
+
+class _RunsCollector(Collector):
+    """Runs per status, counted by the /metrics route just before it renders (the collector itself does no I/O)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "sophia_runs", "Durable runs per status (queued is the queue depth)", labels=["status"]
+        )
+        for status, count in self.counts.items():
+            family.add_metric([status], float(count))
+        yield family
 
 
 class _Histogram:
@@ -149,6 +165,8 @@ class WebMetrics:
         self.registry.register(self.tallies)
         self._gateway = _GatewayCollector()
         self.registry.register(self._gateway)
+        self.runs = _RunsCollector()
+        self.registry.register(self.runs)
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one finished HTTP request; `RequestIdMiddleware` calls it for every request."""
@@ -216,5 +234,9 @@ async def _allowed(request: Request) -> None:
 )
 async def metrics(request: Request) -> Response:
     await _allowed(request)
-    registry = request.app.state.web_metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    metrics: WebMetrics = request.app.state.web_metrics
+    try:
+        metrics.runs.counts = await count_runs_by_status(web_state(request).services.database)
+    except StorageError:
+        pass  # the database is away: the last counts stay, /readyz says why
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
