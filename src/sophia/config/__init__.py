@@ -8,6 +8,7 @@ from sophia.config._settings import (
     BudgetSettings,
     EscSettings,
     LoggingSettings,
+    MemoryBackendSettings,
     ModelSettings,
     ProviderSettings,
     RoutingSettings,
@@ -21,6 +22,7 @@ from sophia.config._settings import (
     find_config_file,
     format_location,
     load_settings,
+    memory_problems,
     redact_url,
     suggest,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "LoggingSettings",
     "McpHttpSettings",
     "McpServerSettings",
+    "MemoryBackendSettings",
     "ModelSettings",
     "ProviderSettings",
     "RoutingSettings",
@@ -51,6 +54,7 @@ __all__ = [
     "find_config_file",
     "format_location",
     "load_settings",
+    "memory_problems",
     "redact_url",
     "suggest",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
@@ -181,6 +181,81 @@ class BudgetSettings(_Section):
     )
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
+
+
+def _seconds(value: Any) -> Any:
+    """'90s', '30m', '1h', '1d', a number of seconds, or 'off'/0 (never) -> seconds as a float."""
+    if isinstance(value, str):
+        if value.strip().lower() in ("off", "never", ""):
+            return 0.0
+        match = _DURATION.match(value.lower())
+        if match is None:
+            raise ValueError('a duration is a number with s, m, h or d ("90s", "1h", "1d"), or "off"')
+        return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    return value
+
+
+def _check_url_or_ref(value: str) -> str:
+    """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
+    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
+        raise ValueError(
+            "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
+        )
+    return value
+
+
+UrlOrRef = Annotated[str, AfterValidator(_check_url_or_ref)]
+"""A URL with no password in it, or a secret reference to a URL (resolved by `sophia.secrets` at use)."""
+
+
+class MemoryBackendSettings(_Section):
+    """`[memory]`: the vector index and recall cache every process opens, and how often memory forgets."""
+
+    index: Literal["numpy", "pgvector", "qdrant"] = Field(
+        default="numpy",
+        description="numpy: exact, in process; pgvector: in the PostgreSQL storage; qdrant: a Qdrant server.",
+    )
+    cache: Literal["memory", "redis"] = Field(
+        default="memory", description="memory: an LRU per process; redis: one cache shared by every process."
+    )
+    redis_url: UrlOrRef | None = Field(default=None, description="For cache = redis, e.g. env:REDIS_URL.")
+    cache_ttl_seconds: int = Field(default=300, gt=0, description="How long a cached recall may live.")
+    qdrant_url: UrlOrRef | None = Field(default=None, description="For index = qdrant: the server URL.")
+    qdrant_path: Path | None = Field(
+        default=None, description="For index = qdrant without a server: Qdrant's local mode (one process)."
+    )
+    qdrant_api_key: SecretRef | None = None
+    qdrant_collection: str = Field(default="sophia_memory", pattern=r"^[A-Za-z0-9_-]{1,60}$")
+    pgvector_hnsw: bool = Field(default=False, description="An HNSW index for large single-namespace stores.")
+    consolidate_every: Annotated[float, BeforeValidator(_seconds), Field(ge=0)] = Field(
+        default=86400.0,
+        description='How often consolidation (dedupe, decay, TTL purge) runs: "1h", "1d"; 0 or "off" never.',
+    )
+
+
+def memory_problems(memory: MemoryBackendSettings, database_url: str) -> list[str]:
+    """What `[memory]` asks for that the rest of the settings cannot give; `database_url` as resolved (or a ref)."""
+    problems: list[str] = []
+    dialect = database_url.split(":", 1)[0].split("+", 1)[0].lower()
+    if memory.index == "pgvector" and dialect == "sqlite":
+        problems.append(
+            'memory.index: "pgvector" keeps vectors in PostgreSQL, but storage is SQLite; '
+            'set storage.url to a PostgreSQL URL or use index = "numpy"'
+        )
+    if memory.index == "qdrant" and not (memory.qdrant_url or memory.qdrant_path):
+        problems.append(
+            'memory.qdrant_url: required when memory.index = "qdrant" (or memory.qdrant_path for local mode)'
+        )
+    if memory.qdrant_url and memory.qdrant_path:
+        problems.append("memory.qdrant_path: set qdrant_url or qdrant_path, not both")
+    if memory.cache == "redis" and not memory.redis_url:
+        problems.append('memory.redis_url: required when memory.cache = "redis" (e.g. env:REDIS_URL)')
+    return problems
+
+
 class Settings(BaseSettings):
     """All of Sophia's settings. Build with `load_settings()`."""
 
@@ -202,6 +277,7 @@ class Settings(BaseSettings):
     mcp: McpHttpSettings = McpHttpSettings()
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     tools: ToolSettings = ToolSettings()
+    memory: MemoryBackendSettings = MemoryBackendSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -321,7 +397,7 @@ def load_settings(
         problems = _pydantic_problems(exc)
         source = f" in {path}" if path else ""
         raise ConfigError(f"{len(problems)} problem(s) in the settings{source}", problems) from None
-    problems = _reference_problems(settings)
+    problems = _reference_problems(settings) + memory_problems(settings.memory, settings.database_url)
     if problems:
         source = f" in {path}" if path else ""
         raise ConfigError(f"{len(problems)} problem(s) in the settings{source}", problems)

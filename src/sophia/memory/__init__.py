@@ -22,11 +22,13 @@ from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._pgvector import PgVectorIndex
 from sophia.memory._qdrant import QdrantVectorIndex
 from sophia.memory._redis_cache import RedisRecallCache
+from sophia.memory._schedule import ConsolidationSchedule
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
 __all__ = [
     "ConsolidationReport",
+    "ConsolidationSchedule",
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",

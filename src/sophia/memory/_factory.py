@@ -1,11 +1,17 @@
-"""`open_memory`: the one place that builds a `MemoryService` from settings, for the server and the CLI."""
+"""`open_memory`: the one place that builds a `MemoryService` from settings, for the server, workers, CLI and MCP.
+
+`[memory]` picks the vector index (NumPy in process, pgvector in the storage database, Qdrant) and the recall
+cache (an LRU per process, or Redis shared by every process); URLs that are secret references are resolved here.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from sophia.config import Settings
+from sophia.config import MemoryBackendSettings, Settings, memory_problems
+from sophia.errors import ConfigError
 from sophia.memory._cache import RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._model import MemorySettings
@@ -34,6 +40,63 @@ def memory_index_path(settings: Settings, embedder: Embedder) -> Path:
     return Path(settings.home) / "memory" / f"vectors-{safe}.npz"
 
 
+def _resolved(settings: Settings, value: str | None) -> str | None:
+    """A setting that may be a secret reference, as its value (registered with the redactor when it is one)."""
+    if value is None:
+        return None
+    from sophia.secrets import SecretResolver, is_secret_ref
+
+    if not is_secret_ref(value):
+        return value
+    return SecretResolver(settings.home, settings.secrets.key_file).resolve(value).strip()
+
+
+async def configured_vector_index(
+    settings: Settings, database: Database, dimensions: int
+) -> VectorIndex | None:
+    """The index `[memory].index` names; None for the embedded NumPy index (the service builds that itself)."""
+    memory = settings.memory
+    problems = memory_problems(memory, database.url)
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in the [memory] settings", problems)
+    if memory.index == "pgvector":
+        from sophia.memory._pgvector import PgVectorIndex
+
+        return await PgVectorIndex.open(database, dimensions, hnsw=memory.pgvector_hnsw)
+    if memory.index == "qdrant":
+        return await _qdrant(settings, memory, dimensions)
+    return None
+
+
+async def _qdrant(settings: Settings, memory: MemoryBackendSettings, dimensions: int) -> VectorIndex:
+    from sophia.memory._qdrant import QdrantVectorIndex
+
+    path = memory.qdrant_path
+    if path is not None:
+        path = path if path.is_absolute() else Path(settings.home) / path
+        path.mkdir(parents=True, exist_ok=True)
+    return await QdrantVectorIndex.open(
+        dimensions,
+        url=_resolved(settings, memory.qdrant_url),
+        path=None if path is None else str(path),
+        api_key=_resolved(settings, memory.qdrant_api_key),
+        collection=memory.qdrant_collection,
+    )
+
+
+def configured_cache(settings: Settings) -> RecallCache | None:
+    """The cache `[memory].cache` names; None for the in-process LRU."""
+    memory = settings.memory
+    if memory.cache != "redis":
+        return None
+    url = _resolved(settings, memory.redis_url)
+    if not url:
+        raise ConfigError('memory.redis_url: required when memory.cache = "redis" (e.g. env:REDIS_URL)')
+    from sophia.memory._redis_cache import RedisRecallCache
+
+    return RedisRecallCache.from_url(url, ttl_seconds=memory.cache_ttl_seconds)
+
+
 async def open_memory(
     settings: Settings,
     database: Database,
@@ -43,13 +106,31 @@ async def open_memory(
     cache: RecallCache | None = None,
     memory_settings: MemorySettings | None = None,
 ) -> MemoryService:
-    """Open (and repair, see `MemoryService.start`) the memory service over `database`."""
+    """Open (and repair, see `MemoryService.start`) the memory service over `database`, backends from `[memory]`.
+
+    An index or cache passed in wins over the settings (and stays the caller's to close).
+    """
     chosen = embedder or default_embedder()
-    return await MemoryService.open(
-        database,
-        chosen,
-        vector_index=vector_index,
-        cache=cache,
-        settings=memory_settings,
-        index_path=memory_index_path(settings, chosen),
-    )
+    owned: list[Any] = []
+    try:
+        if vector_index is None:
+            vector_index = await configured_vector_index(settings, database, chosen.dimensions)
+            owned.extend([vector_index] if hasattr(vector_index, "aclose") else [])
+        if cache is None:
+            cache = configured_cache(settings)
+            owned.extend([cache] if cache is not None else [])
+        service = MemoryService(
+            database,
+            chosen,
+            vector_index=vector_index,
+            cache=cache,
+            settings=memory_settings,
+            index_path=memory_index_path(settings, chosen),
+        )
+        service.resources.extend(owned)
+        await service.start()
+    except BaseException:
+        for resource in reversed(owned):
+            await resource.aclose()
+        raise
+    return service

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._cache import RecallCache
+from sophia.memory._changes import current_generation, prune_changes, record_change
+from sophia.memory._coherence import Coherence
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
 from sophia.memory._keyword import KeywordIndex
@@ -60,9 +62,11 @@ class ConsolidationReport:
     expired: int
     merged: int
     decayed: int
+    expired_ids: tuple[str, ...] = ()
+    merged_ids: tuple[str, ...] = ()
 
 
-class Maintenance:
+class Maintenance(Coherence):
     database: Database
     embedder: Embedder
     settings: MemorySettings
@@ -70,6 +74,7 @@ class Maintenance:
     keyword: KeywordIndex
     cache: RecallCache
     _pending_access: dict[str, int]
+    resources: list[Any]
 
     def _embed_text(self, memory: Any) -> str:
         raise NotImplementedError
@@ -77,6 +82,8 @@ class Maintenance:
     async def start(self) -> StartReport:
         """Re-embed rows of another model, then make the vector and keyword indexes agree with the rows."""
         with storage_errors(self.database.url):
+            async with self.database.engine.connect() as conn:
+                self.generation = await current_generation(conn)  # what the rows read next reflect at least
             reembedded = await self._reembed(full=False)
             repaired = await self._sync_vectors(trust_snapshot=reembedded == 0)
             async with self.database.engine.begin() as conn:
@@ -122,6 +129,9 @@ class Maintenance:
                     .values(embedding=sa.bindparam("b_vec"), embedding_model=model),
                     [{"b_id": m.id, "b_vec": vector_bytes(v)} for m, v in zip(batch, vectors, strict=True)],
                 )
+        if ids:  # every other process rebuilds its index from the new vectors
+            async with self.database.engine.begin() as conn:
+                await record_change(conn, None, None, now_utc())
         return len(ids)
 
     async def _sync_vectors(self, *, trust_snapshot: bool) -> int:
@@ -178,11 +188,16 @@ class Maintenance:
                     await delete_rows(conn, ids)
                 else:
                     ids = await close_rows(conn, ids, now_utc())
-        if hard:
-            await self.vector.remove(ids)
-        else:
-            await self.vector.close_validity(ids, now_utc())
-        await self.cache.invalidate(allowed, ids)
+                generation = await record_change(conn, allowed, ids, now_utc())
+
+        async def apply() -> None:
+            if hard:
+                await self.vector.remove(ids)
+            else:
+                await self.vector.close_validity(ids, now_utc())
+            await self.cache.invalidate(allowed, ids)
+
+        await self._after_commit(generation, apply)
         return len(ids)
 
     async def _forget_targets(
@@ -216,14 +231,21 @@ class Maintenance:
                 expired = list((await conn.execute(expired_q)).scalars().all())
                 await self.keyword.remove(conn, expired)
                 await delete_rows(conn, expired)
-                merged, touched = await self._merge_duplicates(conn, scope)
+                merged, _ = await self._merge_duplicates(conn, scope)
                 decayed = await self._decay(conn, scope)
-        await self.vector.remove(expired)
-        await self.vector.close_validity(merged, now)
-        await self.cache.invalidate(sorted(touched), [*expired, *merged])
-        if expired or merged or decayed:
+                await prune_changes(conn, now)
+                changed = bool(expired or merged or decayed)
+                # a decay moves scores anywhere in scope, so every recall cached over the scope is dropped
+                generation = await record_change(conn, scope, [*expired, *merged], now) if changed else 0
+
+        async def apply() -> None:
+            await self.vector.remove(expired)
+            await self.vector.close_validity(merged, now)
             await self.cache.clear()
-        return ConsolidationReport(len(expired), len(merged), decayed)
+
+        if changed:
+            await self._after_commit(generation, apply)
+        return ConsolidationReport(len(expired), len(merged), decayed, tuple(expired), tuple(merged))
 
     async def _merge_duplicates(
         self, conn: AsyncConnection, scope: tuple[str, ...] | None
@@ -367,6 +389,9 @@ class Maintenance:
                 await self._flush_access(conn)
         if isinstance(self.vector, NumpyVectorIndex):
             await asyncio.to_thread(self.vector.save)
+        for resource in reversed(self.resources):
+            await resource.aclose()
+        self.resources.clear()
 
 
 def _duplicates(rows: Sequence[Any], threshold: float) -> list[tuple[Any, Any]]:

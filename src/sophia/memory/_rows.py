@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -105,6 +106,11 @@ async def close_rows(conn: AsyncConnection, ids: Sequence[str], at: datetime) ->
     return closed
 
 
+_ENTRY_COLUMNS = [
+    memories.c[name] for name in ("id", "namespace", "kind", "valid_from", "valid_until", "expires_at")
+]
+
+
 async def vector_entries(
     conn: AsyncConnection, model_id: str, known: dict[str, F32] | None = None
 ) -> tuple[list[VectorEntry], int]:
@@ -112,11 +118,25 @@ async def vector_entries(
 
     Returns the entries and how many vectors had to be read from the rows (the repair count).
     """
-    known = known or {}
-    cols = [
-        memories.c[name] for name in ("id", "namespace", "kind", "valid_from", "valid_until", "expires_at")
-    ]
-    rows = (await conn.execute(sa.select(*cols).where(memories.c.embedding_model == model_id))).all()
+    stmt = sa.select(*_ENTRY_COLUMNS).where(memories.c.embedding_model == model_id)
+    return await _entries(conn, list((await conn.execute(stmt)).all()), known or {})
+
+
+async def vector_entries_of(conn: AsyncConnection, model_id: str, ids: Sequence[str]) -> list[VectorEntry]:
+    """Index entries for the rows among `ids` that exist and carry a `model_id` vector (the rest are gone)."""
+    rows: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        stmt = sa.select(*_ENTRY_COLUMNS).where(
+            memories.c.id.in_(ids[start : start + CHUNK]), memories.c.embedding_model == model_id
+        )
+        rows.extend((await conn.execute(stmt)).all())
+    entries, _ = await _entries(conn, rows, {})
+    return entries
+
+
+async def _entries(
+    conn: AsyncConnection, rows: Sequence[Any], known: dict[str, F32]
+) -> tuple[list[VectorEntry], int]:
     missing = [row[0] for row in rows if row[0] not in known]
     vectors = dict(known)
     for start in range(0, len(missing), CHUNK):

@@ -50,6 +50,27 @@ memories = sa.Table(
     sa.Index("ix_memories_expires_at", "expires_at"),
 )
 
+memory_clock = sa.Table(
+    "memory_clock",
+    Base.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger(), nullable=False),
+    sa.Column("pruned_through", sa.BigInteger(), nullable=False),
+    sa.Column("consolidated_at", UtcDateTime(), nullable=True),
+)
+"""One row: the generation every memory write moves on (processes compare it with theirs) and the forgetting lease."""
+
+memory_changes = sa.Table(
+    "memory_changes",
+    Base.metadata,
+    sa.Column("generation", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("namespaces", JsonType, nullable=True),
+    sa.Column("memory_ids", JsonType, nullable=True),
+    sa.Column("changed_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_memory_changes_changed_at", "changed_at"),
+)
+"""What each generation touched (null: everything), so another process updates only those entries."""
+
 # Everything but the vector blob: what recall and listing read.
 MEMORY_COLUMNS = [c for c in memories.c if c.name not in ("embedding", "search_text")]
 

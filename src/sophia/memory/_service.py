@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from sophia.memory._cache import LruRecallCache, RecallCache
+from sophia.memory._changes import record_change
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
@@ -89,6 +90,9 @@ class MemoryService(Maintenance):
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
+        self.resources: list[Any] = []
+        """Clients `close()` also closes (`aclose()`): the Redis or Qdrant connections `open_memory` made."""
+        self._start_coherence()
 
     @classmethod
     async def open(cls, database: Database, embedder: Embedder, **options: Any) -> MemoryService:
@@ -282,12 +286,17 @@ class MemoryService(Maintenance):
                     conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
                 )
                 await self._flush_access(conn)
-        if supersede is not None:
-            await self.vector.close_validity([supersede.id], drafts[0].memory.valid_from)
-        await self.vector.add([_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)])
-        await self.cache.invalidate(
-            sorted({d.memory.namespace for d in drafts}), [supersede.id] if supersede else []
-        )
+                namespaces = sorted({d.memory.namespace for d in drafts})
+                touched = [d.memory.id for d in drafts] + ([supersede.id] if supersede else [])
+                generation = await record_change(conn, namespaces, touched, drafts[0].memory.created_at)
+
+        async def apply() -> None:
+            if supersede is not None:
+                await self.vector.close_validity([supersede.id], drafts[0].memory.valid_from)
+            await self.vector.add([_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)])
+            await self.cache.invalidate(namespaces, [supersede.id] if supersede else [])
+
+        await self._after_commit(generation, apply)
         return [d.memory.id for d in drafts]
 
     # ------------------------------------------------------------------------------------------------ reads
@@ -295,6 +304,7 @@ class MemoryService(Maintenance):
     async def get(self, memory_id: str, *, namespaces: Sequence[str] | str) -> Memory:
         """One memory by id, only if it lives in one of `namespaces` (otherwise it does not exist for you)."""
         allowed = check_namespaces(namespaces)
+        await self.catch_up()
         memory = await self.cache.get_memory(memory_id)
         if memory is None:
             async with self.database.engine.connect() as conn:
@@ -321,6 +331,7 @@ class MemoryService(Maintenance):
         scope = Scope(check_namespaces(namespaces), check_kinds(kinds), utc(as_of), now_utc())
         k, checked_filters = check_k(k, self.settings), check_filters(filters)
         key = _cache_key(query, scope, k, checked_filters)
+        await self.catch_up()
         cached = await self.cache.get_recall(key)
         if cached is not None:
             self._note_access(cached)
