@@ -22,7 +22,7 @@ keys_app = typer.Typer(name="keys", help="Create, list and revoke API keys.", no
 
 
 def _with_accounts(ctx: typer.Context, work: Callable[[AccountService], Awaitable[T]]) -> T:
-    """Bring the schema up to date, then run `work` against the accounts service."""
+    """Run `work` against the accounts service on the database (`cli_database` sets it up)."""
     return with_database(ctx, lambda database: work(AccountService(database)))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,6 +16,9 @@ from rich.console import Console
 from sophia.config import Settings, load_settings
 from sophia.errors import ConfigError, SophiaError
 from sophia.observability import redactor
+
+if TYPE_CHECKING:
+    from sophia.store import Database
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -71,6 +75,23 @@ def handle_errors(func: Callable[P, T]) -> Callable[P, T]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+@asynccontextmanager
+async def cli_database(settings: Settings) -> AsyncIterator[Database]:
+    """The one way a command opens the database: the embedded SQLite file is created and upgraded on the spot;
+    PostgreSQL is upgraded when `server.upgrade_on_start` (the default, as `sophia serve` does), else it must
+    already be at the newest migration (`sophia db upgrade`)."""
+    from sophia.store import open_database, resolve_database_url
+
+    sqlite = resolve_database_url(settings).startswith("sqlite")
+    if sqlite:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    database = await open_database(settings, migrate=sqlite or settings.server.upgrade_on_start)
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 def run_async(coro: Awaitable[T]) -> T:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from sophia.cli._common import console, echo_json, fail, handle_errors, state
-from sophia.config import SECRET_SCHEMES, Settings, redact_url
+from sophia.config import SECRET_SCHEMES, Settings, memory_problems, redact_url
 from sophia.errors import ConfigError, SophiaError
 
 app = typer.Typer(name="config", help="Show and check settings.", no_args_is_help=True)
@@ -48,16 +48,23 @@ def reference_problems(settings: Settings) -> list[str]:
     refs: list[tuple[str, str]] = []
     if settings.storage.url and _is_ref(settings.storage.url):
         refs.append(("storage.url", settings.storage.url))
+    for name in ("redis_url", "qdrant_url", "qdrant_api_key"):
+        value = getattr(settings.memory, name)
+        if value and _is_ref(value):
+            refs.append((f"memory.{name}", value))
     for i, provider in enumerate(settings.providers):
         if provider.api_key:
             refs.append((f"providers[{i}].api_key", provider.api_key))
         refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
     problems = provider_kind_problems(settings)
+    resolved: dict[str, str] = {}
     for where, ref in refs:
         try:
-            resolver.resolve(ref)
+            resolved[where] = resolver.resolve(ref)
         except SophiaError as exc:
             problems.append(f"{where}: {exc.message}")
+    if "storage.url" in resolved:  # the file named a reference: which engine it is shows only now
+        problems += memory_problems(settings.memory, resolved["storage.url"])
     return (
         problems + check_chains(Catalog.from_settings(settings), settings.routing) + tool_problems(settings)
     )

@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from sophia.cli._common import console, handle_errors, run_async, settings_of
+from sophia.cli._common import cli_database, console, handle_errors, run_async, settings_of
 from sophia.config import redact_url
 from sophia.store import Database, current_revision, downgrade, head_revision, resolve_database_url, upgrade
 
@@ -22,12 +22,11 @@ def database_url(ctx: typer.Context) -> str:
 
 
 def with_database(ctx: typer.Context, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Bring the schema up to date, then run `work` against the configured database."""
-    url = database_url(ctx)
+    """Run `work` against the configured database, set up (or checked) by `cli_database`."""
+    settings = settings_of(ctx)
 
     async def run() -> T:
-        await upgrade(url)
-        async with Database(url) as database:
+        async with cli_database(settings) as database:
             return await work(database)
 
     return run_async(run())

@@ -13,7 +13,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sophia.cli._common import console, echo_json, err_console, fail, handle_errors, run_async, settings_of
+from sophia.cli._common import (
+    cli_database,
+    console,
+    echo_json,
+    err_console,
+    fail,
+    handle_errors,
+    run_async,
+    settings_of,
+)
 from sophia.config import Settings
 from sophia.observability import configure_logging
 
@@ -40,11 +49,9 @@ async def _local_runtime(
 ) -> AsyncIterator[Any]:
     """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner."""
     from sophia.mcp import open_runtime
-    from sophia.store import open_database
     from sophia.tools import ToolContext
 
-    database = await open_database(settings, migrate=settings.server.upgrade_on_start)
-    try:
+    async with cli_database(settings) as database:
         runtime = await open_runtime(settings, database, embedder=embedder, connect_external=connect_external)
         try:
             key = os.environ.get(API_KEY_ENV, "").strip()
@@ -54,8 +61,6 @@ async def _local_runtime(
             yield runtime
         finally:
             await runtime.aclose()
-    finally:
-        await database.close()
 
 
 async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
@@ -76,9 +81,11 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
     from sophia.server import create_app
 
     async def runtime(services: Any) -> Any:
-        return await open_runtime(services.settings, services.database, embedder=embedder)
+        # the server's memory uses the default embedder; only another choice opens a second index
+        shared = services.memory if embedder == EmbedderChoice.MINILM else None
+        return await open_runtime(services.settings, services.database, embedder=embedder, memory=shared)
 
-    application = create_app(settings)
+    application = create_app(settings, mcp=False)
     install_mcp(application, runtime_factory=runtime)
     bind_host, bind_port = host or settings.server.host, port or settings.server.port
     console.print(f"Sophia MCP server {name!r} on http://{bind_host}:{bind_port}/mcp/{name} (bearer API key)")

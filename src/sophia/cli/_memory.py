@@ -1,4 +1,4 @@
-"""`sophia memory add|search|show|forget|stats|reindex|export|import`: the operator's view of memory.
+"""`sophia memory add|search|show|forget|stats|reindex|consolidate|export|import`: the operator's view of memory.
 
 The CLI runs with the operator's authority (every namespace); long work shows a rich progress bar.
 """
@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sophia.cli._common import console, fail, handle_errors, run_async, settings_of
+from sophia.cli._common import cli_database, console, fail, handle_errors, run_async, settings_of
 from sophia.memory import (
     Embedder,
     HashingEmbedder,
@@ -27,7 +27,6 @@ from sophia.memory import (
     default_embedder,
     open_memory,
 )
-from sophia.store import Database, resolve_database_url
 
 app = typer.Typer(name="memory", help="Remember, recall and maintain memories.", no_args_is_help=True)
 T = TypeVar("T")
@@ -60,15 +59,12 @@ def _with_memory(ctx: typer.Context, work: Callable[[MemoryService], Awaitable[T
     embedder = _embedder(ctx)
 
     async def run() -> T:
-        database = Database(resolve_database_url(settings))
-        try:
+        async with cli_database(settings) as database:
             service = await open_memory(settings, database, embedder=embedder)
             try:
                 return await work(service)
             finally:
                 await service.close()
-        finally:
-            await database.close()
 
     return run_async(run())
 
@@ -192,6 +188,28 @@ def reindex(
         return f"reindexed: {report.reembedded} re-embedded, keyword index rebuilt"
 
     console.print(_with_memory(ctx, work), highlight=False)
+
+
+@app.command("consolidate")
+@handle_errors
+def consolidate(
+    ctx: typer.Context,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="repeat for several; default every namespace"),
+    ] = None,
+) -> None:
+    """Forget now: purge expired memories, merge near-duplicates, decay the importance of unused ones."""
+    report = _with_memory(ctx, lambda s: s.consolidate(namespaces=namespace or None))
+    console.print(
+        f"consolidated: {report.expired} expired purged, {report.merged} near-duplicate(s) merged, "
+        f"{report.decayed} decayed",
+        highlight=False,
+    )
+    for memory_id in report.expired_ids:
+        console.print(f"  purged {memory_id}", highlight=False)
+    for memory_id in report.merged_ids:
+        console.print(f"  merged {memory_id}", highlight=False)
 
 
 @app.command("export")

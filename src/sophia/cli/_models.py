@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sophia.cli._common import console, handle_errors, run_async, settings_of
+from sophia.cli._common import cli_database, console, handle_errors, run_async, settings_of
 from sophia.config import TASKS, Settings
 from sophia.errors import InvalidInput
 from sophia.gateway import Caller, Gateway, build_catalog, build_gateway
@@ -21,17 +21,12 @@ app = typer.Typer(name="models", help="Models in the catalog and their live heal
 
 @asynccontextmanager
 async def _gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    from sophia.store import open_database
-
-    database = await open_database(settings, migrate=True)
-    try:
+    async with cli_database(settings) as database:
         gateway = await build_gateway(settings, database)
         try:
             yield gateway
         finally:
             await gateway.aclose()
-    finally:
-        await database.close()
 
 
 async def _ask(

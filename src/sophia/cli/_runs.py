@@ -17,10 +17,10 @@ from rich.table import Table
 
 from sophia.accounts import AccountService, Principal, Role, UserStatus
 from sophia.agents import OutcomeMemory, RunLimits
-from sophia.cli._common import console, echo_json, handle_errors, run_async, settings_of
+from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.config import Settings
 from sophia.gateway import build_gateway
-from sophia.memory import MemoryService, open_memory
+from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.observability import configure_logging
 from sophia.runs import (
     TERMINAL_STATUSES,
@@ -61,24 +61,21 @@ class _Parts:
 
 @asynccontextmanager
 async def open_parts(settings: Settings) -> AsyncIterator[_Parts]:
-    from sophia.store import open_database
-
-    database = await open_database(settings, migrate=True)
-    memory = await open_memory(settings, database)
-    tools = await open_toolkit(settings, database, memory)
-    service = RunService(
-        database,
-        tools.invoker,
-        system_database_url=system_database_url(settings),
-        workspaces=tools.workspaces,
-    )
-    try:
-        yield _Parts(settings, database, tools, service, memory)
-    finally:
-        await service.aclose()
-        await tools.aclose()
-        await memory.close()
-        await database.close()
+    async with cli_database(settings) as database:
+        memory = await open_memory(settings, database)
+        tools = await open_toolkit(settings, database, memory)
+        service = RunService(
+            database,
+            tools.invoker,
+            system_database_url=system_database_url(settings),
+            workspaces=tools.workspaces,
+        )
+        try:
+            yield _Parts(settings, database, tools, service, memory)
+        finally:
+            await service.aclose()
+            await tools.aclose()
+            await memory.close()
 
 
 async def local_admin(database: Database) -> Principal:
@@ -125,10 +122,15 @@ async def _serve_worker(settings: Settings, executor_id: str | None, concurrency
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with open_parts(settings) as parts, _worker(parts, executor_id, concurrency) as worker:
+        forgetting = ConsolidationSchedule(parts.memory, settings.memory.consolidate_every)
+        forgetting.start()
         console.print(
             f"worker [bold]{worker.executor_id}[/] is taking runs; Ctrl-C stops it", highlight=False
         )
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            await forgetting.stop()
 
 
 @handle_errors

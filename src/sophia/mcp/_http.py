@@ -173,7 +173,8 @@ class _Named:
 
 
 async def _default_runtime(services: Any) -> McpRuntime:
-    return await open_runtime(services.settings, services.database)
+    """The server's own memory service, so `/mcp` and `/v1/memory` share one index and cache in a process."""
+    return await open_runtime(services.settings, services.database, memory=getattr(services, "memory", None))
 
 
 def install_mcp(

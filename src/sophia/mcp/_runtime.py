@@ -13,7 +13,7 @@ from sophia.accounts import AccountService, Role
 from sophia.config import Settings
 from sophia.mcp._bridge import McpClients
 from sophia.mcp._settings import McpServerSettings
-from sophia.memory import Embedder, EmbeddingModelUnavailable, HashingEmbedder, MemoryService
+from sophia.memory import Embedder, EmbeddingModelUnavailable, HashingEmbedder, MemoryService, open_memory
 from sophia.runs import RunService, system_database_url
 from sophia.store import Database
 from sophia.tools import ToolContext, ToolInvoker, ToolRegistry
@@ -88,23 +88,23 @@ async def open_runtime(
     connect_external: bool = True,
     errlog: Any = None,
     runs: bool = True,
+    memory: MemoryService | None = None,
 ) -> McpRuntime:
     """Build the process's tools (`open_toolkit`: built-ins, memory tools, external MCP tools) on `database`.
 
-    `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
+    `memory` is the process's service when it has one (`sophia serve`): one index and cache per process.
+    Otherwise `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
     `runs=False` leaves the runs resources out.
     """
     from sophia.server import open_toolkit
 
-    memory: MemoryService | None = None
-    if embedder is not None:
+    opened = memory is None and embedder is not None
+    if memory is None and embedder is not None:
         chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
-        index_path = settings.home / "memory" / "vectors.npz"
-        index_path.parent.mkdir(parents=True, exist_ok=True)
-        memory = await MemoryService.open(database, chosen, index_path=index_path)
+        memory = await open_memory(settings, database, embedder=chosen)  # the `[memory]` backends
     kit = await open_toolkit(settings, database, memory, connect_external=connect_external, errlog=errlog)
     runtime = McpRuntime(kit.registry, kit.invoker, context=context, memory=memory, clients=kit.clients)
-    if memory is not None:
+    if opened:
         runtime.owned.append(memory)
     runtime.accounts = AccountService(database)
     if runs:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
 from sophia.gateway import Gateway, build_gateway
-from sophia.memory import MemoryService, open_memory
+from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class Services:
     gateway: Gateway
     memory: MemoryService | None = None
     tools: ToolKit | None = None
+    forgetting: ConsolidationSchedule | None = None
     keys: KeyVerifier = field(init=False)
     counters: CounterStore = field(init=False)
     limiter: RateLimiter = field(init=False)
@@ -55,12 +56,15 @@ class Services:
         except BaseException:
             await database.close()
             raise
+        forgetting = ConsolidationSchedule(memory, settings.memory.consolidate_every)
+        forgetting.start()
         return cls(
             settings=settings,
             database=database,
             accounts=AccountService(database),
             gateway=gateway,
             memory=memory,
+            forgetting=forgetting,
         )
 
     async def open_tools(self) -> ToolKit:
@@ -77,6 +81,8 @@ class Services:
         return self.tools
 
     async def aclose(self) -> None:
+        if self.forgetting is not None:
+            await self.forgetting.stop()
         if self.tools is not None:
             await self.tools.aclose()
             self.tools = None
