@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,35 +22,13 @@ from sophia.memory import (
     VectorEntry,
     VectorIndex,
 )
-from sophia.store import Database, upgrade
-
-
-def _missing(what: str, error: Exception) -> None:
-    message = f"{what} is not available ({type(error).__name__}: {error})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the server vector tests", pytrace=False)
-    pytest.skip(message)
+from sophia.store import Database
+from tests.memory._helpers import PgVectorServer
 
 
 @pytest.fixture(scope="module")
-def pgserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL 16 with pgvector from the `pgserver` wheel, on a unix socket."""
-    try:
-        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers)
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            server = pgserver.get_server(tmp_path_factory.mktemp("pgserver"), cleanup_mode="stop")
-    except Exception as error:  # no wheel, or the server cannot start here
-        _missing("pgserver", error)
-    socket_dir = server.get_uri().split("host=", 1)[1]
-    server.psql("CREATE DATABASE sophia_vectors;")
-    url = f"postgresql+asyncpg://postgres@/sophia_vectors?host={socket_dir}"
-    asyncio.run(upgrade(url))
-    try:
-        yield url
-    finally:
-        server.cleanup()
+def pgserver_url(pgvector_server: PgVectorServer) -> str:
+    return pgvector_server.migrated_database("sophia_vectors")
 
 
 @pytest.fixture

@@ -223,6 +223,9 @@ class MemoryBackendSettings(_Section):
     )
     redis_url: UrlOrRef | None = Field(default=None, description="For cache = redis, e.g. env:REDIS_URL.")
     cache_ttl_seconds: int = Field(default=300, gt=0, description="How long a cached recall may live.")
+    redis_prefix: str = Field(
+        default="sophia:memory", min_length=1, description="Key prefix, so installs can share one Redis."
+    )
     qdrant_url: UrlOrRef | None = Field(default=None, description="For index = qdrant: the server URL.")
     qdrant_path: Path | None = Field(
         default=None, description="For index = qdrant without a server: Qdrant's local mode (one process)."

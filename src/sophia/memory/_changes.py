@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,9 +39,9 @@ async def record_change(
     at: datetime,
 ) -> int:
     """Move the clock on and log what this transaction touched; call it last, so the row lock is held briefly."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(memory_clock)
     tick = (
-        insert.values(id=1, generation=1, pruned_through=0)
+        _insert(conn)
+        .values(id=1, generation=1, pruned_through=0)
         .on_conflict_do_update(
             index_elements=[memory_clock.c.id], set_={"generation": memory_clock.c.generation + 1}
         )
@@ -56,6 +57,11 @@ async def record_change(
         )
     )
     return generation
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    """An INSERT on the clock with ON CONFLICT (upserts), in the dialect's own flavour."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(memory_clock)
 
 
 async def current_generation(conn: AsyncConnection) -> int:
@@ -115,12 +121,11 @@ async def prune_changes(conn: AsyncConnection, now: datetime) -> int:
 
 async def claim_consolidation(conn: AsyncConnection, every: timedelta, now: datetime) -> bool:
     """Take this period's forgetting pass; of all the processes that ask, exactly one gets True."""
-    claimed = await conn.execute(
-        sa.update(memory_clock)
-        .where(
-            memory_clock.c.id == 1,
-            sa.or_(memory_clock.c.consolidated_at.is_(None), memory_clock.c.consolidated_at <= now - every),
-        )
-        .values(consolidated_at=now)
+    due = sa.or_(memory_clock.c.consolidated_at.is_(None), memory_clock.c.consolidated_at <= now - every)
+    claim = (
+        _insert(conn)
+        .values(id=1, generation=0, pruned_through=0, consolidated_at=now)
+        .on_conflict_do_update(index_elements=[memory_clock.c.id], set_={"consolidated_at": now}, where=due)
     )
+    claimed = await conn.execute(claim)
     return claimed.rowcount == 1

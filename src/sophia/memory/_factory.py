@@ -94,7 +94,7 @@ def configured_cache(settings: Settings) -> RecallCache | None:
         raise ConfigError('memory.redis_url: required when memory.cache = "redis" (e.g. env:REDIS_URL)')
     from sophia.memory._redis_cache import RedisRecallCache
 
-    return RedisRecallCache.from_url(url, ttl_seconds=memory.cache_ttl_seconds)
+    return RedisRecallCache.from_url(url, prefix=memory.redis_prefix, ttl_seconds=memory.cache_ttl_seconds)
 
 
 async def open_memory(
