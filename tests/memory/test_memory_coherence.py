@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from sophia.memory import ConsolidationSchedule, HashingEmbedder, MemoryService, MemorySettings
+from sophia.memory._model import now_utc
+from sophia.memory._schema import memory_clock
 from sophia.store import Database
 
 VECTORS_ONLY = MemorySettings(keyword_weight=0.0)  # a hit can only come from this process's vector index
@@ -84,6 +86,10 @@ async def test_only_one_process_claims_each_consolidation_period(pair: Pair) -> 
     writer, reader = pair
     one = ConsolidationSchedule(writer, 3600)
     two = ConsolidationSchedule(reader, 3600)
+    assert await one.run_if_due() is None  # the first ask starts the clock: no pass at start-up
+    assert await two.run_if_due() is None
+    async with writer.database.engine.begin() as conn:  # an hour and a bit went by
+        await conn.execute(sa.update(memory_clock).values(consolidated_at=now_utc() - timedelta(hours=2)))
     assert await one.run_if_due() is not None
     assert await two.run_if_due() is None and await one.run_if_due() is None
     assert (one.passes, two.passes) == (1, 0)

@@ -120,12 +120,24 @@ async def prune_changes(conn: AsyncConnection, now: datetime) -> int:
 
 
 async def claim_consolidation(conn: AsyncConnection, every: timedelta, now: datetime) -> bool:
-    """Take this period's forgetting pass; of all the processes that ask, exactly one gets True."""
-    due = sa.or_(memory_clock.c.consolidated_at.is_(None), memory_clock.c.consolidated_at <= now - every)
-    claim = (
+    """Take this period's forgetting pass; of all the processes that ask, exactly one gets True.
+
+    The first ask of an install only starts the clock, so the first pass comes one period later, not at start-up.
+    """
+    start_clock = (
         _insert(conn)
         .values(id=1, generation=0, pruned_through=0, consolidated_at=now)
-        .on_conflict_do_update(index_elements=[memory_clock.c.id], set_={"consolidated_at": now}, where=due)
+        .on_conflict_do_update(
+            index_elements=[memory_clock.c.id],
+            set_={"consolidated_at": now},
+            where=memory_clock.c.consolidated_at.is_(None),
+        )
     )
-    claimed = await conn.execute(claim)
+    if (await conn.execute(start_clock)).rowcount == 1:
+        return False
+    claimed = await conn.execute(
+        sa.update(memory_clock)
+        .where(memory_clock.c.id == 1, memory_clock.c.consolidated_at <= now - every)
+        .values(consolidated_at=now)
+    )
     return claimed.rowcount == 1
