@@ -13,8 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
-from tests.serving import clean_env, create_key, free_port, running_sophia, sophia
+from sophia.cli import app
+from tests.serving import clean_env, free_port, running_sophia, sophia
+
+pytestmark = pytest.mark.timeout(600)  # several `sophia` processes, each loading the embedding model
 
 FACT = "The quarterly budget meeting is on Friday afternoon"
 QUESTION = "when do we review the finances"
@@ -32,6 +36,14 @@ def _recall(url: str, key: str, query: str) -> list[dict[str, object]]:
     return hits
 
 
+def _admin_key(env: dict[str, str]) -> str:
+    """An admin and a key, made in this process (the server under test is the only other process needed)."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["users", "create", "ada", "--admin"], env=env).exit_code == 0
+    created = runner.invoke(app, ["keys", "create", "--user", "ada"], env=env)
+    return next(word for word in created.output.split() if word.startswith("sph_"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "home").mkdir()
@@ -44,7 +56,7 @@ def storage_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str
 def test_a_memory_added_by_the_cli_is_recalled_by_a_running_server_by_meaning(
     storage_env: dict[str, str], tmp_path: Path
 ) -> None:
-    key = create_key(storage_env, "ada")
+    key = _admin_key(storage_env)
     with running_sophia(storage_env, tmp_path / "home") as server:
         assert _recall(server.url, key, QUESTION) == []  # the server's index and cache are warm, and empty
         memory_id = sophia(storage_env, "memory", "add", FACT).stdout.strip()
@@ -91,13 +103,17 @@ def test_a_running_server_or_worker_consolidates_on_its_schedule(command: str, t
 
 
 def test_memory_consolidate_prints_what_it_merged(tmp_path: Path) -> None:
-    env = clean_env(tmp_path / "home")
-    hashing = ("memory", "--embedder", "hashing")
-    kept = sophia(env, *hashing, "add", "the VPN needs a hardware key").stdout.strip()
-    duplicate = sophia(env, *hashing, "add", "the VPN needs a hardware key").stdout.strip()
-    sophia(env, *hashing, "add", "lunch is at noon")
-    out = sophia(env, *hashing, "consolidate").stdout
+    env = {"SOPHIA_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(app, ["memory", "--embedder", "hashing", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    kept = cli("add", "the VPN needs a hardware key").strip()
+    duplicate = cli("add", "the VPN needs a hardware key").strip()
+    cli("add", "lunch is at noon")
+    out = cli("consolidate")
     assert "0 expired purged, 1 near-duplicate(s) merged, 0 decayed" in out
     assert f"merged {duplicate}" in out and kept not in out
-    again = sophia(env, *hashing, "consolidate").stdout
-    assert "0 expired purged, 0 near-duplicate(s) merged" in again
+    assert "0 expired purged, 0 near-duplicate(s) merged" in cli("consolidate")
