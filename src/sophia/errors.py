@@ -66,6 +66,13 @@ class InvalidInput(SophiaError):
     http_status = 400
 
 
+class BodyTooLarge(InvalidInput):
+    """A request body over its route's limit; refused before it is read whole."""
+
+    code = "body_too_large"
+    http_status = 413
+
+
 class Conflict(SophiaError):
     code = "conflict"
     http_status = 409

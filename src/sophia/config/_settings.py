@@ -63,7 +63,16 @@ class ServerSettings(_Section):
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a verified API key is trusted before it is checked again."
     )
-    max_body_bytes: int = Field(default=20_000_000, gt=0)
+    max_body_bytes: int = Field(
+        default=20_000_000, gt=0, description="Largest request body of the model API (chat, embeddings)."
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000, gt=0, description="Largest request body of every other route (413 beyond it)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed; empty believes none.",
+    )
     run_worker: bool = Field(
         default=True,
         description="Run a run worker inside `sophia serve`; keep off when separate `sophia worker`s take runs.",

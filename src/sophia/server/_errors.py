@@ -105,9 +105,13 @@ async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
     return error_response(422, message, "invalid_input", param=where)
 
 
+def internal_error_response() -> JsonResponse:
+    return error_response(500, "internal error; the request id names it in the server log", "internal_error")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JsonResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal error; the request id names it in the server log", "internal_error")
+    return internal_error_response()
 
 
 def install_error_handlers(app: FastAPI) -> None:

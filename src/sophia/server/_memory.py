@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from annotated_types import Ge
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +18,7 @@ from sophia.accounts import Principal, Role
 from sophia.errors import PermissionDenied
 from sophia.memory import Memory, MemoryService, RecallHit, check_namespace, open_memory
 from sophia.server._auth import CurrentPrincipal, services
-from sophia.server._schemas import Number
+from sophia.server._schemas import MAX_TTL_SECONDS, Number, UtcDatetime
 
 __all__ = ["memory_service", "router"]
 
@@ -35,7 +34,7 @@ class RememberBody(BaseModel):
     metadata: dict[str, Any] | None = None
     importance: Annotated[float, Field(ge=0, le=1), Number] = 0.5
     source: str | None = None
-    ttl_seconds: Annotated[float, Ge(1), Number] | None = None
+    ttl_seconds: Annotated[float, Field(ge=1, le=MAX_TTL_SECONDS), Number] | None = None
 
 
 class RecallBody(BaseModel):
@@ -46,7 +45,7 @@ class RecallBody(BaseModel):
     kinds: list[str] | None = None
     k: Annotated[int, Field(ge=1, le=100), Number] = 10
     filters: dict[str, Any] | None = None
-    as_of: datetime | None = None
+    as_of: UtcDatetime | None = None
 
 
 async def memory_service(request: Request) -> MemoryService:

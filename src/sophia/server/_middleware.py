@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sophia.observability import request_id_var
+from sophia.server._errors import internal_error_response
 
 log = logging.getLogger("sophia.access")
+error_log = logging.getLogger("sophia.server")
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
 
 
@@ -54,15 +56,24 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         status = 500  # what the server answers when the app fails before it starts a response
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, inside the request id, so the 500 names it and the connection stays usable.
+            if scope["type"] != "http" or started_response:
+                raise
+            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await internal_error_response()(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
                 seconds = time.perf_counter() - started

@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from sophia.accounts import Principal
 from sophia.config import TASKS
-from sophia.errors import InvalidInput, PermissionDenied, SophiaError
+from sophia.errors import BodyTooLarge, InvalidInput, PermissionDenied, SophiaError
 from sophia.gateway import Caller, Gateway, Outcome
 from sophia.observability import request_id_var
 from sophia.server._auth import USERS_OF_MODELS, authenticate, require_scope, services
@@ -113,7 +113,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
     """The request body as a JSON object, parsed once; only routing fields are read later."""
     if len(raw) > limit:
-        raise InvalidInput(
+        raise BodyTooLarge(
             f"the request body is {len(raw)} bytes; the limit is {limit} (server.max_body_bytes)"
         )
     try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 
 class ErrorDetail(BaseModel):
@@ -70,3 +71,18 @@ def _no_bool(value: object) -> object:
 
 Number = BeforeValidator(_no_bool)
 """Annotate numeric request fields with it: `Annotated[int, Number]`."""
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    """Aware times are normalised to UTC here, so one near year 1 or 9999 is a 422, not an overflow later."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("the time is outside the years 1 to 9999 once converted to UTC") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc_range)]
+"""A request datetime that is representable in UTC; naive values are taken as UTC."""
+
+MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
+"""A century: longer lifetimes would overflow the calendar when added to now."""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import sophia
 from sophia.config import Settings
 from sophia.server import _anthropic, _approvals, _health, _memory, _openai, _runs, _usage
+from sophia.server._bodylimit import BodyLimitMiddleware, BodyLimits
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
@@ -58,6 +59,9 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
     app.include_router(_approvals.router, responses=errors(400, 401, 403, 404, 409, 422, 429, 500))
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 422, 429, 500))
+    # Inside the rate limits (which verify the key first), outside everything that reads a body.
+    limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
     install_web(app)
     if mcp:
         from sophia.mcp import install_mcp  # imported late: the MCP SDK takes a second to import
