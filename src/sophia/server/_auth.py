@@ -34,9 +34,16 @@ async def principal_of(found: Services, scope: Any) -> Principal:
 
 
 async def authenticate(request: Request) -> Principal:
+    """The caller of an API route; a pending account has no access at all until an admin approves it."""
     principal = await principal_of(services(request), request.scope)
     request.state.principal = principal
+    refuse_pending(principal)
     return principal
+
+
+def refuse_pending(principal: Principal) -> None:
+    if principal.role is Role.PENDING:
+        raise PermissionDenied("your account is pending approval; ask an admin to activate it")
 
 
 def require_role(*roles: Role) -> Any:

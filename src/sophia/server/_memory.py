@@ -87,7 +87,7 @@ def readable(principal: Principal, asked: list[str] | None = None) -> list[str]:
 def writable(principal: Principal, namespace: str) -> str:
     check_namespace(namespace)
     if principal.role is Role.ADMIN or (
-        principal.role is not Role.VIEWER and namespace == own_namespace(principal)
+        principal.role is Role.MEMBER and namespace == own_namespace(principal)
     ):
         return namespace
     raise PermissionDenied(f"you may not write memory namespace {namespace!r}; members write only their own")

@@ -23,7 +23,9 @@ def register_memory_tools(registry: ToolRegistry, memory: MemoryService) -> None
     tools = MemoryTools(memory)
     registry.add(tools.remember, name="memory.remember", group="memory", effect=WRITE)
     registry.add(tools.recall, name="memory.recall", group="memory", effect=READ)
-    registry.add(tools.forget, name="memory.forget", group="memory", effect=DESTROY)
+    registry.add(
+        tools.forget, name="memory.forget", group="memory", effect=DESTROY, precheck=tools.check_forgettable
+    )
     registry.add(tools.stats, name="memory.stats", group="memory", effect=READ)
 
 

@@ -67,6 +67,8 @@ class ToolInvoker:
                 f"the approval policy does not let the {context.role.value} role call {tool.name}", tool.name
             )
         if decision is Decision.ASK:
+            if tool.precheck is not None:  # no approval record for a call that cannot succeed for this caller
+                await tool.precheck(validated, context)
             raise ApprovalRequired(await self._request_approval(tool, validated, context))
         return await self._run(tool, validated, context, decision="auto", approval_id=None)
 

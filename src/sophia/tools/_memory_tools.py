@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
+from sophia.accounts import Role
 from sophia.memory import MemoryKind, MemoryService
 from sophia.tools._model import ToolContext, ToolResult
 
@@ -72,13 +73,20 @@ class MemoryTools:
             {"forgotten": count}, before={"id": before.id, "content": before.content}, after=None
         )
 
-    async def stats(self) -> dict[str, Any]:
-        """Count memories by kind and show the index sizes."""
-        stats = await self.service.stats()
-        return {
-            "memories": stats.memories,
-            "current": stats.current,
-            "by_kind": dict(stats.by_kind),
-            "vectors": stats.vectors,
-            "embedding_model": stats.embedding_model,
-        }
+    async def check_forgettable(self, arguments: BaseModel, context: ToolContext) -> None:
+        """Not found unless the caller can read the memory, before anyone is asked to approve forgetting it."""
+        await self.service.get(str(getattr(arguments, "memory_id", "")), namespaces=_namespaces(context))
+
+    async def stats(self, context: ToolContext) -> dict[str, Any]:
+        """Count the memories you may read, by kind (admins see every namespace and the index sizes)."""
+        if context.role is Role.ADMIN and not context.memory_namespaces:
+            stats = await self.service.stats()
+            return {
+                "memories": stats.memories,
+                "current": stats.current,
+                "by_kind": dict(stats.by_kind),
+                "vectors": stats.vectors,
+                "embedding_model": stats.embedding_model,
+            }
+        scoped = await self.service.stats(namespaces=_namespaces(context))
+        return {"memories": scoped.memories, "current": scoped.current, "by_kind": dict(scoped.by_kind)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -105,6 +105,8 @@ class Tool:
     context_parameter: str | None = None
     timeout: float | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    precheck: Callable[[BaseModel, ToolContext], Awaitable[None]] | None = None
+    """Run before the policy asks a person: raises when the call could never succeed for this caller (not found)."""
 
     @property
     def wire_name(self) -> str:

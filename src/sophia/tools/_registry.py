@@ -5,13 +5,13 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from sophia.tools._errors import UnknownTool
-from sophia.tools._model import SideEffect, Tool
+from sophia.tools._model import SideEffect, Tool, ToolContext
 from sophia.tools._schema import arguments_model, check_arguments, docstring_summary
 
 __all__ = ["TOOL_GROUPS", "ToolRegistry"]
@@ -44,6 +44,7 @@ class ToolRegistry:
         effect: SideEffect | str = SideEffect.READ,
         description: str | None = None,
         timeout: float | None = None,
+        precheck: Callable[[BaseModel, ToolContext], Awaitable[None]] | None = None,
     ) -> Tool:
         """Describe `function` (sync or async) from its signature and docstring, and register it."""
         if not _NAME.match(name) or len(name) > _MAX_NAME:
@@ -65,6 +66,7 @@ class ToolRegistry:
             is_async=inspect.iscoroutinefunction(function),
             context_parameter=spec.context_parameter,
             timeout=timeout,
+            precheck=precheck,
         )
         return self.register(tool)
 
