@@ -120,7 +120,7 @@ async def test_memories_are_resources_scoped_to_the_caller(runtime: McpRuntime) 
     assert isinstance(content, types.TextResourceContents) and "short answers" in content.text
     assert (
         isinstance(stats.contents[0], types.TextResourceContents)
-        and '"memories": 2' in stats.contents[0].text
+        and '"memories": 1' in stats.contents[0].text  # Bob's memory is not counted for this caller
     )
 
 

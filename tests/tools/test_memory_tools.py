@@ -70,7 +70,9 @@ async def test_remember_then_recall_only_within_the_callers_namespace(invoker: T
     mine = await invoker.invoke("memory.recall", {"query": "what does she prefer, tea?"}, _as(1))
     assert [hit["content"] for hit in mine.output] == ["Ada prefers tea over coffee"]
     stats = await invoker.invoke("memory.stats", {}, _as(1))
-    assert stats.output["current"] == 2
+    assert stats.output["current"] == 1  # a member counts only what they may read
+    everything = await invoker.invoke("memory.stats", {}, _as(3, Role.ADMIN))
+    assert everything.output["current"] == 2
 
 
 async def test_forget_needs_approval_and_then_removes_the_memory_from_recall(invoker: ToolInvoker) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from sophia.accounts import Principal
+from sophia.accounts import KeyBudgets, Principal
 from sophia.errors import AuthError, SophiaError
 from sophia.gateway import Caller
 from sophia.server._middleware import new_request_id
@@ -16,6 +16,7 @@ from sophia.server._openai import caller_of
 from sophia.server.web._chat import Asker, Final, Held, Started, Token
 from sophia.server.web._guard import MODEL_USERS, SESSION_COOKIE
 from sophia.server.web._memories import memory_of
+from sophia.server.web._ratelimit import client_address
 from sophia.server.web._state import WebState, web_state
 
 router = APIRouter(tags=["web"])
@@ -52,29 +53,73 @@ async def _principal(ws: WebSocket) -> tuple[Principal, Caller] | None:
 @router.websocket("/ws/chat")
 async def chat_socket(ws: WebSocket) -> None:
     """Send {"type": "message", "content", "conversation_id"?, "model"?}; receive start, approval…, token…, done;
-    send stop."""
+    send stop.
+
+    Messages are read as they arrive and queued, so none is lost while an answer streams; they are answered in
+    order. Before each turn a key is checked again (through the verifier's cache) and charged like a `/v1/` call.
+    """
     found = await _principal(ws)
     if found is None:
         await ws.close(code=POLICY_VIOLATION, reason="send an API key (Authorization: Bearer) or sign in")
         return
     principal, caller = found
+    web = web_state(ws)
     await ws.accept()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    answering: list[int] = []  # the message id being answered now, which a "stop" stops
+    reader = asyncio.ensure_future(_read_into(ws, web, inbox, answering))
     try:
-        while True:
-            incoming = await ws.receive_json()
+        while (incoming := await inbox.get()) is not _CLOSED:
             if not isinstance(incoming, dict) or incoming.get("type") != "message":
                 await ws.send_json({"type": "error", "code": "invalid_input", "message": "send a 'message'"})
                 continue
             try:
+                if principal.key_id is not None:
+                    await _admit_turn(ws, web)
                 asker = Asker(principal.user_id, principal.user_name, principal.role)
-                await _turn(ws, web_state(ws), asker, caller, incoming)
+                await _turn(ws, web, asker, caller, incoming, answering)
+            except AuthError as error:
+                await ws.send_json({"type": "error", "code": error.code, "message": error.message})
+                await ws.close(code=POLICY_VIOLATION, reason=error.message[:120])
+                return
             except SophiaError as error:
                 await ws.send_json({"type": "error", "code": error.code, "message": error.message})
     except WebSocketDisconnect:
         return
+    finally:
+        reader.cancel()
 
 
-async def _turn(ws: WebSocket, web: WebState, asker: Asker, caller: Caller, incoming: dict[str, Any]) -> None:
+_CLOSED = object()
+
+
+async def _read_into(ws: WebSocket, web: WebState, inbox: asyncio.Queue[Any], answering: list[int]) -> None:
+    """Every client message into the queue; a "stop" acts at once on the answer in progress."""
+    try:
+        while True:
+            try:
+                incoming = await ws.receive_json()
+            except ValueError:  # not JSON: answered in turn as an invalid message
+                incoming = None
+            if isinstance(incoming, dict) and incoming.get("type") == "stop":
+                if answering:
+                    web.chat.stop(answering[-1])
+                continue
+            inbox.put_nowait(incoming)
+    except (WebSocketDisconnect, RuntimeError):
+        inbox.put_nowait(_CLOSED)
+
+
+async def _admit_turn(ws: WebSocket, web: WebState) -> None:
+    """The key again (revoked or expired keys stop here within the cache time) and the API's rate limits."""
+    await web.services.admission.admit(
+        ws.scope["headers"], client_address(ws.scope), KeyBudgets.for_api(web.options)
+    )
+
+
+async def _turn(
+    ws: WebSocket, web: WebState, asker: Asker, caller: Caller, incoming: dict[str, Any], answering: list[int]
+) -> None:
     owner = asker.user_id
     model = str(incoming.get("model") or "auto")
     conversation_id = incoming.get("conversation_id")
@@ -83,17 +128,11 @@ async def _turn(ws: WebSocket, web: WebState, asker: Asker, caller: Caller, inco
     _, answer = await web.conversations.add_turn(
         owner, conversation_id, str(incoming.get("content") or ""), model
     )
-    sending = asyncio.ensure_future(_send_answer(ws, web, asker, caller, conversation_id, answer.id))
-    while not sending.done():
-        receiving = asyncio.ensure_future(ws.receive_json())
-        done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
-        if receiving in done:
-            command = receiving.result()
-            if isinstance(command, dict) and command.get("type") == "stop":
-                web.chat.stop(answer.id)
-        else:
-            receiving.cancel()
-    sending.result()
+    answering.append(answer.id)
+    try:
+        await _send_answer(ws, web, asker, caller, conversation_id, answer.id)
+    finally:
+        answering.remove(answer.id)
 
 
 async def _send_answer(
