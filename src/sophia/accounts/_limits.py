@@ -118,7 +118,16 @@ class KeyAdmission:
 
 
 class LoginThrottle:
-    """Locks sign-in for a user name or an address after too many failures; a success clears the user's count."""
+    """Sign-in lockout that a stranger cannot turn against a known user.
+
+    - per user and address: `user_failures` wrong passwords lock that name *from that address* for the lockout;
+    - per address: `ip_failures` wrong passwords, whatever the names, lock the address;
+    - per user, from anywhere: past `user_failures`, each further failure makes the name wait a little before the
+      next try (doubling, at most `MAX_USER_BACKOFF_SECONDS`), which slows guessing from many addresses without
+      letting anyone lock the owner out for the whole lockout.
+    """
+
+    MAX_USER_BACKOFF_SECONDS = 60.0
 
     def __init__(
         self, counters: CounterStore, user_failures: int, ip_failures: int, lockout_seconds: float
@@ -129,20 +138,35 @@ class LoginThrottle:
         self._lockout = lockout_seconds
 
     async def check(self, user: str, ip: str) -> None:
-        """Raise RateLimited while either the user or the address is locked out."""
+        """Raise RateLimited while this name from this address, this address, or the name's backoff is locked."""
+        name = user.lower()
         for key, limit in (
-            (f"login:user:{user.lower()}", self._user_limit),
+            (f"login:pair:{name}:{ip}", self._user_limit),
             (f"login:ip:{ip}", self._ip_limit),
+            (f"login:wait:{name}", 1),
         ):
             count, ttl = await self._counters.get(key)
             if count >= limit:
-                raise RateLimited(
-                    f"too many failed sign-ins; try again in {math.ceil(ttl / 60)} minute(s)", retry_after=ttl
-                )
+                raise RateLimited(_locked_message(ttl), retry_after=ttl)
 
     async def failed(self, user: str, ip: str) -> None:
-        await self._counters.incr(f"login:user:{user.lower()}", self._lockout)
+        name = user.lower()
+        await self._counters.incr(f"login:pair:{name}:{ip}", self._lockout)
         await self._counters.incr(f"login:ip:{ip}", self._lockout)
+        failures, _ = await self._counters.incr(f"login:user:{name}", self._lockout)
+        beyond = failures - self._user_limit
+        if beyond >= 0:
+            wait = min(self.MAX_USER_BACKOFF_SECONDS, float(2 ** min(beyond, 16)), self._lockout)
+            await self._counters.delete(f"login:wait:{name}")
+            await self._counters.incr(f"login:wait:{name}", wait)
 
-    async def succeeded(self, user: str) -> None:
-        await self._counters.delete(f"login:user:{user.lower()}")
+    async def succeeded(self, user: str, ip: str) -> None:
+        name = user.lower()
+        for key in (f"login:pair:{name}:{ip}", f"login:user:{name}", f"login:wait:{name}"):
+            await self._counters.delete(key)
+
+
+def _locked_message(seconds: float) -> str:
+    if seconds < 60:
+        return f"too many failed sign-ins; try again in {math.ceil(seconds)} second(s)"
+    return f"too many failed sign-ins; try again in {math.ceil(seconds / 60)} minute(s)"

@@ -78,7 +78,7 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
     import uvicorn
 
     from sophia.mcp import install_mcp, open_runtime
-    from sophia.server import create_app
+    from sophia.server import create_app, proxy_options
 
     async def runtime(services: Any) -> Any:
         # the server's memory uses the default embedder; only another choice opens a second index
@@ -89,7 +89,14 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
     install_mcp(application, runtime_factory=runtime)
     bind_host, bind_port = host or settings.server.host, port or settings.server.port
     console.print(f"Sophia MCP server {name!r} on http://{bind_host}:{bind_port}/mcp/{name} (bearer API key)")
-    config = uvicorn.Config(application, host=bind_host, port=bind_port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        lifespan="on",
+        **proxy_options(settings.server.trusted_proxies),
+    )
     uvicorn.Server(config).run()
 
 

@@ -48,13 +48,13 @@ def serve(
     if settings.server.engine == "granian":
         _run_granian(app, bind_host, bind_port, settings)
     else:
-        _run_uvicorn(app, bind_host, bind_port)
+        _run_uvicorn(app, bind_host, bind_port, settings.server.trusted_proxies)
 
 
-def _run_uvicorn(app: Any, host: str, port: int) -> None:
+def _run_uvicorn(app: Any, host: str, port: int, trusted_proxies: list[str]) -> None:
     import uvicorn
 
-    from sophia.server import http_protocol
+    from sophia.server import http_protocol, proxy_options
 
     config = uvicorn.Config(
         app,
@@ -66,6 +66,7 @@ def _run_uvicorn(app: Any, host: str, port: int) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **proxy_options(trusted_proxies),
     )
     uvicorn.Server(config).run()
 

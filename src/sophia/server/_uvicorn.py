@@ -13,7 +13,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["CoalescingHttpToolsProtocol"]
+__all__ = ["CoalescingHttpToolsProtocol", "proxy_options"]
 
 
 class _Capture:
@@ -87,3 +87,8 @@ def http_protocol() -> Any:
     if hasattr(HttpToolsProtocol, "_start_asgi_task"):
         return CoalescingHttpToolsProtocol
     return "httptools"
+
+
+def proxy_options(trusted_proxies: list[str]) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For only from `server.trusted_proxies`; its own default trusts localhost."""
+    return {"proxy_headers": bool(trusted_proxies), "forwarded_allow_ips": ",".join(trusted_proxies) or None}

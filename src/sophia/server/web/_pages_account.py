@@ -114,7 +114,7 @@ async def login(request: Request, name: Text, password: Text, next: Text = "/cha
             error="your account is waiting for an admin's approval",
             **context,
         )
-    await web.throttle.succeeded(name)
+    await web.throttle.succeeded(name, ip)
     token = await web.sessions.create(principal.user_id, ip, request.headers.get("user-agent"))
     return _signed_in_response(request, token, _safe_next(next))
 
