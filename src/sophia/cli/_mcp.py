@@ -120,7 +120,7 @@ def serve(
     if name not in SERVER_NAMES:
         fail(f"there is no MCP server named {name!r}; use one of {', '.join(SERVER_NAMES)}")
     settings = settings_of(ctx)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     if transport is Transport.STDIO:
         configure_logging("WARNING", settings.logging.format, stream=sys.stderr)
         run_async(_serve_stdio(settings, name, embedder.value))

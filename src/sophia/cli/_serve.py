@@ -39,7 +39,7 @@ def serve(
 
     settings = settings_of(ctx)
     configure_logging(settings.logging.level, settings.logging.format)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     run_async(_preflight(settings))
     bind_host = host or settings.server.host
     bind_port = port or settings.server.port

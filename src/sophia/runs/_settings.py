@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from sophia.config import Settings
 from sophia.errors import ConfigError
-from sophia.store import resolve_database_url
+from sophia.store import private_sqlite_file, resolve_database_url
 
 __all__ = ["APP_VERSION", "QUEUE", "WORKFLOW", "RunSettings", "load_sealing_key", "system_database_url"]
 
@@ -44,7 +44,7 @@ def system_database_url(settings: Settings) -> str:
     if url.get_backend_name() == "postgresql":
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
     home = Path(settings.home).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(home / "dbos.sqlite")
     return f"sqlite:///{home / 'dbos.sqlite'}"
 
 
@@ -63,7 +63,7 @@ def load_sealing_key(home: Path) -> bytes:
         if len(key) != 32:
             raise ConfigError(f"{path} does not hold a 32-byte key; delete it to create a new one")
         return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:

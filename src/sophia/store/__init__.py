@@ -4,7 +4,14 @@ counters (in process or Redis) for rate limits."""
 from sophia.store._audit import AuditEntry, AuditRow, list_audit, record_audit
 from sophia.store._base import NAMING_CONVENTION, Base, JsonType, UtcDateTime, utcnow
 from sophia.store._counters import CounterStore, MemoryCounters, RedisCounters, open_counters
-from sophia.store._engine import SQLITE_PRAGMAS, Database, create_engine, normalize_url, storage_errors
+from sophia.store._engine import (
+    SQLITE_PRAGMAS,
+    Database,
+    create_engine,
+    normalize_url,
+    private_sqlite_file,
+    storage_errors,
+)
 from sophia.store._migrate import (
     MIGRATIONS_DIR,
     current_revision,
@@ -39,6 +46,7 @@ __all__ = [
     "normalize_url",
     "open_counters",
     "open_database",
+    "private_sqlite_file",
     "record_audit",
     "resolve_database_url",
     "storage_errors",

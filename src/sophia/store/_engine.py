@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -63,12 +64,26 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (SQLite gives its WAL and SHM files the same mode) in a 0700 directory.
+
+    The file holds key hashes, sessions, memories and conversations; a new directory is made 0700 for the same
+    reason. An existing file or directory keeps the mode its owner gave it.
+    """
+    path = path.expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _prepare_sqlite_directory(url: URL, shown: str) -> None:
     path = _sqlite_file(url)
     if path is None:
         return
     try:
-        path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)
     except OSError as error:
         raise StorageError(
             f"cannot create the directory {path.parent} for the SQLite database {shown} "

@@ -56,6 +56,12 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
+_REFUSED_NETWORKS = (
+    ("site-local", ipaddress.ip_network("fec0::/10")),  # deprecated, but still routed inside some networks
+    ("protocol-assignment", ipaddress.ip_network("192.0.0.0/24")),  # includes addresses Python calls global
+)
+
+
 def forbidden_reason(address: IPAddress) -> str | None:
     """Why `address` must not be fetched, or None if it is an ordinary public address."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -68,6 +74,11 @@ def forbidden_reason(address: IPAddress) -> str | None:
         ("multicast", address.is_multicast),
         ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
+        *(
+            (name, address in network)
+            for name, network in _REFUSED_NETWORKS
+            if network.version == address.version
+        ),
         ("private", address.is_private or not address.is_global),
     )
     return next((name for name, hit in checks if hit), None)

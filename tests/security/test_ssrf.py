@@ -116,6 +116,9 @@ async def test_loopback_is_refused_without_the_allow_list_and_nothing_is_sent(se
         ("http://224.0.0.1/", "multicast"),
         ("http://100.64.0.1/", "private"),  # carrier-grade NAT
         ("http://[fe80::1]/", "link-local"),
+        ("http://[fec0::1]/", "site-local"),  # deprecated site-local IPv6, still routed in places
+        ("http://192.0.0.9/", "protocol-assignment"),  # Python counts it as global
+        ("http://192.0.0.170/", "protocol-assignment"),
     ],
 )
 async def test_internal_addresses_are_refused_in_every_spelling(url: str, reason: str) -> None:
