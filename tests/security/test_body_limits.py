@@ -95,6 +95,7 @@ def test_huge_bodies_are_refused_with_413_and_peak_memory_stays_flat(server: tup
         ("/v1/memory", 350_000_014, None),  # no key, a declared 350 MB
         ("/v1/memory", 200 * MB, key),  # a key, a declared 200 MB
         ("/v1/chat/completions", 200 * MB, key),  # the raw fast path
+        ("/v1/messages", 200 * MB, key),  # Anthropic's shape
         ("/v1/memory", None, key),  # chunked: no length to check up front
         ("/v1/chat/completions", None, key),
         ("/mcp", None, None),
@@ -104,8 +105,11 @@ def test_huge_bodies_are_refused_with_413_and_peak_memory_stays_flat(server: tup
         offered += size
         status, body = offer(running, _head(path, length, with_key), _filler(size, chunked=length is None))
         assert status == 413, (path, length, body)
-        error = orjson.loads(body)["error"]
-        assert error["code"] == "body_too_large" and error["request_id"], error
+        answer = orjson.loads(body)
+        if path == "/v1/messages":
+            assert answer["type"] == "error" and "at most" in answer["error"]["message"], answer
+        else:
+            assert answer["error"]["code"] == "body_too_large" and answer["error"]["request_id"], answer
     grown_mb = (peak_rss_kb(running) - before) / 1024
     assert grown_mb < 64, f"peak memory grew by {grown_mb:.0f} MB while {offered // MB} MB were offered"
 

@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sophia.errors import AuthError
+from sophia.server._anthropic import MESSAGES_PATH, anthropic_error_response
 from sophia.server._auth import VERIFIED_PRINCIPAL
 from sophia.server._errors import error_response
 
 __all__ = ["BodyLimitMiddleware", "BodyLimits"]
 
-MODEL_API_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings"})
+MODEL_API_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", MESSAGES_PATH})
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
-    """`model_api` for chat completions and embeddings (prompts can be long), `default` for every other route."""
+    """`model_api` for chat completions, messages and embeddings (prompts can be long), `default` elsewhere."""
 
     model_api: int
     default: int
@@ -32,15 +33,22 @@ class BodyLimits:
         return self.model_api if path in MODEL_API_PATHS else self.default
 
 
-def _too_large(limit: int, size: int | None) -> ASGIApp:
+def _refusal(path: str, status: int, message: str, code: str, headers: dict[str, str]) -> ASGIApp:
+    """The route's own error shape: Anthropic's on `/v1/messages`, Sophia's (OpenAI's) elsewhere."""
+    if path == MESSAGES_PATH:
+        response = anthropic_error_response(status, message)
+        response.headers.update(headers)
+        return response
+    return error_response(status, message, code, headers=headers)
+
+
+def _too_large(path: str, limit: int, size: int | None) -> ASGIApp:
     said = f"{size} bytes" if size is not None else "over the limit"
-    return error_response(
-        413,
+    message = (
         f"the request body is {said}; this route takes at most {limit} bytes "
-        "(server.max_body_bytes for the model API, server.max_request_bytes elsewhere)",
-        "body_too_large",
-        headers={"Connection": "close"},
+        "(server.max_body_bytes for the model API, server.max_request_bytes elsewhere)"
     )
+    return _refusal(path, 413, message, "body_too_large", {"Connection": "close"})
 
 
 def _content_length(scope: Scope) -> int | None | str:
@@ -60,25 +68,25 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
-        limit = self.limits.for_path(scope["path"])
+        path = scope["path"]
+        limit = self.limits.for_path(path)
         declared = _content_length(scope)
         if declared == "invalid":
-            await error_response(400, "the Content-Length header is not a number", "invalid_input")(
-                scope, receive, send
-            )
+            message = "the Content-Length header is not a number"
+            await _refusal(path, 400, message, "invalid_input", {})(scope, receive, send)
             return
         if isinstance(declared, int) and declared > limit:
-            await _too_large(limit, declared)(scope, receive, send)
+            await _too_large(path, limit, declared)(scope, receive, send)
             return
         verdict = scope.get("state", {}).get(VERIFIED_PRINCIPAL)
         if isinstance(verdict, AuthError):
             challenge = {"WWW-Authenticate": "Bearer", "Connection": "close"}
-            await error_response(401, verdict.message, verdict.code, headers=challenge)(scope, receive, send)
+            await _refusal(path, 401, verdict.message, verdict.code, challenge)(scope, receive, send)
             return
         if declared is None:  # chunked: read it here, no further than the limit
             body = await _read_within(receive, limit)
             if body is None:
-                await _too_large(limit, None)(scope, receive, send)
+                await _too_large(path, limit, None)(scope, receive, send)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
