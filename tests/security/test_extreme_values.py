@@ -185,3 +185,32 @@ def _read_response(sock: socket.socket) -> tuple[bytes, bytes]:
     while len(body) < length:
         body += sock.recv(65536)
     return head, body
+
+
+def _query_dates(app: FastAPI) -> list[tuple[str, str]]:
+    """(path, parameter) for every GET route's date-time query parameter."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for parameter in operations.get("get", {}).get("parameters", []):
+            if parameter["in"] == "query" and _extreme_kind(parameter.get("schema", {})) == "date":
+                found.append((path, parameter["name"]))
+    return found
+
+
+QUERY_DATES = _query_dates(create_app(Settings(home=HOME), mcp=False))
+
+
+@pytest.mark.parametrize("when", EXTREME_DATES)
+@pytest.mark.parametrize(("path", "name"), QUERY_DATES, ids=[f"{p}?{n}" for p, n in QUERY_DATES])
+def test_extreme_dates_in_queries_get_a_typed_client_error(
+    served: tuple[str, str, FastAPI], path: str, name: str, when: str
+) -> None:
+    url, key, _ = served
+    response = httpx.get(
+        url + path, params={name: when}, headers={"authorization": f"Bearer {key}"}, timeout=60
+    )
+    assert response.status_code < 500, response.text
+
+
+def test_the_usage_report_dates_are_covered() -> None:
+    assert ("/v1/usage", "since") in QUERY_DATES

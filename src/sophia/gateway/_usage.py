@@ -50,6 +50,22 @@ class UsageFilter:
 
         Naive times are UTC.
         """
+        try:
+            return cls._between(since, until, days, user_id, api_key_id)
+        except OverflowError:  # year 1 at +14:00, or `days` before year 1
+            raise InvalidInput(
+                "since/until: the report's range falls outside the years 1 to 9999 in UTC"
+            ) from None
+
+    @classmethod
+    def _between(
+        cls,
+        since: datetime | None,
+        until: datetime | None,
+        days: int,
+        user_id: str | None,
+        api_key_id: str | None,
+    ) -> UsageFilter:
         if since is None and until is None:
             return cls.last_days(days, user_id=user_id, api_key_id=api_key_id)
         if since is None:  # the `days` days before `until`
