@@ -86,7 +86,7 @@ async def cli_database(settings: Settings) -> AsyncIterator[Database]:
 
     sqlite = resolve_database_url(settings).startswith("sqlite")
     if sqlite:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     database = await open_database(settings, migrate=sqlite or settings.server.upgrade_on_start)
     try:
         yield database
