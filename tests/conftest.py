@@ -37,6 +37,15 @@ def _isolated_sophia_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     return home
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redactor() -> Iterator[None]:
+    """The redactor is process-wide: a secret one test registered must not mangle the next test's text."""
+    from sophia.observability import redactor
+
+    yield
+    redactor.clear()
+
+
 # --- no outbound network ---------------------------------------------------------------------------------
 
 

@@ -96,6 +96,7 @@ def test_vault_errors_name_the_reference_and_never_a_value_or_token() -> None:
         resolver.resolve("vault:sophia/db")
     for error in (missing_key.value, missing_path.value):
         assert "pw-one" not in str(error) and "t-approle-1" not in str(error) and "sid-1" not in str(error)
+    assert resolver.resolve("vault:sophia/db#url")  # a value read from Vault is registered with the redactor
     assert "pw-one" not in redactor.redact("url=postgresql://u:pw-one@db/sophia")
 
 
