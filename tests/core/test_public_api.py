@@ -10,6 +10,7 @@ PACKAGES = [
     "sophia.accounts",
     "sophia.agents",
     "sophia.config",
+    "sophia.connectors",
     "sophia.conversations",
     "sophia.gateway",
     "sophia.gateway.providers",

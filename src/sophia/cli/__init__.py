@@ -13,6 +13,7 @@ from sophia.cli import (
     _approvals,
     _budgets,
     _config,
+    _connectors,
     _db,
     _mcp,
     _memory,
@@ -70,6 +71,7 @@ app.add_typer(_accounts.keys_app)
 app.add_typer(_budgets.app)
 app.add_typer(_mcp.app)
 app.add_typer(_memory.app)
+app.add_typer(_connectors.app)
 
 
 def main() -> None:

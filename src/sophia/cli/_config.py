@@ -39,6 +39,26 @@ def show(ctx: typer.Context) -> None:
     echo_json(redacted_settings(state(ctx).settings()))
 
 
+def connector_problems(settings: Settings) -> list[str]:
+    """Unknown connector kinds, and required credentials a configured connector lacks."""
+    if not settings.connectors:
+        return []
+    from sophia.connectors import connector_kind, connector_kind_problems
+
+    problems = connector_kind_problems(settings)
+    for name, section in settings.connectors.items():
+        try:
+            kind = connector_kind(section.kind or name)
+        except KeyError:
+            continue
+        problems += [
+            f"connectors.{name}.credentials.{c.name}: required by {kind.title} ({c.description})"
+            for c in kind.credentials
+            if c.required and c.name not in section.credentials and section.enabled
+        ]
+    return problems
+
+
 def reference_problems(settings: Settings) -> list[str]:
     """Unknown provider kinds, secret references that do not resolve and chain members not in the catalog."""
     from sophia.gateway import Catalog, check_chains, provider_kind_problems
@@ -56,7 +76,9 @@ def reference_problems(settings: Settings) -> list[str]:
         if provider.api_key:
             refs.append((f"providers[{i}].api_key", provider.api_key))
         refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
-    problems = provider_kind_problems(settings)
+    for name, connector in settings.connectors.items():
+        refs += [(f"connectors.{name}.credentials.{k}", v) for k, v in connector.credentials.items()]
+    problems = provider_kind_problems(settings) + connector_problems(settings)
     resolved: dict[str, str] = {}
     for where, ref in refs:
         try:

@@ -1,5 +1,6 @@
 """Typed settings from `sophia.toml` and `SOPHIA_*` environment variables (see `_settings.py`)."""
 
+from sophia.config._connectors import ConnectorSettings, EventTrigger
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._settings import (
     PROVIDER_KINDS,
@@ -33,7 +34,9 @@ __all__ = [
     "SECRET_SCHEMES",
     "TASKS",
     "BudgetSettings",
+    "ConnectorSettings",
     "EscSettings",
+    "EventTrigger",
     "LoggingSettings",
     "McpHttpSettings",
     "McpServerSettings",

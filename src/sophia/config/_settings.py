@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._tools import ToolSettings
 from sophia.errors import ConfigError
@@ -290,6 +291,9 @@ class Settings(BaseSettings):
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     tools: ToolSettings = ToolSettings()
     memory: MemoryBackendSettings = MemoryBackendSettings()
+    connectors: dict[str, ConnectorSettings] = Field(
+        default_factory=dict, description="External services by instance name ([connectors.github], …)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -390,6 +394,12 @@ def _reference_problems(settings: Settings) -> list[str]:
         if task not in TASKS:
             problems.append(f'routing.chains.{task}: unknown task "{task}"{suggest(task, TASKS)}')
     # Chain members may name built-in catalog models, so the gateway checks them (`sophia.gateway.check_chains`).
+    # Connector kinds are checked by `sophia.connectors`, which knows the kinds that plugins register.
+    problems.extend(
+        f"connectors.{name[:40]}: an instance name is a lower-case word (letters, digits, _)"
+        for name in settings.connectors
+        if not CONNECTOR_NAME.match(name)
+    )
     return problems
 
 

@@ -27,7 +27,7 @@ from sophia.gateway._provider_kinds import (
     register_provider_kind,
     reload_provider_kinds,
 )
-from sophia.gateway._retry import RetryPolicy
+from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
 from sophia.gateway._sse import encode_sse
 from sophia.gateway._usage import (
@@ -79,6 +79,7 @@ __all__ = [
     "RequestRecord",
     "RequestTraits",
     "RetryPolicy",
+    "Retryable",
     "RoutePlan",
     "Router",
     "Scope",

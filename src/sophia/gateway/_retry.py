@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
-from sophia.gateway._errors import ProviderError
+__all__ = ["RetryPolicy", "Retryable"]
+
+
+class Retryable(Protocol):
+    """What the policy needs of a failure: a provider's, or a connector's (both carry these two)."""
+
+    @property
+    def retryable(self) -> bool: ...
+
+    @property
+    def retry_after(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,14 +28,14 @@ class RetryPolicy:
     max_delay: float = 8.0
     max_retry_after: float = 20.0
 
-    def should_retry(self, error: ProviderError, attempt: int) -> bool:
+    def should_retry(self, error: Retryable, attempt: int) -> bool:
         """`attempt` counts from 0 for the first try. Only retryable failures (429, 408, 409, 5xx, network)."""
         if not error.retryable or attempt >= self.max_retries:
             return False
         # A Retry-After longer than we are willing to wait: better to fall back to the next model now.
         return error.retry_after is None or error.retry_after <= self.max_retry_after
 
-    def delay(self, error: ProviderError, attempt: int, rng: random.Random | None = None) -> float:
+    def delay(self, error: Retryable, attempt: int, rng: random.Random | None = None) -> float:
         backoff = min(self.max_delay, self.base_delay * (2**attempt))
         jittered = (rng or random).uniform(0, backoff)
         if error.retry_after is not None:

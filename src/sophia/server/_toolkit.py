@@ -1,4 +1,4 @@
-"""One process's tools: the built-ins, memory tools and the external `[[mcp_servers]]` tools, behind one invoker.
+"""One process's tools: built-ins, memory, `[connectors.*]` actions and `[[mcp_servers]]` tools, behind one invoker.
 
 Every shell (`sophia serve` with its web chat and run worker, `sophia run`/`worker`, `sophia approvals`,
 `sophia mcp serve`) builds its tools here, so `[tools]` (policy, limits, workspace roots) and the external MCP
@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from sophia.config import Settings
 from sophia.memory import MemoryService
@@ -23,6 +25,7 @@ from sophia.tools import (
 )
 
 if TYPE_CHECKING:
+    from sophia.connectors import Connectors
     from sophia.mcp import McpClients
 
 __all__ = ["ToolKit", "open_toolkit"]
@@ -36,8 +39,12 @@ class ToolKit:
     invoker: ToolInvoker
     workspaces: WorkspaceRoots
     clients: McpClients | None = None
+    connectors: Connectors | None = None
 
     async def aclose(self) -> None:
+        if self.connectors is not None:
+            await self.connectors.aclose()
+            self.connectors = None
         if self.clients is not None:
             await self.clients.aclose()
             self.clients = None
@@ -50,9 +57,11 @@ async def open_toolkit(
     *,
     connect_external: bool = True,
     errlog: Any = None,
+    connector_transport: httpx.AsyncBaseTransport | None = None,
 ) -> ToolKit:
     """The registry, the invoker under `[tools]`'s policy (sealing key shared by the install) and workspaces.
 
+    Each enabled connector's actions join the registry (`connector_transport` replaces the network in tests).
     External MCP servers are connected when `connect_external`; one that cannot be reached is logged and left
     out, and the next call to one of its tools reconnects.
     """
@@ -62,6 +71,11 @@ async def open_toolkit(
     sealer = ArgumentSealer(load_sealing_key(settings.home))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
+    if settings.connectors:
+        from sophia.connectors import Connectors
+
+        kit.connectors = Connectors.open(settings, transport=connector_transport)
+        kit.connectors.register_tools(registry)
     if settings.mcp_servers:
         from sophia.mcp import McpClients  # the MCP SDK takes a second to import; only when configured
         from sophia.secrets import SecretResolver

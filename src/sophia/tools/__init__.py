@@ -17,7 +17,7 @@ from sophia.tools._errors import (
 from sophia.tools._execute import truncate_bytes
 from sophia.tools._git import GitError
 from sophia.tools._invoker import ToolInvoker
-from sophia.tools._model import SideEffect, Tool, ToolCallResult, ToolContext, ToolResult
+from sophia.tools._model import DRY_RUN_TAG, SideEffect, Tool, ToolCallResult, ToolContext, ToolResult
 from sophia.tools._policy import (
     BUILTIN_RULES,
     ApprovalPolicy,
@@ -36,6 +36,7 @@ from sophia.tools._workspace_roots import WorkspaceMissing, WorkspaceRefused, Wo
 
 __all__ = [
     "BUILTIN_RULES",
+    "DRY_RUN_TAG",
     "TOOL_AUDIT_ACTIONS",
     "TOOL_GROUPS",
     "ApprovalNotFound",

@@ -47,9 +47,14 @@ def record_tool_audit(
 
 
 async def list_tool_audit(
-    session: AsyncSession, *, run_id: str | None = None, tool: str | None = None, limit: int = 100
+    session: AsyncSession,
+    *,
+    run_id: str | None = None,
+    tool: str | None = None,
+    tool_prefix: str | None = None,
+    limit: int = 100,
 ) -> list[AuditEntry]:
-    """Tool audit entries, newest first, for one run and/or one tool."""
+    """Tool audit entries, newest first, for one run and/or one tool (or every tool under `tool_prefix`)."""
     query = (
         sa.select(AuditRow)
         .where(AuditRow.action.in_(TOOL_AUDIT_ACTIONS))
@@ -60,6 +65,9 @@ async def list_tool_audit(
         query = query.where(AuditRow.detail["run_id"].as_string() == run_id)
     if tool is not None:
         query = query.where(AuditRow.target == tool)
+    if tool_prefix is not None:
+        escaped = tool_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(AuditRow.target.like(f"{escaped}%", escape="\\"))
     rows = (await session.scalars(query)).all()
     return [
         AuditEntry(r.id, r.at, r.actor_user_id, r.actor_key_id, r.action, r.target, dict(r.detail))

@@ -91,9 +91,11 @@ class ToolFailed(ToolError):
     code = "tool_failed"
     http_status = 502
 
-    def __init__(self, message: str, tool: str) -> None:
+    def __init__(self, message: str, tool: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.tool = tool
+        self.reason = reason
+        """The typed error's code when the tool raised one (`connector_not_found`, …), for a caller to branch on."""
 
 
 class ToolTimeout(ToolFailed):

@@ -92,5 +92,6 @@ async def call_tool(
             raise ToolTimeout(
                 f"tool {tool.name} did not finish within {limit:g} seconds and was stopped", tool.name
             ) from None
-        raise ToolFailed(_failure_message(tool, error), tool.name) from None
+        reason = error.code if isinstance(error, SophiaError) else None
+        raise ToolFailed(_failure_message(tool, error), tool.name, reason) from None
     return render_output(raw, output_limit)

@@ -23,7 +23,7 @@ from sophia.tools._errors import (
     ToolFailed,
 )
 from sophia.tools._execute import Output, call_tool
-from sophia.tools._model import SideEffect, Tool, ToolCallResult, ToolContext
+from sophia.tools._model import DRY_RUN_TAG, SideEffect, Tool, ToolCallResult, ToolContext
 from sophia.tools._policy import ApprovalPolicy, Decision, ToolSettings
 from sophia.tools._redaction import summarize
 from sophia.tools._registry import ToolRegistry
@@ -66,6 +66,8 @@ class ToolInvoker:
             raise ToolDenied(
                 f"the approval policy does not let the {context.role.value} role call {tool.name}", tool.name
             )
+        if decision is Decision.ASK and _is_dry_run(tool, validated):
+            return await self._run(tool, validated, context, decision="dry_run", approval_id=None)
         if decision is Decision.ASK:
             if tool.precheck is not None:  # no approval record for a call that cannot succeed for this caller
                 await tool.precheck(validated, context)
@@ -314,6 +316,11 @@ def _decider_check(by: Principal) -> Callable[[ToolApprovalRow], None]:
         )
 
     return check
+
+
+def _is_dry_run(tool: Tool, arguments: BaseModel) -> bool:
+    """A dry run sends nothing, so it needs no approval (a denied tool stays denied); it is still audited."""
+    return DRY_RUN_TAG in tool.tags and getattr(arguments, "dry_run", False) is True
 
 
 def _ghost(row: ToolApprovalRow) -> Tool:

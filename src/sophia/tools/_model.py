@@ -12,7 +12,10 @@ from pydantic import BaseModel
 
 from sophia.accounts import Principal, Role
 
-__all__ = ["SideEffect", "Tool", "ToolCallResult", "ToolContext", "ToolResult"]
+__all__ = ["DRY_RUN_TAG", "SideEffect", "Tool", "ToolCallResult", "ToolContext", "ToolResult"]
+
+DRY_RUN_TAG = "dry_run"
+"""A tool with this tag takes `dry_run: bool`; a dry-run call sends nothing and skips the approval question."""
 
 T = TypeVar("T")
 

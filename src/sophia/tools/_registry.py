@@ -45,6 +45,7 @@ class ToolRegistry:
         description: str | None = None,
         timeout: float | None = None,
         precheck: Callable[[BaseModel, ToolContext], Awaitable[None]] | None = None,
+        tags: tuple[str, ...] = (),
     ) -> Tool:
         """Describe `function` (sync or async) from its signature and docstring, and register it."""
         if not _NAME.match(name) or len(name) > _MAX_NAME:
@@ -67,6 +68,7 @@ class ToolRegistry:
             context_parameter=spec.context_parameter,
             timeout=timeout,
             precheck=precheck,
+            tags=tags,
         )
         return self.register(tool)
 

@@ -1,0 +1,131 @@
+"""What a connector is: a service, its credentials, a cheap check, and actions declared with `@action`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from sophia.config import ConnectorSettings
+from sophia.connectors._auth import Auth, HeaderToken, Resolve
+from sophia.connectors._http import ConnectorHttp
+from sophia.secrets import SecretResolver
+from sophia.tools import SideEffect
+
+__all__ = ["ActionSpec", "CheckResult", "Connector", "Credential", "WebhookEvent", "action"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_ATTRIBUTE = "__sophia_action__"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    name: str
+    effect: SideEffect
+    description: str | None = None
+
+
+def action(
+    name: str, effect: SideEffect | str = SideEffect.READ, description: str | None = None
+) -> Callable[[F], F]:
+    """Mark a connector method as an action; it becomes the tool `<instance>.<name>` with this side effect."""
+
+    def mark(function: F) -> F:
+        if not inspect.iscoroutinefunction(function):
+            raise TypeError(f"connector action {name} must be an async method")
+        setattr(function, _ATTRIBUTE, ActionSpec(name, SideEffect(effect), description))
+        return function
+
+    return mark
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A credential the connector needs (`[connectors.NAME.credentials]` holds its reference)."""
+
+    name: str
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    ok: bool
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """An inbound event whose signature was checked: `type` like `pull_request.opened`, `id` for deduplication."""
+
+    type: str
+    id: str
+    payload: dict[str, Any]
+    summary: str = ""
+    reply: Any = None
+    """What to answer the service with instead of the usual acknowledgement (Slack's url_verification)."""
+
+
+class Connector:
+    """Base of every service. Subclasses set the class attributes, build `self.http`, and declare actions."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    group: ClassVar[str] = "integrations"
+    default_base_url: ClassVar[str]
+    docs_url: ClassVar[str] = ""
+    credentials: ClassVar[tuple[Credential, ...]] = ()
+    idempotency_header: ClassVar[str | None] = None
+
+    def __init__(self, name: str, settings: ConnectorSettings, http: ConnectorHttp) -> None:
+        self.name = name
+        self.settings = settings
+        self.http = http
+        self._resolve: Resolve | None = None
+
+    def bind_credentials(self, resolve: Resolve) -> None:
+        self._resolve = resolve
+
+    def credential(self, name: str) -> str:
+        """A credential's value (raises ConnectorNotConfigured naming the setting when it is missing)."""
+        if self._resolve is None:
+            raise RuntimeError(f"connector {self.name} was built without credentials; use build_connector")
+        return self._resolve(name)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.settings.options
+
+    def build_auth(self, resolve: Resolve, secrets: SecretResolver) -> Auth:
+        """How requests are authenticated; default `Authorization: Bearer <credentials.token>`."""
+        return HeaderToken(resolve)
+
+    def webhook_secret(self) -> str:
+        """The shared secret inbound requests are signed with (`credentials.webhook_secret`)."""
+        return self.credential("webhook_secret")
+
+    async def check(self) -> CheckResult:
+        """A cheap authenticated read that proves the credentials work (override per service)."""
+        raise NotImplementedError
+
+    def verify_webhook(self, headers: dict[str, str], body: bytes, secret: str) -> WebhookEvent:
+        """Check an inbound request's signature and parse it; raise WebhookRefused when it does not verify."""
+        raise NotImplementedError(f"{self.title} sends no webhooks Sophia understands")
+
+    @classmethod
+    def receives_webhooks(cls) -> bool:
+        return cls.verify_webhook is not Connector.verify_webhook
+
+    def action_methods(self) -> list[tuple[ActionSpec, Callable[..., Any]]]:
+        found: list[tuple[ActionSpec, Callable[..., Any]]] = []
+        for attribute in dir(type(self)):
+            function = getattr(type(self), attribute, None)
+            spec = getattr(function, _ATTRIBUTE, None)
+            if isinstance(spec, ActionSpec):
+                found.append((spec, getattr(self, attribute)))
+        return sorted(found, key=lambda pair: pair[0].name)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
