@@ -83,7 +83,10 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
     async def runtime(services: Any) -> Any:
         # the server's memory uses the default embedder; only another choice opens a second index
         shared = services.memory if embedder == EmbedderChoice.MINILM else None
-        return await open_runtime(services.settings, services.database, embedder=embedder, memory=shared)
+        kit = services.tools if shared is not None else None  # the server's tools are bound to its memory
+        return await open_runtime(
+            services.settings, services.database, embedder=embedder, memory=shared, kit=kit
+        )
 
     application = create_app(settings, mcp=False)
     install_mcp(application, runtime_factory=runtime)

@@ -173,8 +173,14 @@ class _Named:
 
 
 async def _default_runtime(services: Any) -> McpRuntime:
-    """The server's own memory service, so `/mcp` and `/v1/memory` share one index and cache in a process."""
-    return await open_runtime(services.settings, services.database, memory=getattr(services, "memory", None))
+    """The server's own memory and tools, so `/mcp`, `/v1/memory` and the chat share one index, cache, set of
+    external MCP connections and connectors in a process."""
+    return await open_runtime(
+        services.settings,
+        services.database,
+        memory=getattr(services, "memory", None),
+        kit=getattr(services, "tools", None),
+    )
 
 
 def install_mcp(

@@ -38,10 +38,13 @@ class McpRuntime:
     clients: McpClients | None = None
     context: ToolContext = LOCAL_CONTEXT
     owned: list[Any] = field(default_factory=list, repr=False)
+    owned_kit: Any = field(default=None, repr=False)
+    """The toolkit `open_runtime` opened for this runtime (none when it uses the server's own)."""
 
     async def aclose(self) -> None:
-        if self.clients is not None:
-            await self.clients.aclose()
+        if self.owned_kit is not None:
+            await self.owned_kit.aclose()  # its external MCP clients and connectors
+            self.owned_kit = None
         if self.runs is not None:
             await self.runs.aclose()
         for resource in reversed(self.owned):
@@ -89,12 +92,14 @@ async def open_runtime(
     errlog: Any = None,
     runs: bool = True,
     memory: MemoryService | None = None,
+    kit: Any = None,
 ) -> McpRuntime:
     """Build the process's tools (`open_toolkit`: built-ins, memory tools, external MCP tools) on `database`.
 
     `memory` is the process's service when it has one (`sophia serve`): one index and cache per process.
     Otherwise `embedder=None` leaves memory out; a string picks `minilm` (the bundled model) or `hashing`.
-    `runs=False` leaves the runs resources out.
+    `runs=False` leaves the runs resources out. `kit` is the server's own toolkit (`sophia serve`): reused, so
+    external MCP servers are connected and connectors opened once per process, and not closed here.
     """
     from sophia.server import open_toolkit
 
@@ -102,8 +107,13 @@ async def open_runtime(
     if memory is None and embedder is not None:
         chosen = _embedder(embedder) if isinstance(embedder, str) else embedder
         memory = await open_memory(settings, database, embedder=chosen)  # the `[memory]` backends
-    kit = await open_toolkit(settings, database, memory, connect_external=connect_external, errlog=errlog)
+    owned_kit = None
+    if kit is None:
+        kit = owned_kit = await open_toolkit(
+            settings, database, memory, connect_external=connect_external, errlog=errlog
+        )
     runtime = McpRuntime(kit.registry, kit.invoker, context=context, memory=memory, clients=kit.clients)
+    runtime.owned_kit = owned_kit
     if opened:
         runtime.owned.append(memory)
     runtime.accounts = AccountService(database)
