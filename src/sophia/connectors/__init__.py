@@ -31,7 +31,15 @@ from sophia.connectors._kinds import (
     connector_kind_problems,
     register_connector_kind,
 )
-from sophia.connectors._model import ActionSpec, CheckResult, Connector, Credential, WebhookEvent, action
+from sophia.connectors._model import (
+    ActionSpec,
+    ApprovalDecision,
+    CheckResult,
+    Connector,
+    Credential,
+    WebhookEvent,
+    action,
+)
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
@@ -52,6 +60,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SLACK_REPLAY_WINDOW",
     "ActionSpec",
+    "ApprovalDecision",
     "Auth",
     "BasicAuth",
     "CallScope",

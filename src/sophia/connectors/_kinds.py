@@ -22,7 +22,9 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "sophia.connectors"
 
-BUILTIN_KINDS: dict[str, str] = {}
+BUILTIN_KINDS: dict[str, str] = {
+    "slack": "sophia.connectors._slack:Slack",
+}
 """kind -> `module:Class`; every service module registers here."""
 
 _registered: dict[str, type[Connector]] = {}

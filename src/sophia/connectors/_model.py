@@ -13,7 +13,15 @@ from sophia.connectors._http import ConnectorHttp
 from sophia.secrets import SecretResolver
 from sophia.tools import SideEffect
 
-__all__ = ["ActionSpec", "CheckResult", "Connector", "Credential", "WebhookEvent", "action"]
+__all__ = [
+    "ActionSpec",
+    "ApprovalDecision",
+    "CheckResult",
+    "Connector",
+    "Credential",
+    "WebhookEvent",
+    "action",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTRIBUTE = "__sophia_action__"
@@ -57,6 +65,20 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """A person's click on an approve/deny button sent by a messaging service (Slack, Telegram).
+
+    `user` is the Sophia user the service's person maps to (the connector's `approvers` option); None when the
+    clicker is not mapped, and then the decision is refused: it decides nothing.
+    """
+
+    approval_id: str
+    approve: bool
+    external_user: str
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEvent:
     """An inbound event whose signature was checked: `type` like `pull_request.opened`, `id` for deduplication."""
 
@@ -66,6 +88,8 @@ class WebhookEvent:
     summary: str = ""
     reply: Any = None
     """What to answer the service with instead of the usual acknowledgement (Slack's url_verification)."""
+    decision: ApprovalDecision | None = None
+    """A click on an approval button; the webhook route applies it through the approvals desk."""
 
 
 class Connector:
