@@ -23,6 +23,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "slack": "sophia.connectors._slack:Slack",
 }
 """kind -> `module:Class`; every service module registers here."""
