@@ -166,7 +166,7 @@ def error_from_response(service: str, response: httpx.Response, retry_after: flo
     status = response.status_code
     said = service_message(response)
     detail = f": {said}" if said else ""
-    where = f"{response.request.method} {response.request.url.path}"
+    where = redactor.redact(f"{response.request.method} {response.request.url.path}")
     if is_rate_limit(response):
         wait = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
         return ConnectorRateLimited(

@@ -24,6 +24,7 @@ from sophia.connectors._errors import (
 )
 from sophia.connectors._ratelimit import RateGate
 from sophia.gateway import CircuitBreaker, RetryPolicy
+from sophia.observability import redactor
 
 __all__ = ["ConnectorHttp", "Classify"]
 
@@ -168,7 +169,7 @@ class ConnectorHttp:
         except httpx.TimeoutException:
             self.breaker.record_failure()
             raise ConnectorUnavailable(
-                f"{self.service} did not answer {request.method} {request.url.path} in time",
+                f"{self.service} did not answer {redactor.redact(request.method + ' ' + request.url.path)} in time",
                 service=self.service,
                 retryable=request.method in _IDEMPOTENT,
             ) from None

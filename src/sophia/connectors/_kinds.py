@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "sophia.connectors"
 BUILTIN_KINDS: dict[str, str] = {
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "slack": "sophia.connectors._slack:Slack",
+    "telegram": "sophia.connectors._telegram:Telegram",
 }
 """kind -> `module:Class`; every service module registers here."""
 

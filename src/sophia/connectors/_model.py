@@ -138,6 +138,10 @@ class Connector:
         """Check an inbound request's signature and parse it; raise WebhookRefused when it does not verify."""
         raise NotImplementedError(f"{self.title} sends no webhooks Sophia understands")
 
+    async def acknowledge(self, event: WebhookEvent, outcome: str) -> None:
+        """After an event's decision was applied: tell the service (Telegram's answerCallbackQuery); optional."""
+        return None
+
     @classmethod
     def receives_webhooks(cls) -> bool:
         return cls.verify_webhook is not Connector.verify_webhook

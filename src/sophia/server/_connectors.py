@@ -120,6 +120,11 @@ async def receive_webhook(name: str, request: Request) -> Any:
         return {"accepted": True, "duplicate": True, "event": accepted.event.type}
     if accepted.event.decision is not None:
         decided = await _apply_decision(request, accepted.event.decision)
+        outcome = decided.get("status") if decided["applied"] else decided.get("reason")
+        try:
+            await _connectors(request).get(name).acknowledge(accepted.event, str(outcome))
+        except SophiaError:
+            decided["acknowledged"] = False
         return {"accepted": True, "duplicate": False, "event": accepted.event.type, "decision": decided}
     run_id = None
     if accepted.trigger is not None:
