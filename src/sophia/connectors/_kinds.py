@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
+    "qdrant": "sophia.connectors._qdrant:Qdrant",
     "slack": "sophia.connectors._slack:Slack",
     "telegram": "sophia.connectors._telegram:Telegram",
 }
