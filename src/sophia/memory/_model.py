@@ -91,6 +91,8 @@ class MemorySettings:
     neighbour_window: int = 1
     speaker_boost: float = 0.3
     temporal_boost: float = 0.5
+    date_boost: float = 0.5
+    session_weight: float = 0.0
     recency_weight: float = 0.02
     importance_weight: float = 0.02
     access_weight: float = 0.01
