@@ -52,6 +52,10 @@ DEFAULT_LOCOMO = next(
 )
 PLAIN = dict(
     rrf_k=60.0,
+    keyword_weight=1.0,
+    vector_weight=1.0,
+    date_boost=0.0,
+    session_weight=0.0,
     neighbour_weight=0.0,
     speaker_boost=0.0,
     temporal_boost=0.0,

@@ -22,13 +22,13 @@ from sophia.memory import Gathered, MemorySettings, rank_gathered
 
 KS = (1, 5, 10, 20)
 GRID: dict[str, tuple[float, ...]] = {
-    "rrf_k": (2.0, 5.0, 10.0, 20.0, 60.0),
+    "rrf_k": (5.0, 10.0, 20.0, 60.0),
     "vector_weight": (0.5, 0.75, 1.0, 1.5, 2.0),
     "neighbour_weight": (0.0, 0.25, 0.5, 0.75),
-    "speaker_boost": (0.0, 0.15, 0.3, 0.6, 1.0),
-    "temporal_boost": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "date_boost": (0.0, 0.5, 1.0, 2.0, 4.0),
-    "session_weight": (0.0, 0.05, 0.1, 0.2, 0.4),
+    "speaker_boost": (0.0, 0.15, 0.3, 0.6),
+    "temporal_boost": (0.0, 0.25, 0.5, 1.0),
+    "date_boost": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "session_weight": (0.0, 0.05, 0.1, 0.2),
 }
 
 
