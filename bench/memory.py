@@ -41,10 +41,21 @@ from sophia.memory import (
 )
 from sophia.store import Database, upgrade
 
-DEFAULT_LOCOMO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo" / "locomo_dev.json"
-KS = (1, 5, 10, 20)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory_cv import GRID, KS, Evaluator, Item, cross_validate, median_setting, spread  # noqa: E402
+
+_SPLIT = Path("shared") / "data" / "locomo" / "locomo_dev.json"
+# the shared folder sits beside the checkout (or beside the folder of worktrees)
+DEFAULT_LOCOMO = next(
+    (p / _SPLIT for p in Path(__file__).resolve().parents if (p / _SPLIT).is_file()),
+    Path(__file__).resolve().parents[1].parent / _SPLIT,
+)
 PLAIN = dict(
     rrf_k=60.0,
+    keyword_weight=1.0,
+    vector_weight=1.0,
+    date_boost=0.0,
+    session_weight=0.0,
     neighbour_weight=0.0,
     speaker_boost=0.0,
     temporal_boost=0.0,
@@ -163,49 +174,133 @@ async def evaluate(
     return {k: v / len(questions) for k, v in totals.items()}, latencies
 
 
-QUALITY_RUNS: list[tuple[str, dict[str, Any]]] = [
-    ("keyword", dict(PLAIN, vector_weight=0.0, embed_speaker=False)),
-    ("vector", dict(PLAIN, keyword_weight=0.0, embed_speaker=False)),
-    ("fusion (baseline)", dict(PLAIN, embed_speaker=False)),
-    ("sophia", {}),
-    ("  - speaker in embedding", dict(embed_speaker=False)),
-    ("  - neighbour turns", dict(neighbour_weight=0.0)),
-    ("  - speaker boost", dict(speaker_boost=0.0)),
-    ("  - temporal boost", dict(temporal_boost=0.0)),
-    ("  - sharp rrf (k=60, not 10)", dict(rrf_k=60.0)),
-    ("  + date in embedding", dict(embed_date=True)),
+PLAIN_CONTENT = dict(PLAIN, embed_speaker=False)
+# label, embedding ("content" or "speaker"), fixed settings, weights tuned by cross-validation
+STAGES: list[tuple[str, str, dict[str, Any], list[str]]] = [
+    ("keyword only (FTS5 BM25)", "content", dict(PLAIN, vector_weight=0.0), []),
+    ("vector only, turn text", "content", dict(PLAIN, keyword_weight=0.0), []),
+    ("vector only, 'speaker: turn'", "speaker", dict(PLAIN, keyword_weight=0.0), []),
+    ("plain fusion RRF k=60 (baseline)", "content", PLAIN, []),
+    ("+ speaker in the embedding", "speaker", PLAIN, []),
+    ("+ fusion weights (rrf_k, vector)", "speaker", PLAIN, ["rrf_k", "vector_weight"]),
+    ("+ neighbour turns", "speaker", PLAIN, ["rrf_k", "vector_weight", "neighbour_weight"]),
+    (
+        "+ speaker and 'when' boosts",
+        "speaker",
+        PLAIN,
+        ["rrf_k", "vector_weight", "neighbour_weight", "speaker_boost", "temporal_boost"],
+    ),
+    (
+        "+ dates named in the question",
+        "speaker",
+        PLAIN,
+        ["rrf_k", "vector_weight", "neighbour_weight", "speaker_boost", "temporal_boost", "date_boost"],
+    ),
+    (
+        "+ session pooling",
+        "speaker",
+        PLAIN,
+        [
+            "rrf_k",
+            "vector_weight",
+            "neighbour_weight",
+            "speaker_boost",
+            "temporal_boost",
+            "date_boost",
+            "session_weight",
+        ],
+    ),
 ]
+GATHER = MemorySettings(neighbour_weight=0.5)  # both lists and the neighbours are read; ranking varies later
 
 
-async def quality(path: Path, runs: list[tuple[str, dict[str, Any]]], cache: Path | None) -> None:
+async def _ingested(
+    data: list[dict[str, Any]], embedder: Embedder, settings: MemorySettings, home: str
+) -> tuple[Database, MemoryService, dict[str, str], list[Question]]:
+    url = f"sqlite+aiosqlite:///{home}/bench.db"
+    await upgrade(url)
+    database = Database(url)
+    service = await MemoryService.open(database, embedder, settings=settings)
+    dia_of, questions = await ingest_locomo(service, data)
+    return database, service, dia_of, questions
+
+
+async def gather_items(
+    data: list[dict[str, Any]], embedder: CachedEmbedder, embed_speaker: bool
+) -> tuple[list[Item], dict[str, str]]:
+    """Ingest once and gather every question's reads (what the CV re-ranks under each setting)."""
+    with tempfile.TemporaryDirectory() as home:
+        settings = replace(GATHER, embed_speaker=embed_speaker)
+        database, service, dia_of, questions = await _ingested(data, embedder, settings, home)
+        vectors = embedder.embed([q.text for q in questions])
+        now = datetime.now(UTC)
+        items = []
+        for question, vector in zip(questions, vectors, strict=True):
+            scope = Scope((question.namespace,), None, None, now)
+            gathered = await service.gather(question.text, vector, scope, max(KS))
+            number = int(question.namespace.rsplit("-", 1)[1])
+            items.append(Item(number, question.text, question.evidence, gathered))
+        await database.close()
+    return items, dia_of
+
+
+def _line(label: str, scores: Sequence[float], baseline: float | None, extra: str = "") -> str:
+    cells = "  ".join(f"@{k} {scores[i]:.3f}" for i, k in enumerate(KS))
+    ratio = f"  ({scores[KS.index(10)] / baseline:.2f}x)" if baseline else ""
+    return f"{label:<36} {cells}{ratio}{extra}"
+
+
+async def cross_validated(data: list[dict[str, Any]], embedder: CachedEmbedder) -> MemorySettings:
+    """Every stage's held-out score (leave one conversation out); returns the median of the folds' weights."""
+    now = datetime.now(UTC)
+    evaluators = {}
+    for variant in ("content", "speaker"):
+        items, dia_of = await gather_items(data, embedder, variant == "speaker")
+        evaluators[variant] = Evaluator(items, dia_of, now)
+    print(f"# leave-one-conversation-out: {len(data)} folds; weights tuned on the other conversations")
+    baseline: float | None = None
+    chosen = MemorySettings()
+    for label, variant, fixed, tuned in STAGES:
+        start = replace(MemorySettings(), **fixed)
+        result = cross_validate(evaluators[variant], start, tuned)
+        baseline = result.pooled[KS.index(10)] if label.endswith("(baseline)") else baseline
+        print(_line(label, result.pooled.tolist(), baseline, "  " + spread(result.per_fold)), flush=True)
+        if tuned:
+            chosen = median_setting(result.chosen, start, tuned)
+    picked = ", ".join(f"{name}={getattr(chosen, name):g}" for name in GRID)
+    print(f"# weights, median of the folds' choices: {picked}")
+    return chosen
+
+
+async def quality(path: Path, cache: Path | None, cv: bool) -> float:
+    """CV table (unless `cv` is off), then the shipped defaults through the real service; returns recall@10."""
     data = json.loads(path.read_text())
     embedder = CachedEmbedder(MiniLMEmbedder())
     embedder.load(cache)
-    query_vectors: npt.NDArray[np.float32] | None = None
-    baseline: dict[int, float] | None = None
     print(f"# LoCoMo {path.name}: {len(data)} conversations, model {embedder.model_id}")
+    if cv:
+        chosen = await cross_validated(data, embedder)
+        differs = [n for n in GRID if getattr(chosen, n) != getattr(MemorySettings(), n)]
+        if differs:
+            print(f"# note: the shipped defaults differ from the folds' median in {', '.join(differs)}")
+    runs = [("plain fusion RRF k=60 (baseline)", PLAIN_CONTENT), ("sophia (shipped defaults)", {})]
+    baseline: float | None = None
+    result = 0.0
     for label, overrides in runs:
-        settings = replace(MemorySettings(), **overrides)
         with tempfile.TemporaryDirectory() as home:
-            url = f"sqlite+aiosqlite:///{home}/bench.db"
-            await upgrade(url)
-            database = Database(url)
-            service = await MemoryService.open(database, embedder, settings=settings)
-            dia_of, questions = await ingest_locomo(service, data)
-            if query_vectors is None:
-                query_vectors = embedder.embed([q.text for q in questions])
-                print(f"# {len(dia_of)} turns, {len(questions)} questions (categories 1-4)")
-            scores, latencies = await evaluate(service, dia_of, questions, query_vectors)
+            settings = replace(MemorySettings(), **overrides)
+            database, service, dia_of, questions = await _ingested(data, embedder, settings, home)
+            vectors = embedder.embed([q.text for q in questions])
+            scores, latencies = await evaluate(service, dia_of, questions, vectors)
             await database.close()
-        baseline = scores if label.startswith("fusion") else baseline
-        ratio = f"  ({scores[10] / baseline[10]:.2f}x baseline)" if baseline else ""
-        line = "  ".join(f"recall@{k} = {scores[k]:.3f}" for k in KS)
+        baseline = baseline or scores[10]
         p50 = statistics.median(latencies) * 1000
-        print(f"{label:<28} {line}{ratio}  p50 {p50:.1f} ms", flush=True)
+        print(_line(label, [scores[k] for k in KS], baseline, f"  p50 {p50:.1f} ms"), flush=True)
+        result = scores[10]
     embedder.save(cache)
     if embedder.computed:
-        rate = embedder.computed / embedder.seconds
-        print(f"# MiniLM embedding rate: {rate:.0f} texts/s ({embedder.computed} texts)")
+        print(f"# MiniLM embedding rate: {embedder.computed / embedder.seconds:.0f} texts/s")
+    return result
 
 
 async def speed(
@@ -312,7 +407,11 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument(
-        "--no-ablation", action="store_true", help="only keyword, vector, baseline and sophia"
+        "--no-ablation",
+        "--no-cv",
+        dest="no_cv",
+        action="store_true",
+        help="skip the cross-validated stage table (baseline and shipped defaults only); use on unseen files",
     )
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
@@ -321,10 +420,9 @@ async def main(argv: list[str]) -> None:
     )
     parser.add_argument("--embedding-cache", type=Path, help="an .npz to reuse MiniLM vectors across runs")
     args = parser.parse_args(argv)
+    recall = None
     if not args.no_quality:
-        await quality(
-            args.locomo, QUALITY_RUNS[:4] if args.no_ablation else QUALITY_RUNS, args.embedding_cache
-        )
+        recall = await quality(args.locomo, args.embedding_cache, not args.no_cv)
     if not args.no_speed:
         texts, queries = _texts(args.locomo)
         await query_embedding_speed(queries)
@@ -332,6 +430,8 @@ async def main(argv: list[str]) -> None:
             await speed(size, texts, queries, args.queries)
             if args.postgres:
                 await speed(size, texts, queries, args.queries, args.postgres)
+    if recall is not None:
+        print(f"memory: recall@10={recall:.3f}")
 
 
 if __name__ == "__main__":

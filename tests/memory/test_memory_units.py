@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,17 +12,21 @@ from hypothesis import strategies as st
 
 import sophia.memory as memory_api
 from sophia.memory import (
+    Gathered,
     LruRecallCache,
     Memory,
     MemoryKind,
     MemorySettings,
     NumpyVectorIndex,
+    Period,
     RecallHit,
     RecallReasons,
     Scope,
     VectorEntry,
     fts_query,
+    periods_in,
     query_terms,
+    rank_gathered,
 )
 from sophia.memory._ranking import QueryCues, fuse
 
@@ -133,3 +138,51 @@ async def test_cache_evicts_the_least_recently_used() -> None:
     await cache.get_recall("a")
     await cache.put_recall("c", ["global"], [])
     assert await cache.get_recall("b") is None and await cache.get_recall("a") == []
+
+
+def test_periods_named_in_a_question_are_read_at_their_grain() -> None:
+    assert periods_in("What painting did Melanie show on October 13, 2023?") == (Period(2023, 10, 13),)
+    assert periods_in("What did Gina find on 1 February, 2023?") == (Period(2023, 2, 1),)
+    assert periods_in("What setback did Melanie face in October 2023?") == (Period(2023, 10, None),)
+    assert periods_in("When did Melanie go camping in June?") == (Period(None, 6, None),)
+    assert periods_in("How many times has Melanie gone to the beach in 2023?") == (Period(2023, None, None),)
+    assert periods_in("May I ask what Ann may like?") == ()
+
+
+def test_a_period_holds_turns_said_in_it_or_days_after() -> None:
+    june = Period(None, 6, None)
+    assert june.contains(datetime(2023, 6, 30, tzinfo=UTC))
+    assert june.contains(datetime(2024, 7, 5, tzinfo=UTC))  # "last week" told a few days later
+    assert not june.contains(datetime(2023, 7, 20, tzinfo=UTC))
+    assert not june.contains(datetime(2023, 5, 31, tzinfo=UTC))
+    day = Period(2023, 10, 13)
+    assert day.contains(datetime(2023, 10, 13, 18, tzinfo=UTC))
+    assert not day.contains(datetime(2023, 10, 12, tzinfo=UTC))
+
+
+def _turn(i: str, session: str, turn: int, said: datetime) -> Memory:
+    return Memory(
+        id=i,
+        namespace="user:a",
+        kind=MemoryKind.CONVERSATION,
+        content=f"turn {i}",
+        speaker="Ann",
+        session_id=session,
+        turn_index=turn,
+        occurred_at=said,
+    )
+
+
+def test_date_boost_and_session_pooling_reorder_only_when_switched_on() -> None:
+    early, late = datetime(2023, 3, 2, tzinfo=UTC), datetime(2023, 10, 14, tzinfo=UTC)
+    rows = {
+        m.id: m for m in (_turn("a", "s1", 0, early), _turn("b", "s2", 0, late), _turn("c", "s2", 5, late))
+    }
+    gathered = Gathered([("a", 3.0), ("b", 2.0)], [("a", 0.9), ("c", 0.8), ("b", 0.7)], rows)
+    query = "What did Ann do on October 13, 2023?"
+    off = MemorySettings(date_boost=0.0, session_weight=0.0, speaker_boost=0.0, neighbour_weight=0.0)
+    assert [h.memory.id for h in rank_gathered(gathered, query, off, NOW)][0] == "a"
+    dated = replace(off, date_boost=2.0)
+    assert [h.memory.id for h in rank_gathered(gathered, query, dated, NOW)][:2] == ["b", "c"]
+    pooled = replace(off, session_weight=1.0)
+    assert [h.memory.id for h in rank_gathered(gathered, "what did Ann do", pooled, NOW)][0] == "b"

@@ -21,6 +21,8 @@ from sophia.memory._model import (
 from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._pgvector import PgVectorIndex
 from sophia.memory._qdrant import QdrantVectorIndex
+from sophia.memory._query_dates import Period, periods_in
+from sophia.memory._ranking import Gathered, rank_gathered
 from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._schedule import ConsolidationSchedule
 from sophia.memory._service import MemoryService
@@ -32,6 +34,7 @@ __all__ = [
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",
+    "Gathered",
     "HashingEmbedder",
     "InvalidMemory",
     "InvalidNamespace",
@@ -45,6 +48,7 @@ __all__ = [
     "MemoryStats",
     "MiniLMEmbedder",
     "NumpyVectorIndex",
+    "Period",
     "PgVectorIndex",
     "PostgresKeywordIndex",
     "QdrantVectorIndex",
@@ -63,5 +67,7 @@ __all__ = [
     "fts_query",
     "memory_index_path",
     "open_memory",
+    "periods_in",
     "query_terms",
+    "rank_gathered",
 ]

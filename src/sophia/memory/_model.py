@@ -78,19 +78,21 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class MemorySettings:
-    """Limits and recall weights; defaults are the ones the LoCoMo benchmark measured best."""
+    """Limits and recall weights; the weights are the median of leave-one-conversation-out choices (bench)."""
 
     max_content_bytes: int = 32 * 1024
     max_metadata_bytes: int = 16 * 1024
     max_k: int = 200
     candidate_pool: int = 100
-    rrf_k: float = 10.0
+    rrf_k: float = 5.0
     keyword_weight: float = 1.0
-    vector_weight: float = 1.0
+    vector_weight: float = 0.75
     neighbour_weight: float = 0.5
     neighbour_window: int = 1
-    speaker_boost: float = 0.3
-    temporal_boost: float = 0.5
+    speaker_boost: float = 0.6
+    temporal_boost: float = 1.0
+    date_boost: float = 2.0
+    session_weight: float = 0.1
     recency_weight: float = 0.02
     importance_weight: float = 0.02
     access_weight: float = 0.01

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sophia.memory._keyword import query_terms
 from sophia.memory._model import Memory, MemorySettings, RecallHit, RecallReasons
+from sophia.memory._query_dates import Period, periods_in, said_in
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -35,18 +36,24 @@ class Candidate:
     vector_rank: int | None = None
     fused: float = 0.0
     neighbour: float = 0.0
+    session: float = 0.0
 
 
 @dataclass(frozen=True)
 class QueryCues:
-    """What the query says beyond its words: that it asks 'when', and which content words it has."""
+    """What the query says beyond its words: that it asks 'when', its content words, the dates it names."""
 
     temporal: bool
     terms: frozenset[str]
+    periods: tuple[Period, ...] = ()
 
     @classmethod
     def of(cls, query: str) -> QueryCues:
-        return cls(temporal=bool(_TEMPORAL_QUESTION.search(query)), terms=frozenset(query_terms(query)))
+        return cls(
+            temporal=bool(_TEMPORAL_QUESTION.search(query)),
+            terms=frozenset(query_terms(query)),
+            periods=periods_in(query),
+        )
 
 
 def fuse(
@@ -63,6 +70,10 @@ def fuse(
         c.vector_score, c.vector_rank = score, rank
         c.fused += settings.vector_weight / (settings.rrf_k + rank)
     return candidates
+
+
+NEIGHBOUR_SOURCES = 20
+"""The best hits of each list whose neighbours recall fetches (independent of weights, so ranking is pure)."""
 
 
 def neighbour_keys(memories: Iterable[Memory], window: int) -> set[tuple[str, str, int]]:
@@ -102,6 +113,28 @@ def spread_to_neighbours(
         candidates.setdefault(memory_id, Candidate(memory_id)).neighbour = gain
 
 
+def pool_sessions(
+    candidates: dict[str, Candidate], memories: Mapping[str, Memory], settings: MemorySettings
+) -> None:
+    """The session as a retrieval unit: a turn gains a share of the evidence the rest of its session has.
+
+    Answers that span several turns of one session (lists, "how many times") sit in sessions where many turns
+    match a little; the session's summed score lifts each of them.
+    """
+    if settings.session_weight <= 0:
+        return
+    totals: dict[tuple[str, str], float] = {}
+    for c in candidates.values():
+        m = memories.get(c.id)
+        if m is not None and m.session_id is not None:
+            key = (m.namespace, m.session_id)
+            totals[key] = totals.get(key, 0.0) + c.fused
+    for c in candidates.values():
+        m = memories.get(c.id)
+        if m is not None and m.session_id is not None:
+            c.session = settings.session_weight * (totals[(m.namespace, m.session_id)] - c.fused)
+
+
 def _recency(memory: Memory, now: datetime, half_life_days: float) -> float:
     moment = memory.occurred_at or memory.created_at
     age_days = max(0.0, (now - moment).total_seconds() / 86400.0)
@@ -114,6 +147,8 @@ def _cue_boost(memory: Memory, cues: QueryCues, settings: MemorySettings) -> flo
         boost += settings.speaker_boost
     if cues.temporal and settings.temporal_boost and _TEMPORAL_TEXT.search(memory.content):
         boost += settings.temporal_boost
+    if cues.periods and settings.date_boost and said_in(memory, cues.periods):
+        boost += settings.date_boost
     return boost
 
 
@@ -131,7 +166,7 @@ def rank(
         memory = memories.get(c.id)
         if memory is None:
             continue
-        relevance = (c.fused + c.neighbour) / scale
+        relevance = (c.fused + c.neighbour + c.session) / scale
         recency = _recency(memory, now, settings.recency_half_life_days)
         access = math.log1p(memory.access_count) / math.log1p(100)
         final = (
@@ -155,3 +190,25 @@ def rank(
         hits.append(RecallHit(memory=memory, score=final, reasons=reasons))
     hits.sort(key=lambda hit: (-hit.score, hit.memory.id))
     return hits
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Everything recall read for one query: both candidate lists and the rows (with neighbours) in scope.
+
+    Ranking these is pure, so the benchmark can re-rank one read under many weight settings.
+    """
+
+    keyword: Sequence[tuple[str, float]]
+    vector: Sequence[tuple[str, float]]
+    memories: Mapping[str, Memory]
+
+
+def rank_gathered(gathered: Gathered, query: str, settings: MemorySettings, now: datetime) -> list[RecallHit]:
+    """Fuse, spread to neighbours, pool sessions and score: the whole ranking after the reads."""
+    keyword = gathered.keyword if settings.keyword_weight else ()
+    vector = gathered.vector if settings.vector_weight else ()
+    candidates = fuse(keyword, vector, settings)
+    spread_to_neighbours(candidates, gathered.memories, settings)
+    pool_sessions(candidates, gathered.memories, settings)
+    return rank(candidates, gathered.memories, QueryCues.of(query), settings, now)

@@ -46,7 +46,7 @@ from sophia.memory._model import (
     utc,
 )
 from sophia.memory._pg_keyword import PostgresKeywordIndex
-from sophia.memory._ranking import QueryCues, fuse, neighbour_keys, rank, spread_to_neighbours
+from sophia.memory._ranking import NEIGHBOUR_SOURCES, Gathered, neighbour_keys, rank_gathered
 from sophia.memory._rows import fetch_memories, fetch_turns
 from sophia.memory._schema import memories, memory_to_row, search_text_of
 from sophia.memory._vector import F32, NumpyVectorIndex, VectorEntry, VectorIndex
@@ -346,7 +346,15 @@ class MemoryService(Maintenance):
         self, query: str, query_vector: F32, scope: Scope, k: int, filters: Mapping[str, Any]
     ) -> list[RecallHit]:
         """The retrieval pipeline after the query is embedded (the benchmark times this part on its own)."""
-        pool = max(self.settings.candidate_pool, 3 * k) * (3 if filters else 1)
+        gathered = await self.gather(query, query_vector, scope, k, bool(filters))
+        ranked = rank_gathered(gathered, query, self.settings, scope.now)
+        return [hit for hit in ranked if matches_filters(hit.memory, filters)][:k]
+
+    async def gather(
+        self, query: str, query_vector: F32, scope: Scope, k: int, filtered: bool = False
+    ) -> Gathered:
+        """The reads of recall: keyword and vector candidates, their rows and their neighbouring turns."""
+        pool = max(self.settings.candidate_pool, 3 * k) * (3 if filtered else 1)
         vector_hits = (
             await self.vector.search(query_vector, scope, pool) if self.settings.vector_weight else []
         )
@@ -357,17 +365,16 @@ class MemoryService(Maintenance):
                     if self.settings.keyword_weight
                     else []
                 )
-                candidates = fuse(keyword_hits, vector_hits, self.settings)
-                found = await fetch_memories(conn, candidates, scope)
+                ids = dict.fromkeys([i for i, _ in keyword_hits] + [i for i, _ in vector_hits])
+                found = await fetch_memories(conn, ids, scope)
                 if self.settings.neighbour_weight > 0:
-                    best = sorted(candidates.values(), key=lambda c: -c.fused)[: max(20, 2 * k)]
+                    sources = max(NEIGHBOUR_SOURCES, k)
+                    best = [i for i, _ in keyword_hits[:sources]] + [i for i, _ in vector_hits[:sources]]
                     keys = neighbour_keys(
-                        (found[c.id] for c in best if c.id in found), self.settings.neighbour_window
+                        (found[i] for i in best if i in found), self.settings.neighbour_window
                     )
                     found.update(await fetch_turns(conn, keys, scope))
-        spread_to_neighbours(candidates, found, self.settings)
-        ranked = rank(candidates, found, QueryCues.of(query), self.settings, scope.now)
-        return [hit for hit in ranked if matches_filters(hit.memory, filters)][:k]
+        return Gathered(keyword_hits, vector_hits, found)
 
     def _note_access(self, hits: Sequence[RecallHit]) -> None:
         for hit in hits:
