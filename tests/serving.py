@@ -64,12 +64,14 @@ class Server:
 
 
 @contextmanager
-def running_sophia(env: dict[str, str], home: Path, *args: str) -> Iterator[Server]:
+def running_sophia(
+    env: dict[str, str], home: Path, *args: str, serve_args: tuple[str, ...] = ()
+) -> Iterator[Server]:
     port = free_port()
     log_path = home / f"serve-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sophia", *args, "serve", "--port", str(port)],
+            [sys.executable, "-m", "sophia", *args, "serve", "--port", str(port), *serve_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

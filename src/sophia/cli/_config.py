@@ -59,9 +59,18 @@ def connector_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _provider_refs(settings: Settings) -> list[tuple[str, str]]:
+    refs: list[tuple[str, str]] = []
+    for i, provider in enumerate(settings.providers):
+        secrets = (("api_key", provider.api_key), ("virtual_key", provider.virtual_key))
+        refs += [(f"providers[{i}].{name}", value) for name, value in secrets if value]
+        refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
+    return refs
+
+
 def reference_problems(settings: Settings) -> list[str]:
     """Unknown provider kinds, secret references that do not resolve and chain members not in the catalog."""
-    from sophia.gateway import Catalog, check_chains, provider_kind_problems
+    from sophia.gateway import Catalog, check_chains, key_problems, provider_kind_problems
     from sophia.secrets import SecretResolver
 
     resolver = SecretResolver.for_settings(settings)
@@ -72,13 +81,10 @@ def reference_problems(settings: Settings) -> list[str]:
         value = getattr(settings.memory, name)
         if value and _is_ref(value):
             refs.append((f"memory.{name}", value))
-    for i, provider in enumerate(settings.providers):
-        if provider.api_key:
-            refs.append((f"providers[{i}].api_key", provider.api_key))
-        refs += [(f"providers[{i}].headers.{k}", v) for k, v in provider.headers.items() if _is_ref(v)]
+    refs += _provider_refs(settings)
     for name, connector in settings.connectors.items():
         refs += [(f"connectors.{name}.credentials.{k}", v) for k, v in connector.credentials.items()]
-    problems = provider_kind_problems(settings) + connector_problems(settings)
+    problems = provider_kind_problems(settings) + key_problems(settings) + connector_problems(settings)
     resolved: dict[str, str] = {}
     for where, ref in refs:
         try:

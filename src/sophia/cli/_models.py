@@ -128,3 +128,22 @@ def stats(ctx: typer.Context) -> None:
 
 def _num(value: object, digits: int = 1) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+@app.command("sync")
+@handle_errors
+def sync(
+    ctx: typer.Context,
+    provider: Annotated[str, typer.Argument(help="A provider's name from sophia.toml ([[providers]] name).")],
+) -> None:
+    """Refresh a provider's catalog from its models endpoint (OpenRouter's and Hugging Face's carry prices).
+
+    The models land in SOPHIA_HOME/catalogs/PROVIDER.json, which every catalog reads: built-in entries take the
+    new prices and context windows, other models become usable by name as PROVIDER/ID.
+    """
+    from sophia.gateway import sync_models
+
+    settings = settings_of(ctx)
+    path, models = run_async(sync_models(settings, provider))
+    priced = sum(1 for m in models if m.input_price is not None)
+    console.print(f"{len(models)} model(s) from {provider} ({priced} with prices) written to {path}")

@@ -33,18 +33,33 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings: 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings: 8080).")] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="'gateway': serve the model API alone (chat, messages, embeddings, models, usage, budgets, health), "
+            "without memory, tools, runs, the dashboard or MCP."
+        ),
+    ] = None,
 ) -> None:
     """Start Sophia's HTTP server on the configured database (SQLite under SOPHIA_HOME by default)."""
-    from sophia.server import create_app
-
+    if only not in (None, "gateway"):
+        raise ConfigError(f"--only takes 'gateway', not {only!r}")
     settings = settings_of(ctx)
     configure_logging(settings.logging.level, settings.logging.format)
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     run_async(_preflight(settings))
     bind_host = host or settings.server.host
     bind_port = port or settings.server.port
-    console.print(f"Sophia serving on http://{bind_host}:{bind_port} (data in {settings.home.resolve()})")
-    app = _with_frozen_heap(create_app(settings))
+    what = "gateway" if only == "gateway" else "serving"
+    console.print(f"Sophia {what} on http://{bind_host}:{bind_port} (data in {settings.home.resolve()})")
+    if only == "gateway":
+        from sophia.server import create_gateway_app
+
+        app = _with_frozen_heap(create_gateway_app(settings))
+    else:
+        from sophia.server import create_app
+
+        app = _with_frozen_heap(create_app(settings))
     if settings.server.engine == "granian":
         _run_granian(app, bind_host, bind_port, settings)
     else:

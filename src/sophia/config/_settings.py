@@ -25,7 +25,26 @@ from sophia.errors import ConfigError
 from sophia.observability import TracingSettings
 
 TASKS = ("reasoning", "coding", "research", "creative", "speed", "math", "vision", "function_calling")
-PROVIDER_KINDS = ("openai", "openai-compatible", "anthropic", "local")
+PROVIDER_KINDS = (
+    "openai",
+    "openai-compatible",
+    "anthropic",
+    "local",
+    "openrouter",
+    "portkey",
+    "groq",
+    "mistral",
+    "deepseek",
+    "xai",
+    "together",
+    "cohere",
+    "gemini",
+    "perplexity",
+    "huggingface",
+    "ollama",
+    "vllm",
+    "llamacpp",
+)
 """The built-in provider kinds, for hints. The gateway's kind registry (with plugins) checks `kind` itself."""
 SECRET_SCHEMES = ("env", "secret", "file", "vault", "esc")
 _REF_PATTERN = re.compile(r"^(env|secret|file|vault|esc):(.+)$")
@@ -162,6 +181,19 @@ class ProviderSettings(_Section):
     chunk_timeout: float = Field(default=30.0, gt=0)
     total_timeout: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    virtual_key: SecretRef | None = Field(
+        default=None, description="kind = portkey: the Portkey virtual key of the provider behind it."
+    )
+    catalog: str | None = Field(
+        default=None,
+        description="Whose built-in models this provider serves (portkey: the kind behind the virtual key).",
+    )
+    app_url: str | None = Field(default=None, description="kind = openrouter: sent as HTTP-Referer.")
+    app_name: str | None = Field(default=None, description="kind = openrouter: sent as X-Title.")
+    preferences: dict[str, Any] = Field(
+        default_factory=dict,
+        description="kind = openrouter: provider routing preferences (order, sort, allow_fallbacks, only…).",
+    )
 
 
 class ModelSettings(_Section):

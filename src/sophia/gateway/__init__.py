@@ -3,6 +3,8 @@
 from sophia.gateway._breaker import BreakerBoard, BreakerState, CircuitBreaker
 from sophia.gateway._budget_book import BudgetBook, BudgetTarget, BudgetUse, account_labels
 from sophia.gateway._budgets import BudgetExceeded, BudgetGuard, BudgetLimit, Caller, Period, Scope
+from sophia.gateway._builtin_kinds import PROFILES as PROVIDER_PROFILES
+from sophia.gateway._builtin_kinds import KindProfile, key_problems
 from sophia.gateway._catalog import BUILTIN_BY_KIND, LOCAL_MODEL, Catalog, ModelEntry
 from sophia.gateway._errors import (
     ProviderAuthError,
@@ -18,6 +20,7 @@ from sophia.gateway._factory import build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._model_sync import sync_models
 from sophia.gateway._provider_kinds import (
     ENTRY_POINT_GROUP,
     ProviderBuilder,
@@ -30,6 +33,7 @@ from sophia.gateway._provider_kinds import (
 from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
 from sophia.gateway._sse import encode_sse
+from sophia.gateway._synced_catalog import SyncedModel, catalog_path, read_synced
 from sophia.gateway._usage import (
     USAGE_MAX_DAYS,
     Labels,
@@ -44,6 +48,7 @@ __all__ = [
     "BUILTIN_BY_KIND",
     "ENTRY_POINT_GROUP",
     "LOCAL_MODEL",
+    "PROVIDER_PROFILES",
     "USAGE_MAX_DAYS",
     "AttemptRecord",
     "BreakerBoard",
@@ -60,6 +65,7 @@ __all__ = [
     "DeploymentHealth",
     "Gateway",
     "HealthBoard",
+    "KindProfile",
     "Labels",
     "LedgerEntry",
     "ModelEntry",
@@ -84,6 +90,7 @@ __all__ = [
     "Router",
     "Scope",
     "StreamInterrupted",
+    "SyncedModel",
     "Totals",
     "UsageFilter",
     "UsageLedger",
@@ -93,11 +100,15 @@ __all__ = [
     "build_catalog",
     "build_gateway",
     "build_provider",
+    "catalog_path",
     "check_chains",
     "classify",
     "encode_sse",
+    "key_problems",
     "provider_kind_problems",
     "provider_kinds",
+    "read_synced",
     "register_provider_kind",
     "reload_provider_kinds",
+    "sync_models",
 ]

@@ -3,83 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from sophia.config import ModelSettings, Settings
+from sophia.config import ModelSettings, ProviderSettings, Settings
+from sophia.gateway._catalog_builtin import BUILTIN_BY_KIND
+from sophia.gateway._catalog_entry import ModelEntry
+from sophia.gateway._synced_catalog import SyncedModel, read_synced
 
 LOCAL_MODEL = "local"
 
-
-@dataclass(frozen=True, slots=True)
-class ModelEntry:
-    """One deployable model: a provider plus the upstream model name, its capabilities and prices."""
-
-    name: str
-    provider: str
-    upstream: str
-    input_price: float = 0.0
-    output_price: float = 0.0
-    context_window: int = 8192
-    tools: bool = False
-    vision: bool = False
-    json_mode: bool = False
-    reasoning: bool = False
-    quality: float = 0.5
-
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """USD for a request at this entry's prices (per 1M tokens)."""
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
-
-    @property
-    def blended_price(self) -> float:
-        """A single price to compare models by: input and output weighted 3:1, as typical chats are."""
-        return (3 * self.input_price + self.output_price) / 4
-
-
-def _entry(
-    name: str, upstream: str, inp: float, out: float, ctx: int, quality: float, **caps: bool
-) -> ModelEntry:
-    return ModelEntry(name, "", upstream, inp, out, ctx, quality=quality, **caps)
-
-
-# Prices in USD per 1M tokens, from the providers' public price pages (late 2025). Overridable in sophia.toml.
-_ALL = {"tools": True, "json_mode": True}
-BUILTIN_BY_KIND: dict[str, tuple[ModelEntry, ...]] = {
-    "openai": (
-        _entry("gpt-4.1", "gpt-4.1", 2.0, 8.0, 1_047_576, 0.85, vision=True, **_ALL),
-        _entry("gpt-4.1-mini", "gpt-4.1-mini", 0.4, 1.6, 1_047_576, 0.7, vision=True, **_ALL),
-        _entry("gpt-4.1-nano", "gpt-4.1-nano", 0.1, 0.4, 1_047_576, 0.5, vision=True, **_ALL),
-        _entry("gpt-4o", "gpt-4o", 2.5, 10.0, 128_000, 0.8, vision=True, **_ALL),
-        _entry("gpt-4o-mini", "gpt-4o-mini", 0.15, 0.6, 128_000, 0.6, vision=True, **_ALL),
-        _entry("o4-mini", "o4-mini", 1.1, 4.4, 200_000, 0.85, vision=True, reasoning=True, **_ALL),
-        _entry("o3", "o3", 2.0, 8.0, 200_000, 0.95, vision=True, reasoning=True, **_ALL),
-    ),
-    "anthropic": (
-        _entry(
-            "claude-opus-4-1",
-            "claude-opus-4-1",
-            15.0,
-            75.0,
-            200_000,
-            0.97,
-            vision=True,
-            reasoning=True,
-            **_ALL,
-        ),
-        _entry(
-            "claude-sonnet-4-5",
-            "claude-sonnet-4-5",
-            3.0,
-            15.0,
-            200_000,
-            0.93,
-            vision=True,
-            reasoning=True,
-            **_ALL,
-        ),
-        _entry("claude-haiku-4-5", "claude-haiku-4-5", 1.0, 5.0, 200_000, 0.75, vision=True, **_ALL),
-    ),
-}
 
 LOCAL_ENTRY = ModelEntry(
     name=LOCAL_MODEL,
@@ -106,6 +38,33 @@ def _from_settings(model: ModelSettings) -> ModelEntry:
     )
 
 
+def provider_entries(provider: ProviderSettings, synced: list[SyncedModel] | None) -> list[ModelEntry]:
+    """A provider's built-in entries, refreshed by its synced catalog (`sophia models sync`) when there is one.
+
+    A synced model that is also built in updates that entry's prices, context and capabilities; the others are
+    added under `<provider>/<id>`, usable by name but not routed to by default (an OpenRouter sync brings
+    hundreds). For a kind without built-in entries (ollama, vllm, llamacpp) every synced model is routable.
+    """
+    builtins = BUILTIN_BY_KIND.get(provider.catalog or provider.kind, ())
+    fresh = {model.upstream: model for model in synced or ()}
+    entries = [
+        fresh.pop(b.upstream).applied_to(replace(b, provider=provider.name))
+        if b.upstream in fresh
+        else replace(b, provider=provider.name)
+        for b in builtins
+    ]
+    routable = not builtins
+    for model in fresh.values():
+        base = ModelEntry(
+            model.upstream if routable else f"{provider.name}/{model.upstream}",
+            provider.name,
+            model.upstream,
+            auto_route=routable,
+        )
+        entries.append(model.applied_to(base))
+    return entries
+
+
 class Catalog:
     """Models by name. Built-in entries appear for each configured provider of a known kind."""
 
@@ -118,14 +77,10 @@ class Catalog:
     def from_settings(cls, settings: Settings, *, local_available: bool = True) -> Catalog:
         entries: list[ModelEntry] = [LOCAL_ENTRY] if local_available else []
         for provider in settings.providers:
-            for builtin in BUILTIN_BY_KIND.get(provider.kind, ()):
-                # With several providers of one kind, later ones get prefixed names: "<provider>/<model>".
-                name = (
-                    builtin.name
-                    if not any(e.name == builtin.name for e in entries)
-                    else (f"{provider.name}/{builtin.name}")
-                )
-                entries.append(replace(builtin, name=name, provider=provider.name))
+            for entry in provider_entries(provider, read_synced(settings.home, provider.name)):
+                # With several providers serving one name, later ones get prefixed names: "<provider>/<model>".
+                taken = any(e.name == entry.name for e in entries)
+                entries.append(replace(entry, name=f"{provider.name}/{entry.name}") if taken else entry)
         entries.extend(_from_settings(m) for m in settings.models)
         return cls(entries)
 
@@ -143,3 +98,6 @@ class Catalog:
 
     def names(self) -> list[str]:
         return list(self._entries)
+
+
+__all__ = ["BUILTIN_BY_KIND", "LOCAL_ENTRY", "LOCAL_MODEL", "Catalog", "ModelEntry", "provider_entries"]

@@ -137,8 +137,10 @@ def upstream_detail(body: bytes | str | Mapping[str, Any], secrets: Iterable[str
 def _find_message(data: Any) -> str:
     if isinstance(data, str):
         return data
+    if isinstance(data, list) and data:  # Gemini's OpenAI-compatible errors: `[{"error": {...}}]`
+        return _find_message(data[0])
     if isinstance(data, Mapping):
-        for key in ("error", "message", "detail"):
+        for key in ("error", "message", "detail", "msg"):  # "msg": FastAPI-style details (Mistral's 422)
             if key in data:
                 return _find_message(data[key])
         return ""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
+
 from sophia.config import ProviderSettings, Settings
 from sophia.errors import ConfigError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard
+from sophia.gateway._builtin_kinds import PROFILES, api_key_ref
 from sophia.gateway._catalog import LOCAL_MODEL, Catalog
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
@@ -25,8 +28,8 @@ from sophia.gateway.providers import (
 from sophia.secrets import SecretResolver, is_secret_ref
 from sophia.store import Database
 
-OPENAI_URL = "https://api.openai.com/v1"
-ANTHROPIC_URL = "https://api.anthropic.com"
+OPENAI_URL = PROFILES["openai"].base_url
+ANTHROPIC_URL = PROFILES["anthropic"].base_url
 
 
 def _timeouts(provider: ProviderSettings) -> Timeouts:
@@ -40,12 +43,14 @@ def _timeouts(provider: ProviderSettings) -> Timeouts:
 
 def _openai_compatible(spec: ProviderSpec) -> ChatProvider:
     base_url = spec.base_url or OPENAI_URL
-    return OpenAICompatibleProvider(spec.name, base_url, spec.api_key, spec.headers, spec.timeouts)
+    return OpenAICompatibleProvider(
+        spec.name, base_url, spec.api_key, spec.headers, spec.timeouts, spec.transport
+    )
 
 
 def _anthropic(spec: ProviderSpec) -> ChatProvider:
     base_url = spec.base_url or ANTHROPIC_URL
-    return AnthropicProvider(spec.name, base_url, spec.api_key, spec.headers, spec.timeouts)
+    return AnthropicProvider(spec.name, base_url, spec.api_key, spec.headers, spec.timeouts, spec.transport)
 
 
 def _local(spec: ProviderSpec) -> ChatProvider:
@@ -65,10 +70,17 @@ register_provider_kind("anthropic", _anthropic)
 register_provider_kind("local", _local)
 
 
-def build_provider(provider: ProviderSettings, resolver: SecretResolver) -> ChatProvider:
-    """The provider for one `[[providers]]` entry, built by its kind's registered builder."""
+def build_provider(
+    provider: ProviderSettings, resolver: SecretResolver, transport: httpx.AsyncBaseTransport | None = None
+) -> ChatProvider:
+    """The provider for one `[[providers]]` entry, built by its kind's registered builder.
+
+    A built-in kind without `api_key` reads its usual variable (`GROQ_API_KEY`, …); `transport` replaces the
+    network in tests.
+    """
     builder = provider_builder(provider.kind)
-    api_key = resolver.resolve(provider.api_key) if provider.api_key else None
+    key_ref = api_key_ref(provider)
+    api_key = resolver.resolve(key_ref) if key_ref else None
     headers = {k: (resolver.resolve(v) if is_secret_ref(v) else v) for k, v in provider.headers.items()}
     spec = ProviderSpec(
         name=provider.name,
@@ -79,6 +91,8 @@ def build_provider(provider: ProviderSettings, resolver: SecretResolver) -> Chat
         timeouts=_timeouts(provider),
         model_path=provider.model_path,
         settings=provider,
+        virtual_key=resolver.resolve(provider.virtual_key) if provider.virtual_key else None,
+        transport=transport,
     )
     built = builder(spec)
     if not isinstance(built, ChatProvider):

@@ -52,6 +52,16 @@ def _usage(payload: JSONDict) -> tuple[int, int]:
     return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
 
+def _reported_cost(payload: JSONDict) -> float | None:
+    """`usage.cost` in USD: a number (OpenRouter) or `{"total_cost": …}` (Perplexity, search fees included)."""
+    value = (payload.get("usage") or {}).get("cost")
+    if isinstance(value, dict):
+        value = value.get("total_cost")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return None
+    return float(value)
+
+
 def _falls_back(error: ProviderError) -> bool:
     """A 400/422 is the request's fault and would fail everywhere; 404 means this deployment's model is wrong."""
     return not isinstance(error, ProviderBadRequest) or error.status == 404
@@ -80,6 +90,8 @@ class Gateway:
         self.breakers = breakers
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
+        self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
     async def aclose(self) -> None:
         """Drain the ledger (nothing acknowledged is lost on a clean shutdown), then close provider clients."""
@@ -280,7 +292,8 @@ class Gateway:
         input_tokens, output_tokens = _usage(payload)
         if not output_tokens and streamed_chars:
             output_tokens = max(1, streamed_chars // 4)  # estimate when the upstream sent no usage
-        cost = entry.cost(input_tokens, output_tokens)
+        reported = _reported_cost(payload) if entry.provider in self._cost_reporters else None
+        cost = entry.cost(input_tokens, output_tokens) if reported is None else reported
         latency = (now - t0) * 1000
         record.attempts.append(
             AttemptRecord(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import httpx
+
 from sophia.config import ProviderSettings, Settings, suggest
 from sophia.errors import ConfigError
 from sophia.gateway.providers import ChatProvider, Timeouts
@@ -35,6 +37,8 @@ class ProviderSpec:
     timeouts: Timeouts = field(default_factory=Timeouts)
     model_path: Path | None = None
     settings: ProviderSettings | None = None
+    virtual_key: str | None = None  # portkey: the virtual key of the provider behind it, resolved
+    transport: httpx.AsyncBaseTransport | None = None  # tests: an httpx MockTransport instead of the network
 
 
 ProviderBuilder = Callable[[ProviderSpec], ChatProvider]

@@ -171,11 +171,11 @@ class Router:
         return RoutePlan(task, self.order(task, traits), requested)
 
     def chain(self, task: str) -> list[ModelEntry]:
-        """The configured chain for a task, or every model in the catalog."""
+        """The configured chain for a task, or every routable model in the catalog (synced extras are not)."""
         names = self.routing.chains.get(task)
         if names:
             return [e for n in names if (e := self.catalog.get(n)) is not None]
-        return list(self.catalog)
+        return [e for e in self.catalog if e.auto_route]
 
     def order(self, task: str, traits: RequestTraits) -> tuple[ModelEntry, ...]:
         configured = bool(self.routing.chains.get(task))

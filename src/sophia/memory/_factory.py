@@ -6,6 +6,7 @@ cache (an LRU per process, or Redis shared by every process); URLs that are secr
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sophia.config import MemoryBackendSettings, Settings, memory_problems
 from sophia.errors import ConfigError
 from sophia.memory._cache import RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
+from sophia.memory._lazy_embedder import LazyEmbedder
 from sophia.memory._model import MemorySettings
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import VectorIndex
@@ -24,11 +26,16 @@ FALLBACK_DIMENSIONS = 384
 
 
 def default_embedder() -> Embedder:
-    """MiniLM when its package is installed; otherwise the hashing embedder, with a warning (keyword-grade)."""
+    """MiniLM when its package is installed, its weights loaded on the first `embed`; otherwise the hashing
+    embedder, with a warning (keyword-grade)."""
     try:
-        from sophia.memory._minilm import MiniLMEmbedder
+        from sophia.memory._minilm import MiniLMEmbedder, locate_minilm_files
 
-        return MiniLMEmbedder()
+        folder = locate_minilm_files()
+        hidden = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+        return LazyEmbedder(
+            lambda: MiniLMEmbedder(folder), model_id=MiniLMEmbedder.MODEL_ID, dimensions=hidden
+        )
     except (EmbeddingModelUnavailable, ImportError) as error:
         log.warning("memory falls back to the hashing embedder (recall by meaning is weak): %s", error)
         return HashingEmbedder(dimensions=FALLBACK_DIMENSIONS)

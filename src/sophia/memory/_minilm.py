@@ -254,9 +254,11 @@ class MiniLMEmbedder:
         self._tokenizer = tokenizer
         self._tokenizer_lock = threading.Lock()
 
+    MODEL_ID = "local/all-MiniLM-L6-v2"
+
     @property
     def model_id(self) -> str:
-        return "local/all-MiniLM-L6-v2"
+        return self.MODEL_ID
 
     @property
     def dimensions(self) -> int:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
 from sophia.gateway import Gateway, build_gateway
-from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
+    from sophia.memory import ConsolidationSchedule, MemoryService
     from sophia.runs import RunService
     from sophia.server._toolkit import ToolKit
 
@@ -44,26 +44,34 @@ class Services:
         self.admission = KeyAdmission(self.keys, self.limiter)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Services:
+    async def start(cls, settings: Settings, *, memory: bool = True) -> Services:
+        """`memory=False` (`sophia serve --only gateway`) never imports the memory layer or its embedder."""
         database = await open_database(settings, migrate=settings.server.upgrade_on_start)
         try:
             gateway = await build_gateway(settings, database)
-            try:
-                memory = await open_memory(settings, database)
-            except BaseException:
-                await gateway.aclose()
-                raise
         except BaseException:
             await database.close()
             raise
-        forgetting = ConsolidationSchedule(memory, settings.memory.consolidate_every)
+        if not memory:
+            return cls(
+                settings=settings, database=database, accounts=AccountService(database), gateway=gateway
+            )
+        from sophia.memory import ConsolidationSchedule, open_memory  # imported late: numpy, the embedder
+
+        try:
+            service = await open_memory(settings, database)
+        except BaseException:
+            await gateway.aclose()
+            await database.close()
+            raise
+        forgetting = ConsolidationSchedule(service, settings.memory.consolidate_every)
         forgetting.start()
         return cls(
             settings=settings,
             database=database,
             accounts=AccountService(database),
             gateway=gateway,
-            memory=memory,
+            memory=service,
             forgetting=forgetting,
         )
 

@@ -2,8 +2,18 @@
 
 from sophia.gateway.providers._anthropic import AnthropicProvider
 from sophia.gateway.providers._base import ChatProvider, Timeouts, guard_stream, has_content
+from sophia.gateway.providers._cohere import CohereProvider
 from sophia.gateway.providers._local import LocalProvider, LocalSampling, local_extra_installed
 from sophia.gateway.providers._openai import OpenAICompatibleProvider
+from sophia.gateway.providers._quirks import (
+    GeminiQuirks,
+    GroqQuirks,
+    MistralQuirks,
+    OpenRouterQuirks,
+    PerplexityQuirks,
+    ReasoningQuirks,
+    WireQuirks,
+)
 from sophia.gateway.providers._scripted import (
     Reply,
     ScriptedProvider,
@@ -15,6 +25,14 @@ from sophia.gateway.providers._scripted import (
 __all__ = [
     "AnthropicProvider",
     "ChatProvider",
+    "CohereProvider",
+    "GeminiQuirks",
+    "GroqQuirks",
+    "MistralQuirks",
+    "OpenRouterQuirks",
+    "PerplexityQuirks",
+    "ReasoningQuirks",
+    "WireQuirks",
     "LocalProvider",
     "LocalSampling",
     "OpenAICompatibleProvider",

@@ -38,10 +38,20 @@ class ChatProvider(Protocol):
 
 
 def has_content(chunk: JSONDict) -> bool:
-    """Does this chunk carry text, a tool call or a finish reason (a role-only chunk does not)?"""
+    """Does this chunk carry text, reasoning, a tool call or a finish reason (a role-only chunk does not)?
+
+    Reasoning (`reasoning_content` from DeepSeek and xAI, `reasoning` from OpenRouter) is the first thing a
+    reasoning model sends, so it ends the time to first token and commits the stream to that model.
+    """
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
-        if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
+        if (
+            delta.get("content")
+            or delta.get("tool_calls")
+            or choice.get("finish_reason")
+            or delta.get("reasoning_content")
+            or delta.get("reasoning")
+        ):
             return True
     return False
 

@@ -10,13 +10,16 @@ import httpx
 from sophia.gateway._errors import ProviderProtocolError, StreamInterrupted, error_from_stream_event
 from sophia.gateway.providers._base import JSONDict, Timeouts, guard_stream
 from sophia.gateway.providers._http import HTTPUpstream
+from sophia.gateway.providers._quirks import WireQuirks
 from sophia.gateway.wire.openai import make_chunk, prepare_chat_request, prepare_embedding_request
 
 
 class OpenAICompatibleProvider:
     """Forwards Sophia's canonical bodies almost untouched: only `model` and stream options change.
 
-    Gateways such as Portkey are plain extra headers (`x-portkey-*`). Set `stream_usage=False` for servers
+    A kind with its own small differences (Groq's stream usage, Mistral's field names, OpenRouter's routing
+    preferences…) passes `quirks`; `secret_headers` are credentials sent in headers other than
+    `Authorization` (Portkey's), kept out of every error like the API key. Set `stream_usage=False` for servers
     that reject `stream_options`.
     """
 
@@ -30,18 +33,22 @@ class OpenAICompatibleProvider:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         stream_usage: bool = True,
+        quirks: WireQuirks | None = None,
+        secret_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.timeouts = timeouts or Timeouts()
-        self.stream_usage = stream_usage
-        all_headers = dict(headers or {})
+        self._quirks = quirks
+        self.stream_usage = stream_usage and (quirks is None or quirks.stream_usage)
+        self.reports_cost = quirks is not None and quirks.reports_cost
+        all_headers = {**(headers or {}), **(secret_headers or {})}
         if api_key:
             all_headers["authorization"] = f"Bearer {api_key}"
         self._http = HTTPUpstream(
             provider=name,
             base_url=base_url,
             headers=all_headers,
-            secrets=(api_key or "",),
+            secrets=(api_key or "", *(secret_headers or {}).values()),
             timeouts=self.timeouts,
             transport=transport,
         )
@@ -51,18 +58,22 @@ class OpenAICompatibleProvider:
 
     async def complete(self, body: JSONDict, *, upstream_model: str) -> JSONDict:
         payload = prepare_chat_request(body, upstream_model=upstream_model, stream=False)
+        if self._quirks is not None:
+            payload = self._quirks.request(payload, stream=False)
         response = await self._http.post_json("/chat/completions", payload)
         if not isinstance(response.get("choices"), list):
             raise ProviderProtocolError(
                 f"Provider '{self.name}' answered without `choices`; it may not be OpenAI-compatible.",
                 provider=self.name,
             )
-        return response
+        return response if self._quirks is None else self._quirks.response(response)
 
     def stream(self, body: JSONDict, *, upstream_model: str) -> AsyncIterator[JSONDict]:
         payload = prepare_chat_request(
             body, upstream_model=upstream_model, stream=True, include_usage=self.stream_usage
         )
+        if self._quirks is not None:
+            payload = self._quirks.request(payload, stream=True)
         return guard_stream(self._chunks(payload), provider=self.name, timeouts=self.timeouts)
 
     async def _chunks(self, payload: JSONDict) -> AsyncGenerator[JSONDict, None]:
@@ -77,6 +88,8 @@ class OpenAICompatibleProvider:
                 chunk = self._http.decode_object(event.data, what="stream chunk")
                 if event.event == "error" or "error" in chunk:
                     raise error_from_stream_event(self.name, chunk)
+                if self._quirks is not None:
+                    chunk = self._quirks.chunk(chunk)
                 usage_seen = usage_seen or bool(chunk.get("usage"))
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
                 last = chunk

@@ -127,6 +127,8 @@ class ChunkAccumulator:
         self.created = 0
         self.role_seen = False
         self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self.extras: JSONDict = {}  # top-level fields an upstream adds (Perplexity's citations, search_results)
         self._tools: dict[int, JSONDict] = {}
         self._arguments: dict[int, list[str]] = {}
         self.finish_reason: str | None = None
@@ -138,6 +140,9 @@ class ChunkAccumulator:
         self.created = self.created or int(chunk.get("created") or 0)
         if chunk.get("usage"):
             self.usage = chunk["usage"]
+        for key in _CARRIED:
+            if chunk.get(key):
+                self.extras[key] = chunk[key]
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
@@ -145,6 +150,8 @@ class ChunkAccumulator:
             self.role_seen = self.role_seen or "role" in delta
             if delta.get("content"):
                 self._content.append(delta["content"])
+            if delta.get("reasoning_content"):
+                self._reasoning.append(delta["reasoning_content"])
             for call in delta.get("tool_calls") or ():
                 self._add_tool_fragment(call)
             if choice.get("finish_reason"):
@@ -178,7 +185,7 @@ class ChunkAccumulator:
 
     def completion(self) -> JSONDict:
         calls = self.tool_calls
-        return make_completion(
+        completion = make_completion(
             model=self.model,
             content=self.content or (None if calls else ""),
             tool_calls=calls or None,
@@ -187,6 +194,13 @@ class ChunkAccumulator:
             completion_id=self.completion_id or None,
             created=self.created or None,
         )
+        if self._reasoning:
+            completion["choices"][0]["message"]["reasoning_content"] = "".join(self._reasoning)
+        completion.update(self.extras)
+        return completion
+
+
+_CARRIED = ("citations", "search_results")
 
 
 def collect_chunks(chunks: Iterable[Mapping[str, Any]]) -> JSONDict:

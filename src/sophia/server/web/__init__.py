@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from sophia.observability.tracing import GenAiTracer, open_tracing, tracing_settings
+from sophia.server._ratelimit import ApiRateLimitMiddleware
 from sophia.server.web import (
     _metrics,
     _pages_account,
@@ -30,7 +31,6 @@ from sophia.server.web._memories import memory_of
 from sophia.server.web._metrics import WebMetrics
 from sophia.server.web._options import WebOptions
 from sophia.server.web._page_errors import install_page_errors
-from sophia.server.web._ratelimit import ApiRateLimitMiddleware
 from sophia.server.web._sessions import SessionStore, WebSession
 from sophia.server.web._state import WebState
 

@@ -13,10 +13,10 @@ from sophia.errors import AuthError, SophiaError
 from sophia.gateway import Caller
 from sophia.server._middleware import new_request_id
 from sophia.server._openai import caller_of
+from sophia.server._ratelimit import client_address
 from sophia.server.web._chat import Asker, Final, Held, Started, Token
 from sophia.server.web._guard import MODEL_USERS, SESSION_COOKIE
 from sophia.server.web._memories import memory_of
-from sophia.server.web._ratelimit import client_address
 from sophia.server.web._state import WebState, web_state
 
 router = APIRouter(tags=["web"])

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.accounts import KeyBudgets, RateLimited
+from sophia.config import WebSettings
 from sophia.errors import AuthError
 from sophia.server._anthropic import MESSAGES_PATH, anthropic_error_response
 from sophia.server._auth import VERIFIED_PRINCIPAL
 from sophia.server._errors import error_response
-from sophia.server.web._state import WebState
+from sophia.server._services import Services
 
-__all__ = ["ApiRateLimitMiddleware", "client_address"]
+
+class AdmissionSource(Protocol):
+    """Where the limits and the services come from once the app started: the dashboard's `WebState`, or the
+    gateway-only app's `GatewayState`."""
+
+    @property
+    def bound(self) -> bool: ...
+
+    @property
+    def services(self) -> Services: ...
+
+    @property
+    def options(self) -> WebSettings: ...
+
+
+__all__ = ["AdmissionSource", "ApiRateLimitMiddleware", "client_address"]
 
 LIMITED_PREFIX = "/v1/"
 
@@ -28,7 +46,7 @@ class ApiRateLimitMiddleware:
     hashes nor looks the key up again, and a wrong key still gets the route's own 401.
     """
 
-    def __init__(self, app: ASGIApp, web: WebState) -> None:
+    def __init__(self, app: ASGIApp, web: AdmissionSource) -> None:
         self.app = app
         self.web = web
         self.budgets = KeyBudgets.for_api(web.options)
