@@ -92,7 +92,8 @@ def build_connector(
             max_retry_after=settings.max_rate_limit_wait_seconds,
         ),
         gate=RateGate(
-            requests_per_second=settings.requests_per_second, max_wait=settings.max_rate_limit_wait_seconds
+            requests_per_second=settings.requests_per_second or kind.default_requests_per_second,
+            max_wait=settings.max_rate_limit_wait_seconds,
         ),
         transport=transport,
         idempotency_header=kind.idempotency_header,

@@ -89,10 +89,12 @@ class ConnectorHttp:
         headers: dict[str, str] | None = None,
         reads: bool | None = None,
         ok: Iterable[int] = (),
+        authenticate: bool = True,
     ) -> httpx.Response:
         """Send one call (with its retries); a 2xx or an `ok` status returns, anything else raises typed.
 
         `reads=True` marks a POST that changes nothing (a GraphQL query, a search), so a dry run lets it through.
+        `authenticate=False` sends no credentials (a public URL the service gave, such as a webhook).
         """
         method = method.upper()
         is_read = method in _READS if reads is None else reads
@@ -108,7 +110,8 @@ class ConnectorHttp:
             request = self._client.build_request(
                 method, path, params=params, json=json, data=data, content=content, headers=extra
             )
-            request.headers.update(await self.auth.headers())
+            if authenticate:
+                request.headers.update(await self.auth.headers())
             if not is_read and scope is not None and scope.dry_run:
                 raise DryRunStop(preview_of(request))
             failure: ConnectorError
@@ -119,7 +122,12 @@ class ConnectorHttp:
             else:
                 if response.is_success or response.status_code in allowed:
                     return response
-                if response.status_code == 401 and not refreshed and await self.auth.refresh():
+                if (
+                    authenticate
+                    and response.status_code == 401
+                    and not refreshed
+                    and await self.auth.refresh()
+                ):
                     refreshed = True
                     continue
                 failure = self._classify(

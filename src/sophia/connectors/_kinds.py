@@ -23,6 +23,10 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "fly": "sophia.connectors._fly:Fly",
+    "lambda": "sophia.connectors._lambda:LambdaCloud",
+    "n8n": "sophia.connectors._n8n:N8n",
+    "neon": "sophia.connectors._neon:Neon",
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "qdrant": "sophia.connectors._qdrant:Qdrant",
     "slack": "sophia.connectors._slack:Slack",

@@ -102,6 +102,8 @@ class Connector:
     docs_url: ClassVar[str] = ""
     credentials: ClassVar[tuple[Credential, ...]] = ()
     idempotency_header: ClassVar[str | None] = None
+    default_requests_per_second: ClassVar[float | None] = None
+    """The service's documented pace, used unless `requests_per_second` is set."""
 
     def __init__(self, name: str, settings: ConnectorSettings, http: ConnectorHttp) -> None:
         self.name = name

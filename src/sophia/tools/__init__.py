@@ -30,7 +30,14 @@ from sophia.tools._redaction import is_secret_name, redact_text, redact_value
 from sophia.tools._registry import TOOL_GROUPS, ToolRegistry
 from sophia.tools._seal import ArgumentSealer
 from sophia.tools._shell import SandboxUnavailable, ShellRunner
-from sophia.tools._web import FetchError, FetchRefused, WebFetcher, forbidden_reason, literal_address
+from sophia.tools._web import (
+    FetchError,
+    FetchRefused,
+    WebFetcher,
+    forbidden_reason,
+    literal_address,
+    system_resolver,
+)
 from sophia.tools._workspace import WorkspaceError, resolve_in_workspace
 from sophia.tools._workspace_roots import WorkspaceMissing, WorkspaceRefused, WorkspaceRoots
 
@@ -78,6 +85,7 @@ __all__ = [
     "list_approvals",
     "list_tool_audit",
     "literal_address",
+    "system_resolver",
     "record_tool_audit",
     "redact_text",
     "redact_value",
