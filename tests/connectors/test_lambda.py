@@ -15,6 +15,7 @@ from sophia.connectors import (
     ConnectorRateLimited,
     ConnectorUnavailable,
     call_scope,
+    connector_kind,
 )
 from tests.connectors.infra_kit import DATA, connect
 from tests.connectors.openapi import OpenApi, SpecService
