@@ -77,6 +77,15 @@ class OpenApi:
         if schema is not None:
             self._validate(body, schema, f"{method} {template} {status} answer")
 
+    def example(self, method: str, path: str, status: str = "200") -> Any:
+        """The document's own example answer for an operation (a deep copy)."""
+        _, operation, _ = self.operation(method, path)
+        content = self._deref(operation["responses"][status])["content"]["application/json"]
+        if "example" in content:
+            return json.loads(json.dumps(content["example"]))
+        first = next(iter(content["examples"].values()))
+        return json.loads(json.dumps(self._deref(first)["value"]))
+
     def _deref(self, value: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in value:
             value = _pointer(self.document, value["$ref"])

@@ -248,8 +248,13 @@ def json_value(value: Any) -> Any:
 
 
 def redact_uri(uri: str) -> str:
-    url = httpx.URL(uri)
-    return str(url.copy_with(password="[redacted]")) if url.password else uri
+    """The URI with its password replaced by `[redacted]` (user, host, database and options kept)."""
+    scheme, separator, rest = uri.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (separator and at and colon):
+        return uri
+    return f"{scheme}://{user}:[redacted]@{host}"
 
 
 def _check_timestamp(value: str) -> None:
