@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+from fastapi import FastAPI, Request, Response
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -209,3 +210,18 @@ class SpecService:
 
     def sent(self, method: str, template_end: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.method == method and r.url.path.endswith(template_end)]
+
+
+def spec_app(service: SpecService) -> Any:
+    """A FastAPI app answering every request through `service` (for `serve_app`: real HTTP, same checks)."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def answer(request: Request) -> Response:
+        forwarded = httpx.Request(
+            request.method, str(request.url), headers=dict(request.headers), content=await request.body()
+        )
+        reply = service(forwarded)
+        return Response(reply.content, status_code=reply.status_code, headers=dict(reply.headers))
+
+    return app
