@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,22 @@ def test_cli_calls_lambda_and_a_terminate_dry_run_sends_nothing(
 
 
 @pytest.fixture
+async def sqlite_database(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[Database]:
+    """SQLite only, as the MCP tests use (memory's keyword index is SQLite FTS5)."""
+    target = tmp_path / "db" / "sophia.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template, target)
+    database = Database(f"sqlite+aiosqlite:///{target}")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
 async def infra_runtime(
-    database: Database, tmp_path: Path, fly_service: tuple[SpecService, str], monkeypatch: pytest.MonkeyPatch
+    sqlite_database: Database,
+    tmp_path: Path,
+    fly_service: tuple[SpecService, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[McpRuntime]:
     monkeypatch.setenv("FLY_TOKEN", test_fly.TOKEN)
     settings = Settings(
@@ -113,7 +128,7 @@ async def infra_runtime(
             )
         },
     )
-    built = await open_runtime(settings, database, embedder="hashing")
+    built = await open_runtime(settings, sqlite_database, embedder="hashing")
     yield built
     await built.aclose()
 
