@@ -23,6 +23,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "github": "sophia.connectors._github:GitHub",
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "qdrant": "sophia.connectors._qdrant:Qdrant",
     "slack": "sophia.connectors._slack:Slack",

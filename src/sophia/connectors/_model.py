@@ -102,6 +102,8 @@ class Connector:
     docs_url: ClassVar[str] = ""
     credentials: ClassVar[tuple[Credential, ...]] = ()
     idempotency_header: ClassVar[str | None] = None
+    default_headers: ClassVar[dict[str, str]] = {}
+    """Headers sent on every request (an API version pin such as GitHub's `X-GitHub-Api-Version`)."""
 
     def __init__(self, name: str, settings: ConnectorSettings, http: ConnectorHttp) -> None:
         self.name = name
