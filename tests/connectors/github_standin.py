@@ -6,6 +6,7 @@ mismatch answers 599 (so a test fails loudly) and is kept in `mismatches`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class GitHubStandIn:
     mismatches: list[str] = field(default_factory=list)
     fail_next: list[Response] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=lambda: {"README.md": "# Hello\n"})
+    hold_pull: Path | None = None
+    """When set, creating a pull request touches that file and answers only once it is removed."""
 
     def reset(self) -> None:
         self.pulls.clear()
@@ -235,6 +238,11 @@ class GitHubStandIn:
                 body.get("draft", False),
             )
             state.pulls.append(made)
+            if state.hold_pull is not None:
+                hold = state.hold_pull
+                hold.touch()
+                while hold.exists():
+                    await asyncio.sleep(0.05)
             return JSONResponse(made, 201)
 
         @app.get("/repos/{owner}/{repo}/pulls/{number}")

@@ -50,7 +50,9 @@ def test_cli_opens_a_draft_pull_request_after_approval(
     dry = _cli(configured, "connectors", "call", "github", "pulls.create", "--args", PULL, "--dry-run")
     assert dry.exit_code == 0, dry.output
     preview = json.loads(dry.output)
-    assert preview["request"]["method"] == "POST" and preview["request"]["url"].endswith("/repos/octo/app/pulls")
+    assert preview["request"]["method"] == "POST" and preview["request"]["url"].endswith(
+        "/repos/octo/app/pulls"
+    )
     assert preview["request"]["body"]["draft"] is True and TOKEN not in dry.output
     assert service.writes() == []
     held = _cli(configured, "connectors", "call", "github", "pulls.create", "--args", PULL)
@@ -59,7 +61,14 @@ def test_cli_opens_a_draft_pull_request_after_approval(
     approved = _cli(configured, "approvals", "approve", approval_id)
     assert approved.exit_code == 0, approved.output
     assert [p["title"] for p in service.pulls] == ["Add it"] and service.pulls[0]["draft"] is True
-    read = _cli(configured, "connectors", "call", "github", "pulls.get", "--args",
-                json.dumps({"owner": "octo", "repo": "app", "number": 1}))
+    read = _cli(
+        configured,
+        "connectors",
+        "call",
+        "github",
+        "pulls.get",
+        "--args",
+        json.dumps({"owner": "octo", "repo": "app", "number": 1}),
+    )
     assert read.exit_code == 0 and '"html_url": "https://github.com/octo/app/pull/1"' in read.output
     assert service.mismatches == []
