@@ -72,3 +72,35 @@ def test_cli_opens_a_draft_pull_request_after_approval(
     )
     assert read.exit_code == 0 and '"html_url": "https://github.com/octo/app/pull/1"' in read.output
     assert service.mismatches == []
+
+
+async def test_one_action_through_the_integrations_mcp_server(
+    tmp_path: Path,
+    _sqlite_template: Path,
+    standin: tuple[GitHubStandIn, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    from mcp import Client
+    from sophia.config import ConnectorSettings, Settings
+    from sophia.mcp import build_server, open_runtime
+    from sophia.store import Database
+
+    standin[0].reset()
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    shutil.copyfile(_sqlite_template, tmp_path / "sophia.db")
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'sophia.db'}")
+    connectors = {"github": ConnectorSettings(base_url=standin[1], credentials={"token": "env:GITHUB_TOKEN"})}
+    runtime = await open_runtime(Settings(home=tmp_path, connectors=connectors), database, embedder="hashing")
+    try:
+        async with Client(build_server("integrations", runtime)) as client:
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert {"github.pulls.create", "github.checks.list"} <= names
+            result = await client.call_tool("github.repos.get", {"owner": "octo", "repo": "app"})
+            text = json.dumps([getattr(block, "text", "") for block in result.content])
+            assert "octo/app" in text and "https://github.com/octo/app" in text and TOKEN not in text
+    finally:
+        await runtime.aclose()
+        await database.close()
+    assert standin[0].mismatches == []
