@@ -97,6 +97,7 @@ def build_connector(
         ),
         transport=transport,
         idempotency_header=kind.idempotency_header,
+        headers=dict(kind.default_headers),
     )
     connector = kind(name, settings, http)
     resolve = credential_resolver(name, settings, secrets)

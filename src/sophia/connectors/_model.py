@@ -104,6 +104,8 @@ class Connector:
     idempotency_header: ClassVar[str | None] = None
     default_requests_per_second: ClassVar[float | None] = None
     """The service's documented pace, used unless `requests_per_second` is set."""
+    default_headers: ClassVar[dict[str, str]] = {}
+    """Headers sent on every request (an API version pin such as GitHub's `X-GitHub-Api-Version`)."""
 
     def __init__(self, name: str, settings: ConnectorSettings, http: ConnectorHttp) -> None:
         self.name = name

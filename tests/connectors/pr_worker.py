@@ -1,0 +1,128 @@
+"""A real worker process for the pull-request end-to-end test: scripted model, the GitHub connector, Slack.
+
+Usage: python -m tests.connectors.pr_worker DATABASE_URL SYSTEM_URL EXECUTOR_ID TRACE_DIR GITHUB_URL SLACK_URL
+The model script is a pure function of the conversation, so a restarted process answers as the first did.
+Slack is a Slack-shaped stand-in kind (`chat.postMessage`) until the Slack connector lands on main.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+from sophia.config import ConnectorSettings
+from sophia.connectors import (
+    CheckResult,
+    Connector,
+    ConnectorInvalid,
+    action,
+    build_connector,
+    register_connector_tools,
+)
+from sophia.gateway.providers import ScriptedProvider, ScriptedReply, ScriptedToolCall
+from sophia.runs import RunRuntime, RunSettings, RunWorker, default_agents
+from sophia.secrets import SecretResolver
+from sophia.store import Database
+from sophia.tools import ApprovalPolicy, ArgumentSealer, SideEffect, ToolInvoker, ToolRegistry
+from tests.agents.conftest import build_gateway
+from tests.connectors.github_standin import TOKEN
+
+KEY = bytes(range(32))
+SLACK_TOKEN = "xoxb-standin-5ecret"
+TOOLS = ("github.pulls.create", "slack.chat.post")
+PULL = {"owner": "octo", "repo": "app", "head": "fix-typo", "base": "main", "title": "Fix the typo"}
+
+
+class SlackShaped(Connector):
+    """Slack's chat.postMessage (`{"ok": false, "error": …}` with HTTP 200 on failure) for the test only."""
+
+    kind = "slack_standin"
+    title = "Slack"
+    default_base_url = "https://slack.com/api"
+
+    async def check(self) -> CheckResult:
+        return CheckResult(True, "ok")
+
+    @action("chat.post", SideEffect.WRITE)
+    async def post(
+        self, channel: Annotated[str, "Channel id."], text: Annotated[str, "Message."]
+    ) -> dict[str, Any]:
+        """Post a message to a channel."""
+        body = await self.http.json("POST", "/chat.postMessage", json={"channel": channel, "text": text})
+        if not body.get("ok"):
+            raise ConnectorInvalid(f"Slack: {body.get('error')}", service="Slack")
+        return {"channel": body["channel"], "ts": body["ts"]}
+
+
+def registry(github_url: str, slack_url: str, home: Path) -> ToolRegistry:
+    tools = ToolRegistry()
+    secrets = SecretResolver(home, environ={"GH": TOKEN, "SLACK": SLACK_TOKEN})
+    github = build_connector(
+        "github",
+        ConnectorSettings(kind="github", base_url=github_url, credentials={"token": "env:GH"}),
+        secrets,
+    )
+    from sophia.connectors import register_connector_kind
+
+    register_connector_kind(SlackShaped)
+    slack = build_connector(
+        "slack",
+        ConnectorSettings(kind="slack_standin", base_url=slack_url, credentials={"token": "env:SLACK"}),
+        secrets,
+    )
+    register_connector_tools(tools, github)
+    register_connector_tools(tools, slack)
+    return tools
+
+
+def script(trace: Path) -> Any:
+    def answer(body: dict[str, Any]) -> Any:
+        done = [str(m["content"]) for m in body["messages"] if m["role"] == "tool"]
+        with (trace / "model.log").open("a") as log:
+            log.write(json.dumps({"tools_done": len(done)}) + "\n")
+        if not done or "interrupted" in done[-1]:
+            return ScriptedReply(tool_calls=[ScriptedToolCall("github_pulls_create", PULL)])
+        url = re.search(r"https://github\.com/octo/app/pull/\d+", done[-1])
+        if url and len(done) < 4 and not any('"ts"' in d for d in done):
+            text = f"Opened {url.group(0)}"
+            return ScriptedReply(
+                tool_calls=[ScriptedToolCall("slack_chat_post", {"channel": "C1", "text": text})]
+            )
+        return "done: " + done[-1]
+
+    return answer
+
+
+async def main(
+    database_url: str, system_url: str, executor_id: str, trace: Path, gh: str, slack: str
+) -> None:
+    database = Database(database_url)
+    gateway = build_gateway(database, ScriptedProvider(script(trace), name="scripted"))
+    gateway.ledger.start()
+    tools = registry(gh, slack, trace)
+    policy = ApprovalPolicy({"slack.chat.post": {"*": "auto"}})
+    invoker = ToolInvoker(tools, database, policy=policy, sealer=ArgumentSealer(KEY))
+    agents = default_agents(tools)
+    agents["chat"] = type(agents["chat"])("chat", "test agent", tools=TOOLS)
+    runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=0.5)
+    settings = RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.2)
+    worker = RunWorker(runtime, system_database_url=system_url, executor_id=executor_id, settings=settings)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await worker.start()
+    (trace / f"ready-{executor_id}").touch()
+    try:
+        await stop.wait()
+    finally:
+        await worker.stop()
+        await gateway.aclose()
+        await database.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), sys.argv[5], sys.argv[6]))
