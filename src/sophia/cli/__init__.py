@@ -18,6 +18,7 @@ from sophia.cli import (
     _mcp,
     _memory,
     _models,
+    _research,
     _runs,
     _secrets,
     _serve,
@@ -60,6 +61,7 @@ app.command("ask")(_models.ask)
 app.command("run")(_runs.run_command)
 app.command("worker")(_runs.worker_command)
 app.command("usage")(_usage.usage_command)
+app.command("research")(_research.research_command)
 app.add_typer(_runs.runs_app)
 app.add_typer(_approvals.app)
 app.add_typer(_models.app)

@@ -2,6 +2,7 @@
 
 from sophia.config._connectors import ConnectorSettings, EventTrigger
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
+from sophia.config._research import SOURCE_KINDS, ResearchSettings, ResearchSourceSettings
 from sophia.config._settings import (
     PROVIDER_KINDS,
     SECRET_SCHEMES,
@@ -32,6 +33,7 @@ from sophia.config._tools import ShellSettings, ToolSettings, WebFetchSettings
 __all__ = [
     "PROVIDER_KINDS",
     "SECRET_SCHEMES",
+    "SOURCE_KINDS",
     "TASKS",
     "BudgetSettings",
     "ConnectorSettings",
@@ -43,6 +45,8 @@ __all__ = [
     "MemoryBackendSettings",
     "ModelSettings",
     "ProviderSettings",
+    "ResearchSettings",
+    "ResearchSourceSettings",
     "RoutingSettings",
     "SecretRef",
     "SecretsSettings",

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
+from sophia.config._research import ResearchSettings
 from sophia.config._tools import ToolSettings
 from sophia.errors import ConfigError
 from sophia.observability import TracingSettings
@@ -326,6 +327,7 @@ class Settings(BaseSettings):
     connectors: dict[str, ConnectorSettings] = Field(
         default_factory=dict, description="External services by instance name ([connectors.github], …)."
     )
+    research: ResearchSettings = ResearchSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ from sophia.gateway._errors import (
     ProviderTimeout,
     ProviderUnavailable,
     StreamInterrupted,
+    parse_retry_after,
 )
 from sophia.gateway._factory import build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
@@ -105,6 +106,7 @@ __all__ = [
     "classify",
     "encode_sse",
     "key_problems",
+    "parse_retry_after",
     "provider_kind_problems",
     "provider_kinds",
     "read_synced",

@@ -26,6 +26,7 @@ from sophia.memory._ranking import Gathered, rank_gathered
 from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._schedule import ConsolidationSchedule
 from sophia.memory._service import MemoryService
+from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
 __all__ = [
@@ -70,4 +71,5 @@ __all__ = [
     "periods_in",
     "query_terms",
     "rank_gathered",
+    "rank_texts",
 ]

@@ -80,7 +80,7 @@ class Services:
         if self.tools is None:
             from sophia.server._toolkit import open_toolkit
 
-            self.tools = await open_toolkit(self.settings, self.database, self.memory)
+            self.tools = await open_toolkit(self.settings, self.database, self.memory, gateway=self.gateway)
         return self.tools
 
     def toolkit(self) -> ToolKit:

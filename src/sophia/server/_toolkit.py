@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from sophia.config import Settings
+from sophia.gateway import Gateway
 from sophia.memory import MemoryService
+from sophia.research import ResearchService, register_research_tools
 from sophia.store import Database
 from sophia.tools import (
     ArgumentSealer,
@@ -58,6 +60,7 @@ async def open_toolkit(
     connect_external: bool = True,
     errlog: Any = None,
     connector_transport: httpx.AsyncBaseTransport | None = None,
+    gateway: Gateway | None = None,
 ) -> ToolKit:
     """The registry, the invoker under `[tools]`'s policy (sealing key shared by the install) and workspaces.
 
@@ -68,6 +71,7 @@ async def open_toolkit(
     from sophia.runs import load_sealing_key  # DBOS is heavy; only shells that use tools pay for it
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
+    register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
     sealer = ArgumentSealer(load_sealing_key(settings.home))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))

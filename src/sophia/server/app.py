@@ -9,7 +9,17 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings
-from sophia.server import _anthropic, _approvals, _connectors, _health, _memory, _openai, _runs, _usage
+from sophia.server import (
+    _anthropic,
+    _approvals,
+    _connectors,
+    _health,
+    _memory,
+    _openai,
+    _research,
+    _runs,
+    _usage,
+)
 from sophia.server._bodylimit import BodyLimitMiddleware, BodyLimits
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
@@ -60,6 +70,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_approvals.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_connectors.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503))
+    app.include_router(_research.router, responses=errors(400, 401, 403, 413, 422, 429, 500, 502))
     # Inside the rate limits (which verify the key first), outside everything that reads a body.
     limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
     app.add_middleware(BodyLimitMiddleware, limits=limits)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import re
 import socket
@@ -191,6 +192,8 @@ class WebFetcher:
         title = None
         if "html" in content_type or (not content_type and text.lstrip()[:1] == "<"):
             title, text = await asyncio.to_thread(_extract, text, str(final))
+        elif content_type == "application/pdf" or (not content_type and body[:5] == b"%PDF-"):
+            title, text = await asyncio.to_thread(_pdf_text, body, truncated)
         elif not (content_type.startswith("text/") or "json" in content_type or "xml" in content_type):
             text = f"[{content_type or 'binary'} content, {len(body)} bytes, not shown as text]"
         limit = self.settings.max_text_chars
@@ -219,6 +222,22 @@ def _extract(html: str, url: str) -> tuple[str | None, str]:
     title = re.sub(r"\s+", " ", match.group(1)).strip() if match else None
     text = trafilatura.extract(html, url=url, include_comments=False) or trafilatura.html2txt(html) or ""
     return title, text
+
+
+def _pdf_text(body: bytes, truncated: bool) -> tuple[str | None, str]:
+    """A PDF's text layer, page by page (a PDF cut at max_bytes cannot be parsed: say so instead)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    if truncated:
+        return None, f"[application/pdf content over {len(body)} bytes, cut off before its end; not parsed]"
+    try:
+        reader = PdfReader(io.BytesIO(body))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PyPdfError, ValueError, KeyError, TypeError):
+        return None, f"[application/pdf content, {len(body)} bytes, unreadable]"
+    return (str(title) if title else None), "\n\n".join(p.strip() for p in pages if p.strip())
 
 
 def _charset(content_type: str) -> str:

@@ -1,0 +1,128 @@
+"""Citations cannot be fabricated: every adversarial claim a model can write is refused by code (property test),
+and the model path (plan → claims → verification) runs through the gateway with the scripted provider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sophia.gateway import Gateway
+from sophia.research import Document, ResearchService, check_claim, split_passages
+from tests.agents.conftest import build_gateway
+
+DOC = Document(
+    url="https://www.kernel.org/doc/html/v6.1/admin-guide/sysctl/vm.html",
+    title="vm",
+    text="overcommit_memory. This value contains a flag.\nThe default value is 0. When this flag is 2, the "
+    "kernel uses a never overcommit policy.",
+    source="searxng",
+)
+PASSAGES = {p.id: p for p in split_passages(DOC)}
+GOOD_ID = next(iter(PASSAGES))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    pid=st.one_of(st.text(max_size=20), st.sampled_from(["p0", "1", "99", GOOD_ID + "x", "[1]"])),
+    quote=st.text(min_size=1, max_size=60),
+    url=st.sampled_from(["https://evil.example/made-up", "http://x.y/", "www.invented.org/page"]),
+)
+def test_adversarial_claims_are_all_refused(pid: str, quote: str, url: str) -> None:
+    # an id that was never read
+    if pid not in PASSAGES:
+        assert (
+            check_claim(
+                {"text": "The default value is 0.", "passage_id": pid, "quote": "default"}, PASSAGES, "q"
+            ).claim
+            is None
+        )
+    # a quote the passage does not hold
+    passage = PASSAGES[GOOD_ID]
+    if " ".join(quote.split()) not in " ".join(passage.text.split()):
+        assert (
+            check_claim({"text": quote, "passage_id": GOOD_ID, "quote": quote}, PASSAGES, "q").claim is None
+        )
+    # a URL of the model's own
+    assert (
+        check_claim(
+            {
+                "text": f"The default value is 0 {url}",
+                "passage_id": GOOD_ID,
+                "quote": "The default value is 0.",
+            },
+            PASSAGES,
+            "q",
+        ).claim
+        is None
+    )
+
+
+def test_a_sentence_its_quote_does_not_support_is_dropped() -> None:
+    checked = check_claim(
+        {
+            "text": "The default value is 7 and PostgreSQL recommends 1.",
+            "passage_id": GOOD_ID,
+            "quote": "The default value is 0.",
+        },
+        PASSAGES,
+        "q",
+    )
+    assert checked.claim is None and "support" in (checked.reason or "")
+
+
+def test_a_faithful_claim_is_kept() -> None:
+    pid = next(p for p in PASSAGES.values() if "default value is 0" in p.text).id
+    checked = check_claim(
+        {"text": "The default value is 0 [3].", "passage_id": pid, "quote": "The default value is 0."},
+        PASSAGES,
+        "q",
+    )
+    assert checked.claim is not None and checked.claim.text == "The default value is 0."
+
+
+async def test_the_model_path_keeps_only_verified_claims(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    def script(body: dict[str, Any]) -> str:
+        user = body["messages"][-1]["content"]
+        if "Passages:" not in user:
+            return orjson.dumps(
+                {"sub_questions": ["What is the kernel default of vm.overcommit_memory?"]}
+            ).decode()
+        ids = [line[1 : line.index("]")] for line in user.split("\n") if line.startswith("[p")]
+        claims = [
+            {"text": "The default value is 0.", "passage_id": i, "quote": "The default value is 0."}
+            for i in ids
+        ]
+        claims += [
+            {"text": "It is 5, see https://evil.example/x", "passage_id": ids[0], "quote": "made up"},
+            {
+                "text": "The default value is 0.",
+                "passage_id": "p_invented",
+                "quote": "The default value is 0.",
+            },
+            {"text": "PostgreSQL recommends 9.", "passage_id": ids[0], "quote": "not in any passage"},
+        ]
+        return orjson.dumps({"claims": claims}).decode()
+
+    from sophia.gateway.providers import ScriptedProvider
+
+    gateway: Gateway = build_gateway(database, ScriptedProvider(script, name="scripted"))
+    try:
+        report = await make_service(gateway=gateway).research(
+            "What is the default of vm.overcommit_memory in Linux?", mode="model", depth="standard"
+        )
+    finally:
+        await gateway.aclose()
+    assert report.mode == "model" and report.claims
+    texts = {c.text for c in report.claims}
+    assert "The default value is 0." in texts
+    assert not any("evil" in t or "recommends 9" in t or "It is 5" in t for t in texts)
+    assert report.stats["claims_dropped"] >= 3 and len(report.refused) == report.stats["claims_dropped"]
+    cited = {p.id: p for p in report.citations}
+    assert all(c.quote in " ".join(cited[c.passage_id].text.split()) for c in report.claims)
+    assert DOC.url in {p.url for p in report.citations} and "p_invented" not in cited
