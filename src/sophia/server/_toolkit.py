@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sophia.coding import code_tools_for, register_code_tools
 from sophia.config import Settings
 from sophia.memory import MemoryService
 from sophia.store import Database
@@ -68,6 +69,7 @@ async def open_toolkit(
     from sophia.runs import load_sealing_key  # DBOS is heavy; only shells that use tools pay for it
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
+    register_code_tools(registry, code_tools_for(settings))
     sealer = ArgumentSealer(load_sealing_key(settings.home))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
