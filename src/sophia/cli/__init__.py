@@ -12,6 +12,7 @@ from sophia.cli import (
     _accounts,
     _approvals,
     _budgets,
+    _code,
     _config,
     _connectors,
     _db,
@@ -60,6 +61,7 @@ app.command("serve")(_serve.serve)
 app.command("ask")(_models.ask)
 app.command("run")(_runs.run_command)
 app.command("worker")(_runs.worker_command)
+app.command("code")(_code.code_command)
 app.command("usage")(_usage.usage_command)
 app.command("research")(_research.research_command)
 app.add_typer(_runs.runs_app)

@@ -18,6 +18,7 @@ from rich.table import Table
 from sophia.accounts import AccountService, Principal, Role, UserStatus
 from sophia.agents import OutcomeMemory, RunLimits
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
+from sophia.coding import CodingOrchestrator
 from sophia.config import Settings
 from sophia.gateway import build_gateway
 from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
@@ -98,6 +99,11 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
         team=default_team(agents),
         panel=default_panel(agents),
         outcomes=OutcomeMemory(parts.memory),  # each finished run is remembered; planners recall it
+        kinds={
+            "code": CodingOrchestrator(
+                gateway, parts.invoker, parts.memory, model=parts.settings.coding.model
+            )
+        },
     )
     worker = RunWorker(
         runtime,

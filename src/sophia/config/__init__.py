@@ -1,5 +1,6 @@
 """Typed settings from `sophia.toml` and `SOPHIA_*` environment variables (see `_settings.py`)."""
 
+from sophia.config._coding import CodingSettings
 from sophia.config._connectors import ConnectorSettings, EventTrigger
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import SOURCE_KINDS, ResearchSettings, ResearchSourceSettings
@@ -36,6 +37,7 @@ __all__ = [
     "SOURCE_KINDS",
     "TASKS",
     "BudgetSettings",
+    "CodingSettings",
     "ConnectorSettings",
     "EscSettings",
     "EventTrigger",

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import ResearchSettings
@@ -323,6 +324,7 @@ class Settings(BaseSettings):
     mcp: McpHttpSettings = McpHttpSettings()
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
     tools: ToolSettings = ToolSettings()
+    coding: CodingSettings = CodingSettings()
     memory: MemoryBackendSettings = MemoryBackendSettings()
     connectors: dict[str, ConnectorSettings] = Field(
         default_factory=dict, description="External services by instance name ([connectors.github], …)."

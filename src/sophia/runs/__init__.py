@@ -7,6 +7,7 @@ run waiting for approval survives restarts, and a watchdog hands a dead worker's
 from sophia.runs._approvals import ApprovalDesk, Decided
 from sophia.runs._counts import count_runs_by_status
 from sophia.runs._durable import DurableSteps, approval_topic
+from sophia.runs._kinds import KindCall, KindOutcome, RunKind
 from sophia.runs._runtime import (
     Panel,
     RunRuntime,
@@ -19,6 +20,7 @@ from sophia.runs._runtime import (
 from sophia.runs._service import AGENT_KINDS, RunDetail, RunInfo, RunService
 from sophia.runs._settings import (
     APP_VERSION,
+    PLUGGED_KINDS,
     QUEUE,
     WORKFLOW,
     RunSettings,
@@ -33,6 +35,7 @@ from sophia.runs._workflow import execute_run, run_workflow
 __all__ = [
     "AGENT_KINDS",
     "APP_VERSION",
+    "PLUGGED_KINDS",
     "QUEUE",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
@@ -40,9 +43,12 @@ __all__ = [
     "ApprovalDesk",
     "Decided",
     "DurableSteps",
+    "KindCall",
+    "KindOutcome",
     "Panel",
     "RunDetail",
     "RunInfo",
+    "RunKind",
     "RunRow",
     "RunRuntime",
     "RunService",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sophia.agents import AgentRunner, AgentSpec, OutcomeMemory, Team
 from sophia.errors import SophiaError
 from sophia.gateway import Gateway
+from sophia.runs._kinds import RunKind
 from sophia.store import Database
 from sophia.tools import SideEffect, ToolInvoker, ToolRegistry
 
@@ -43,6 +44,8 @@ class RunRuntime:
     panel: Panel | None = None
     outcomes: OutcomeMemory | None = None
     approval_poll_seconds: float = 30.0
+    kinds: dict[str, RunKind] = field(default_factory=dict)
+    """Executors of the run kinds other packages add (`code`: the coding orchestrator)."""
     runner: AgentRunner = field(init=False)
 
     def __post_init__(self) -> None:

@@ -20,14 +20,14 @@ from sophia.accounts import Principal, Role
 from sophia.agents import RunLimits
 from sophia.errors import InvalidInput, NotFound
 from sophia.runs._durable import approval_topic
-from sophia.runs._settings import APP_VERSION, QUEUE, WORKFLOW
+from sophia.runs._settings import APP_VERSION, PLUGGED_KINDS, QUEUE, WORKFLOW
 from sophia.runs._tables import TERMINAL_STATUSES, RunRow, RunStepRow
 from sophia.store import Database, utcnow
 from sophia.tools import ApprovalRecord, ToolContext, ToolInvoker, WorkspaceRoots, list_tool_audit
 
 __all__ = ["AGENT_KINDS", "RunDetail", "RunInfo", "RunService"]
 
-AGENT_KINDS = ("chat", "team", "consensus")
+AGENT_KINDS = ("chat", "team", "consensus", *PLUGGED_KINDS)
 _MAX_TASK_CHARS = 20_000
 
 
@@ -124,6 +124,7 @@ class RunService:
         agent: str = "chat",
         limits: RunLimits | None = None,
         workspace: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> RunInfo:
         """Record the run and put it on the shared queue; a worker picks it up.
 
@@ -148,7 +149,7 @@ class RunService:
             error=None,
             cost_usd=0.0,
             steps=0,
-            limits=(limits or RunLimits()).to_record(),
+            limits={**(limits or RunLimits()).to_record(), **({"options": options} if options else {})},
             context=ToolContext.of(principal, run_id=run_id, workspace=directory).to_record(),
             executor_id=None,
             created_at=utcnow(),
@@ -158,13 +159,13 @@ class RunService:
         client = await self._dbos()
         async with self.database.transaction() as session:
             session.add(row)
-        options: Any = {
+        enqueue_options: Any = {
             "queue_name": QUEUE,
             "workflow_name": WORKFLOW,
             "workflow_id": run_id,
             "app_version": APP_VERSION,
         }
-        await asyncio.to_thread(client.enqueue, options, run_id)
+        await asyncio.to_thread(client.enqueue, enqueue_options, run_id)
         return RunInfo.of(row)
 
     def _workspace(self, run_id: str, requested: str | None) -> Path | None:

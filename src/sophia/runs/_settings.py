@@ -14,12 +14,22 @@ from sophia.config import Settings
 from sophia.errors import ConfigError
 from sophia.store import private_sqlite_file, resolve_database_url
 
-__all__ = ["APP_VERSION", "QUEUE", "WORKFLOW", "RunSettings", "load_sealing_key", "system_database_url"]
+__all__ = [
+    "APP_VERSION",
+    "PLUGGED_KINDS",
+    "QUEUE",
+    "WORKFLOW",
+    "RunSettings",
+    "load_sealing_key",
+    "system_database_url",
+]
 
 APP_VERSION = "sophia-runs-1"
 """Pinned so every worker of one install recovers and dequeues every other worker's runs."""
 QUEUE = "sophia-runs"
 WORKFLOW = "sophia.run"
+PLUGGED_KINDS = ("code",)
+"""Run kinds whose executor a shell plugs into the worker (`RunRuntime.kinds`); `code` is the coding orchestrator."""
 _KEY_FILE = "runs-seal.key"
 
 

@@ -14,8 +14,9 @@ from dbos import DBOS
 from sophia.agents import AgentResult, RunLimits, RunSession, TeamResult, consensus, outcome_namespace
 from sophia.errors import SophiaError
 from sophia.runs._durable import DurableSteps
+from sophia.runs._kinds import KindCall
 from sophia.runs._runtime import RunRuntime, current_runtime
-from sophia.runs._settings import WORKFLOW
+from sophia.runs._settings import PLUGGED_KINDS, WORKFLOW
 from sophia.runs._tables import TERMINAL_STATUSES, RunRow
 from sophia.store import utcnow
 from sophia.tools import ToolContext
@@ -41,6 +42,8 @@ async def execute_run(runtime: RunRuntime, run_id: str) -> dict[str, Any]:
     )
     context = ToolContext.from_record(run.context)
     steps = DurableSteps(runtime.database, run_id, poll_seconds=runtime.approval_poll_seconds)
+    if run.agent in runtime.kinds or run.agent in PLUGGED_KINDS:
+        return await _execute_kind(runtime, run, context, steps)
     session = runtime.runner.session(context=context, limits=RunLimits.from_record(run.limits), steps=steps)
     try:
         output, tried = await _execute(runtime, session, run.agent, run.task, context)
@@ -49,6 +52,33 @@ async def execute_run(runtime: RunRuntime, run_id: str) -> dict[str, Any]:
         return {"status": "failed", "error": error.message}
     await _finish(runtime, session, run, "succeeded", output, None, tried)
     return {"status": "succeeded", "output": output}
+
+
+async def _execute_kind(
+    runtime: RunRuntime, run: RunRow, context: ToolContext, steps: DurableSteps
+) -> dict[str, Any]:
+    executor = runtime.kinds.get(run.agent)
+    if executor is None:
+        message = f"this worker cannot execute {run.agent} runs; start it with `sophia worker`"
+        await _update(runtime, run.id, status="failed", error=message, finished_at=utcnow())
+        return {"status": "failed", "error": message}
+    limits = RunLimits.from_record(run.limits)
+    options = dict((run.limits or {}).get("options") or {})
+    try:
+        outcome = await executor(KindCall(run.id, run.task, options, limits, context, steps))
+    except SophiaError as error:
+        await _update(runtime, run.id, status="failed", error=error.message, finished_at=utcnow())
+        return {"status": "failed", "error": error.message}
+    await _update(
+        runtime,
+        run.id,
+        status=outcome.status,
+        output=outcome.output,
+        error=outcome.error,
+        finished_at=utcnow(),
+        cost_usd=outcome.cost_usd,
+    )
+    return {"status": outcome.status, "output": outcome.output}
 
 
 async def _execute(

@@ -129,6 +129,7 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
         team=default_team(agents),
         panel=default_panel(agents),
         outcomes=outcomes,
+        kinds=_plugged_kinds(services, kit),
     )
     system_url = system_database_url(services.settings)
     worker = RunWorker(runtime, system_database_url=system_url)
@@ -141,3 +142,13 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
     finally:
         await worker.stop()
         await service.aclose()
+
+
+def _plugged_kinds(services: Any, kit: Any) -> dict[str, Any]:
+    """The `code` run kind: the coding orchestrator, on the same gateway, tools and memory as the chat."""
+    from sophia.coding import CodingOrchestrator
+
+    orchestrator = CodingOrchestrator(
+        services.gateway, kit.invoker, services.memory, model=services.settings.coding.model
+    )
+    return {"code": orchestrator}

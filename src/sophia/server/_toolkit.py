@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sophia.coding import code_tools_for, register_code_tools
 from sophia.config import Settings
 from sophia.gateway import Gateway
 from sophia.memory import MemoryService
@@ -72,6 +73,7 @@ async def open_toolkit(
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
     register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
+    register_code_tools(registry, code_tools_for(settings))
     sealer = ArgumentSealer(load_sealing_key(settings.home))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))

@@ -34,6 +34,11 @@ BUILTIN_RULES: dict[str, dict[str, Decision]] = {
     # Add-only and reversible: it writes a new memory into the caller's own namespace (never another's),
     # and `memory.forget` undoes it. Members and admins need no approval; `[tools.policy]` can say otherwise.
     "memory.remember": {"admin": Decision.AUTO, "member": Decision.AUTO},
+    # The coding orchestrator's workspace-only writes: edits, sandboxed checks and local commits in the run's
+    # own clone, undone with git. Push, pull request and deploy reach the world and keep the default (ask).
+    "code.edit": {"admin": Decision.AUTO, "member": Decision.AUTO},
+    "code.test": {"admin": Decision.AUTO, "member": Decision.AUTO},
+    "code.commit": {"admin": Decision.AUTO, "member": Decision.AUTO},
 }
 """Rules that hold unless `[tools.policy]` names the same tool (or a more specific pattern) for the role."""
 

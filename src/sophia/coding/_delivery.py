@@ -1,0 +1,237 @@
+"""Delivery: draft pull requests and their checks behind a small Protocol, and a deploy with health check and rollback.
+
+`GitHubPullRequests` speaks GitHub's REST API (pulls, check-runs) over httpx; `InMemoryPullRequests` is the real-
+code double. When the GitHub connector lands in `sophia.connectors` it will implement the same Protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from sophia.errors import SophiaError
+
+__all__ = [
+    "CheckRun",
+    "DeployResult",
+    "Deployer",
+    "DeliveryFailed",
+    "GitHubPullRequests",
+    "InMemoryPullRequests",
+    "PullRequest",
+    "PullRequests",
+    "repository_slug",
+]
+
+
+class DeliveryFailed(SophiaError):
+    code = "delivery_failed"
+    http_status = 502
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    number: int
+    url: str
+    head: str
+    base: str
+    draft: bool
+    state: str = "open"
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "url": self.url,
+            "head": self.head,
+            "base": self.base,
+            "draft": self.draft,
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    name: str
+    status: str
+    conclusion: str | None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "conclusion": self.conclusion}
+
+
+class PullRequests(Protocol):
+    async def find_open(self, repo: str, head: str) -> PullRequest | None: ...
+
+    async def open_pull_request(
+        self, repo: str, *, title: str, body: str, head: str, base: str, draft: bool = True
+    ) -> PullRequest: ...
+
+    async def read_checks(self, repo: str, ref: str) -> list[CheckRun]: ...
+
+
+def repository_slug(url: str) -> str | None:
+    """`owner/name` of a GitHub-style remote URL (https or scp-like ssh), or None."""
+    text = url.strip().removesuffix("/").removesuffix(".git")
+    if text.startswith("git@") and ":" in text:
+        text = text.split(":", 1)[1]
+    elif "://" in text:
+        text = text.split("://", 1)[1].split("/", 1)[1] if "/" in text.split("://", 1)[1] else ""
+    else:
+        return None
+    parts = [p for p in text.split("/") if p]
+    return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 else None
+
+
+class GitHubPullRequests:
+    """GitHub's REST API: `POST /repos/{repo}/pulls`, `GET …/pulls?head=`, `GET …/commits/{ref}/check-runs`."""
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str = "https://api.github.com",
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, transport=transport, timeout=timeout
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise DeliveryFailed(f"GitHub did not answer {method} {path}: {type(error).__name__}") from None
+        if response.status_code >= 400:
+            try:
+                message = str(response.json().get("message", ""))[:300]
+            except ValueError:
+                message = response.text[:300]
+            raise DeliveryFailed(f"GitHub refused {method} {path} ({response.status_code}): {message}")
+        return response.json()
+
+    @staticmethod
+    def _pull(data: dict[str, Any]) -> PullRequest:
+        return PullRequest(
+            int(data["number"]),
+            str(data["html_url"]),
+            str(data["head"]["ref"]),
+            str(data["base"]["ref"]),
+            bool(data.get("draft", False)),
+            str(data.get("state", "open")),
+        )
+
+    async def find_open(self, repo: str, head: str) -> PullRequest | None:
+        owner = repo.split("/", 1)[0]
+        found = await self._request("GET", f"/repos/{repo}/pulls", params={"head": f"{owner}:{head}"})
+        return self._pull(found[0]) if found else None
+
+    async def open_pull_request(
+        self, repo: str, *, title: str, body: str, head: str, base: str, draft: bool = True
+    ) -> PullRequest:
+        payload = {"title": title, "body": body, "head": head, "base": base, "draft": draft}
+        return self._pull(await self._request("POST", f"/repos/{repo}/pulls", json=payload))
+
+    async def read_checks(self, repo: str, ref: str) -> list[CheckRun]:
+        data = await self._request("GET", f"/repos/{repo}/commits/{ref}/check-runs")
+        return [
+            CheckRun(str(c["name"]), str(c["status"]), c.get("conclusion"))
+            for c in data.get("check_runs", [])
+        ]
+
+
+@dataclass
+class InMemoryPullRequests:
+    """The double: keeps pull requests in a list; `checks` maps a ref to the check runs it reports."""
+
+    pulls: list[tuple[str, PullRequest]] = field(default_factory=list)
+    checks: dict[str, list[CheckRun]] = field(default_factory=dict)
+
+    async def find_open(self, repo: str, head: str) -> PullRequest | None:
+        return next((p for r, p in self.pulls if r == repo and p.head == head and p.state == "open"), None)
+
+    async def open_pull_request(
+        self, repo: str, *, title: str, body: str, head: str, base: str, draft: bool = True
+    ) -> PullRequest:
+        number = len(self.pulls) + 1
+        pull = PullRequest(number, f"memory://{repo}/pull/{number}", head, base, draft)
+        self.pulls.append((repo, pull))
+        return pull
+
+    async def read_checks(self, repo: str, ref: str) -> list[CheckRun]:
+        return list(self.checks.get(ref, []))
+
+
+@dataclass(frozen=True, slots=True)
+class DeployResult:
+    status: str
+    """`deployed`, `rolled_back` or `failed` (the rollback failed too)."""
+    output: str
+    health_status: int | None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"status": self.status, "output": self.output[-4000:], "health_status": self.health_status}
+
+
+@dataclass(frozen=True, slots=True)
+class Deployer:
+    """A configured deploy command, a health URL that must answer 2xx within `health_seconds`, and a rollback."""
+
+    command: str
+    health_url: str | None = None
+    rollback_command: str | None = None
+    health_seconds: float = 60.0
+    timeout_seconds: float = 900.0
+    transport: httpx.AsyncBaseTransport | None = None
+
+    async def _shell(self, command: str, cwd: Path) -> tuple[int | None, str]:
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            out, _ = await asyncio.wait_for(process.communicate(), self.timeout_seconds)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None, f"{command!r} did not finish within {self.timeout_seconds:g} s"
+        return process.returncode, out.decode("utf-8", "replace")
+
+    async def _healthy(self) -> int | None:
+        if self.health_url is None:
+            return 200
+        deadline = time.monotonic() + self.health_seconds
+        status: int | None = None
+        async with httpx.AsyncClient(transport=self.transport, timeout=10.0) as client:
+            while True:
+                try:
+                    status = (await client.get(self.health_url)).status_code
+                except httpx.HTTPError:
+                    status = None
+                if status is not None and 200 <= status < 300:
+                    return status
+                if time.monotonic() >= deadline:
+                    return status
+                await asyncio.sleep(1.0)
+
+    async def deploy(self, cwd: Path) -> DeployResult:
+        code, output = await self._shell(self.command, cwd)
+        health = await self._healthy() if code == 0 else None
+        if code == 0 and health is not None and 200 <= health < 300:
+            return DeployResult("deployed", output, health)
+        if self.rollback_command is None:
+            return DeployResult("failed", output + "\n(no rollback command configured)", health)
+        rollback_code, rollback_output = await self._shell(self.rollback_command, cwd)
+        status = "rolled_back" if rollback_code == 0 else "failed"
+        return DeployResult(status, output + "\n--- rollback ---\n" + rollback_output, health)

@@ -1,0 +1,72 @@
+"""The `code` run kind: a durable coding task. The worker's shell builds one `CodingOrchestrator` and plugs it in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sophia.agents import RunLimits, StepExecutor
+from sophia.coding._lessons import CodingLessons, repository_namespace
+from sophia.coding._loop import CodingOptions, CodingResult, CodingTask
+from sophia.coding._repomap import SummaryCache
+from sophia.coding._session import CodeSession
+from sophia.errors import SophiaError
+from sophia.gateway import Gateway
+from sophia.memory import MemoryService
+from sophia.runs import KindCall, KindOutcome
+from sophia.tools import ToolContext, ToolInvoker
+
+__all__ = ["CodingOrchestrator", "render_result"]
+
+_OUTPUT_DIFF_CHARS = 30_000
+_OUTPUT_CHECK_CHARS = 6_000
+
+
+def render_result(result: CodingResult) -> str:
+    """The run's output: summary, the whole diff and the last check output, as the dashboard shows it."""
+    parts = [result.summary()]
+    if result.diff:
+        parts.append("--- diff ---\n" + result.diff[:_OUTPUT_DIFF_CHARS])
+    for check in result.checks:
+        parts.append(
+            f"--- {check['command']} ({check['status']}) ---\n{check['output'][-_OUTPUT_CHECK_CHARS:]}"
+        )
+    if result.review:
+        parts.append("--- self-review ---\n" + result.review)
+    return "\n\n".join(parts)
+
+
+@dataclass
+class CodingOrchestrator:
+    gateway: Gateway | None
+    invoker: ToolInvoker
+    memory: MemoryService | None = None
+    model: str = "sophia/coding"
+    cache: SummaryCache = field(default_factory=SummaryCache)
+
+    def task(
+        self, steps: StepExecutor, context: ToolContext, limits: RunLimits, options: CodingOptions
+    ) -> CodingTask:
+        if context.workspace is None:
+            raise SophiaError("a code run needs a workspace to clone the repository into")
+        session = CodeSession(
+            self.gateway, self.invoker, steps, context=context, limits=limits, model=self.model
+        )
+        namespace = options.namespace or repository_namespace(options.source)
+        options = CodingOptions.from_record({**options.to_record(), "namespace": namespace})
+        lessons = CodingLessons(self.memory) if self.memory is not None else None
+        return CodingTask(session, Path(context.workspace), options, lessons=lessons, cache=self.cache)
+
+    async def __call__(self, call: KindCall) -> KindOutcome:
+        options = CodingOptions.from_record(call.options)
+        if not options.source:
+            raise SophiaError("a code run needs the repository (`source`) to work on")
+        result = await self.task(call.steps, call.context, call.limits, options).run(call.task)
+        succeeded = result.status == "resolved" and not result.problems
+        return KindOutcome(
+            "succeeded" if succeeded else "failed",
+            render_result(result),
+            cost_usd=result.cost_usd,
+            error=None if succeeded else ("; ".join(result.problems) or f"the task ended {result.status}"),
+            detail=result.to_record(),
+        )

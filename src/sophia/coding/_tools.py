@@ -1,0 +1,281 @@
+"""The `code` tools: map, search, edit, test, commit, push, PR, checks and deploy on a run's workspace.
+
+They are registry tools like the built-ins, so the approval policy, the audit and the `code` MCP server apply
+to each. Edits, tests and local commits stay inside the workspace (auto for members and admins by the built-in
+rules); push, pull request and deploy reach the world and are held for approval by default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from sophia.coding._checks import Check, CheckResult, detect_checks
+from sophia.coding._delivery import DeliveryFailed, Deployer, PullRequests, repository_slug
+from sophia.coding._edits import EditBlock, EditRefused, apply_block, parse_blocks
+from sophia.coding._gitops import GitRunner
+from sophia.coding._repomap import RepoMap, SummaryCache
+from sophia.coding._udiff import looks_like_diff, parse_unified_diff
+from sophia.errors import InvalidInput
+from sophia.tools import (
+    ShellRunner,
+    ShellSettings,
+    SideEffect,
+    ToolContext,
+    ToolRegistry,
+    ToolResult,
+    WorkspaceError,
+    resolve_in_workspace,
+)
+
+__all__ = ["CodeTools", "parse_edits", "register_code_tools"]
+
+_STATE_CHARS = 20_000
+_SEARCH_HITS = 50
+_MAX_SEARCH_FILE = 400_000
+
+
+def parse_edits(text: str) -> list[EditBlock]:
+    """SEARCH/REPLACE blocks, or a unified diff when the text holds no blocks."""
+    blocks = parse_blocks(text)
+    if blocks:
+        return blocks
+    if looks_like_diff(text):
+        return parse_unified_diff(text)
+    raise EditRefused(
+        "no edit found: give SEARCH/REPLACE blocks (path line, <<<<<<< SEARCH, =======, >>>>>>> REPLACE) "
+        "or a unified diff"
+    )
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+@dataclass
+class CodeTools:
+    """Holds what the tools share: shell limits, git, the map cache, pull requests and the deployer."""
+
+    shell: ShellRunner = field(default_factory=ShellRunner)
+    checks: Sequence[str] = ()
+    git: GitRunner = field(default_factory=GitRunner)
+    cache: SummaryCache = field(default_factory=SummaryCache)
+    pull_requests: PullRequests | None = None
+    github_repo: str | None = None
+    deployer: Deployer | None = None
+
+    # ------------------------------------------------------------------------------------------------ reads
+
+    def map(
+        self,
+        task: Annotated[str, "What you are about to change; the map ranks files by relevance to it."],
+        context: ToolContext,
+        budget_tokens: Annotated[int, "Largest map size in tokens (about 4 characters each)."] = 2048,
+    ) -> str:
+        """The repository map: files with their classes and functions (signatures), most relevant first."""
+        repo = RepoMap(resolve_in_workspace(context, "."), self.cache)
+        return repo.render(repo.rank(task), max(128, min(budget_tokens, 64_000)))
+
+    def search(
+        self,
+        query: Annotated[str, "A symbol name or text to find."],
+        context: ToolContext,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
+        """Find symbol definitions by name, then lines containing the text, in the workspace's source files."""
+        root = resolve_in_workspace(context, ".")
+        repo = RepoMap(root, self.cache)
+        wanted = query.strip()
+        if not wanted:
+            raise InvalidInput("the search query is empty")
+        limit = max(1, min(limit, _SEARCH_HITS))
+        summaries = repo.summaries()
+        hits: list[dict[str, Any]] = [
+            {"path": s.path, "line": sym.line, "text": sym.signature, "kind": "definition"}
+            for s in summaries
+            for sym in s.symbols
+            if sym.name == wanted
+        ]
+        pattern = re.compile(re.escape(wanted), re.IGNORECASE)
+        for summary in summaries:
+            path = root / summary.path
+            if path.stat().st_size > _MAX_SEARCH_FILE:
+                continue
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if len(hits) >= limit:
+                    return hits
+                if pattern.search(line):
+                    hits.append(
+                        {"path": summary.path, "line": number, "text": line.strip()[:200], "kind": "text"}
+                    )
+        return hits[:limit]
+
+    # ---------------------------------------------------------------------------------------- workspace writes
+
+    def edit(
+        self,
+        edits: Annotated[str, "SEARCH/REPLACE blocks (path line first) or a unified diff."],
+        context: ToolContext,
+    ) -> ToolResult[dict[str, Any]]:
+        """Apply edits to the workspace's files: exact match, then ignoring indentation; refusals explain why."""
+        blocks = parse_edits(edits)
+        before: dict[str, str | None] = {}
+        after: dict[str, str] = {}
+        refused: list[str] = []
+        for block in blocks:
+            try:
+                target = resolve_in_workspace(context, block.path)
+            except WorkspaceError as error:
+                refused.append(f"{block.path}: {error.message}")
+                continue
+            if block.path not in before:
+                before[block.path] = _read(target)
+            current = after.get(block.path, before[block.path])
+            try:
+                after[block.path] = apply_block(current, block)
+            except EditRefused as error:
+                refused.append(error.message)
+        for path, content in after.items():
+            _write(resolve_in_workspace(context, path), content)
+        value = {"applied": sorted(after), "refused": refused, "blocks": len(blocks)}
+        shown_before = {p: (c or "")[:_STATE_CHARS] for p, c in before.items() if p in after}
+        shown_after = {p: c[:_STATE_CHARS] for p, c in after.items()}
+        return ToolResult(value, before=shown_before, after=shown_after)
+
+    async def test(
+        self,
+        context: ToolContext,
+        command: Annotated[str | None, "A check command; default: the repository's detected checks."] = None,
+    ) -> dict[str, Any]:
+        """Run the project's checks (or one command) in the sandbox: no network, time and output limits."""
+        root = resolve_in_workspace(context, ".")
+        checks = [Check("custom", command)] if command else detect_checks(root, self.checks)
+        results: list[CheckResult] = []
+        for check in checks:
+            shell = await self.shell.run(f"export PYTHONDONTWRITEBYTECODE=1; {check.command}", context)
+            results.append(CheckResult.of_shell(check, shell))
+        return {
+            "passed": bool(results) and all(r.passed for r in results),
+            "detected": [c.to_record() for c in checks],
+            "results": [r.to_record() for r in results],
+        }
+
+    async def commit(
+        self,
+        message: Annotated[str, "The commit message: what changed and why."],
+        branch: Annotated[str, "The new branch to commit on."],
+        context: ToolContext,
+    ) -> ToolResult[dict[str, Any]]:
+        """Commit every change of the workspace on a new branch (created when missing)."""
+        _check_branch(branch)
+        if not message.strip():
+            raise InvalidInput("the commit message is empty; say what changed and why")
+        root = resolve_in_workspace(context, ".")
+        before = await self.git.head(root)
+        await self.git.branch(root, branch)
+        commit = await self.git.commit_all(root, message)
+        value = {"branch": branch, "commit": commit or before, "created": commit is not None}
+        return ToolResult(value, before={"head": before}, after={"head": commit or before})
+
+    # ------------------------------------------------------------------------------------ the outside world
+
+    async def push(
+        self,
+        branch: Annotated[str, "The branch to push."],
+        context: ToolContext,
+        remote: Annotated[str | None, "A remote URL or path; default: the clone's origin."] = None,
+    ) -> dict[str, Any]:
+        """Push the branch to the remote; a branch the remote already has at this commit is not pushed again."""
+        _check_branch(branch)
+        root = resolve_in_workspace(context, ".")
+        url = remote or await self.git.remote_url(root)
+        if url is None:
+            raise DeliveryFailed("the repository has no origin remote; give the remote to push to")
+        return {**(await self.git.push(root, url, branch)), "remote": _shown_url(url)}
+
+    def _repo(self, remote_url: str | None) -> str:
+        repo = self.github_repo or (repository_slug(remote_url) if remote_url else None)
+        if repo is None:
+            raise DeliveryFailed("cannot tell the GitHub repository; set [coding] github_repo = 'owner/name'")
+        return repo
+
+    async def pull_request(
+        self,
+        title: Annotated[str, "The pull request's title."],
+        body: Annotated[str, "The task, the diff summary and the test evidence."],
+        branch: Annotated[str, "The pushed branch (head)."],
+        base: Annotated[str, "The branch to merge into."],
+        context: ToolContext,
+    ) -> dict[str, Any]:
+        """Open a draft pull request, or return the one already open for the branch (never a second one)."""
+        if self.pull_requests is None:
+            raise DeliveryFailed("no pull-request service is configured; set [coding] github_token")
+        root = resolve_in_workspace(context, ".")
+        repo = self._repo(await self.git.remote_url(root))
+        found = await self.pull_requests.find_open(repo, branch)
+        if found is not None:
+            return {**found.to_record(), "repo": repo, "created": False}
+        pull = await self.pull_requests.open_pull_request(
+            repo, title=title[:250], body=body[:60_000], head=branch, base=base, draft=True
+        )
+        return {**pull.to_record(), "repo": repo, "created": True}
+
+    async def read_checks(
+        self, ref: Annotated[str, "A branch or commit."], context: ToolContext
+    ) -> list[dict[str, Any]]:
+        """The CI check runs reported for a branch or commit."""
+        if self.pull_requests is None:
+            raise DeliveryFailed("no pull-request service is configured; set [coding] github_token")
+        repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
+        return [c.to_record() for c in await self.pull_requests.read_checks(repo, ref)]
+
+    async def deploy(self, context: ToolContext) -> dict[str, Any]:
+        """Run the configured deploy command, verify the health URL, and roll back when it fails."""
+        if self.deployer is None:
+            raise DeliveryFailed(
+                "no deploy is configured; set [coding] deploy_command (and deploy_health_url)"
+            )
+        result = await self.deployer.deploy(resolve_in_workspace(context, "."))
+        return result.to_record()
+
+
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,120}(?<![./])$")
+
+
+def _check_branch(branch: str) -> None:
+    if not _BRANCH.match(branch) or branch.endswith(".lock"):
+        raise InvalidInput(f"{branch[:80]!r} is not a usable branch name (letters, digits, . _ / - only)")
+
+
+def _shown_url(url: str) -> str:
+    return re.sub(r"//[^@/]+@", "//", url)
+
+
+def register_code_tools(registry: ToolRegistry, tools: CodeTools) -> ToolRegistry:
+    read, write = SideEffect.READ, SideEffect.WRITE
+    registry.add(tools.map, name="code.map", group="code", effect=read)
+    registry.add(tools.search, name="code.search", group="code", effect=read)
+    registry.add(tools.edit, name="code.edit", group="code", effect=write)
+    registry.add(tools.test, name="code.test", group="code", effect=write, timeout=_test_timeout(tools.shell))
+    registry.add(tools.commit, name="code.commit", group="code", effect=write)
+    registry.add(tools.push, name="code.push", group="code", effect=write)
+    registry.add(tools.pull_request, name="code.pr", group="code", effect=write)
+    registry.add(tools.read_checks, name="code.checks", group="code", effect=read)
+    registry.add(tools.deploy, name="code.deploy", group="code", effect=write)
+    return registry
+
+
+def _test_timeout(shell: ShellRunner) -> float:
+    settings: ShellSettings = shell.settings
+    return float(settings.timeout_seconds) * 4 + 30
