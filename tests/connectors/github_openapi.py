@@ -1,4 +1,6 @@
-"""Check the requests the GitHub stand-in receives against its OpenAPI excerpt (server side; `openapi.py` checks a client's httpx requests — one helper should serve both).
+"""Check the requests the GitHub stand-in receives against its OpenAPI excerpt, server side.
+
+`openapi.py` checks a client's httpx requests; one helper should serve both (a follow-up).
 
 `OpenApi.load(path).check(method, url_path, query, body)` raises `OpenApiMismatch` naming what does not fit:
 an unknown path or method, a missing required or unknown query parameter, or a JSON body that breaks the
