@@ -77,6 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             OR_TEST_KEY="sk-or-v1-e2e",
             PPLX_TEST_KEY="pplx-e2e",
             CO_TEST_KEY="co-e2e",
+            COLUMNS="250",  # `models list` is a table; a narrow terminal would cut the model names
         )
         synced = sophia(env, "models", "sync", "or").stdout
         with running_sophia(env, home) as server:
@@ -137,7 +138,12 @@ def test_perplexity_citations_reach_the_http_caller_plain_and_streamed(stack: St
 
 def test_cohere_answers_through_the_openai_endpoint_streamed(stack: Stack) -> None:
     streamed = stack.post(
-        {"model": "command-a-03-2025", "stream": True, "messages": [{"role": "user", "content": "Capital?"}]}
+        {
+            "model": "command-a-03-2025",
+            "stream": True,
+            "stream_options": {"include_usage": True},  # OpenAI's rule: the usage chunk only when asked
+            "messages": [{"role": "user", "content": "Capital?"}],
+        }
     )
     assert streamed.status_code == 200
     events = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]

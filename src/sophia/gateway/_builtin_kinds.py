@@ -86,6 +86,15 @@ def key_problems(settings: Settings) -> list[str]:
     """Providers of a kind that needs a key with none to read: each named with the variable to set."""
     problems: list[str] = []
     for i, provider in enumerate(settings.providers):
+        if (
+            provider.kind == "portkey"
+            and not provider.virtual_key
+            and "x-portkey-provider" not in {k.lower() for k in provider.headers}
+        ):
+            problems.append(
+                f'providers[{i}].virtual_key: provider "{provider.name}" (kind portkey) needs the virtual key '
+                'of the provider behind it: virtual_key = "env:NAME" or "secret:NAME"'
+            )
         profile = PROFILES.get(provider.kind)
         if provider.api_key or profile is None or not profile.key_required or profile.key_env is None:
             continue
@@ -95,15 +104,6 @@ def key_problems(settings: Settings) -> list[str]:
             problems.append(
                 f'providers[{i}].api_key: provider "{provider.name}" (kind {provider.kind}) has no API key: '
                 f'set {profile.key_env}, or api_key = "env:NAME" / "secret:NAME"'
-            )
-        if (
-            provider.kind == "portkey"
-            and not provider.virtual_key
-            and "x-portkey-provider" not in {k.lower() for k in provider.headers}
-        ):
-            problems.append(
-                f'providers[{i}].virtual_key: provider "{provider.name}" (kind portkey) needs the virtual key '
-                'of the provider behind it: virtual_key = "env:NAME" or "secret:NAME"'
             )
     return problems
 
