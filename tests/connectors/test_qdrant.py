@@ -75,7 +75,9 @@ async def test_dry_runs_change_nothing_and_writes_wait_for_approval(home: Path, 
     await q.aclose()
 
 
-@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")  # the stand-in is plain HTTP
+@pytest.mark.filterwarnings(
+    "ignore:Api key is used with an insecure connection"
+)  # the stand-in is plain HTTP
 async def test_server_errors_are_typed(home: Path) -> None:
     app = FastAPI()
     state = {"status": 401}

@@ -78,8 +78,12 @@ class Qdrant(Connector):
                 self._client = AsyncQdrantClient(location=location, path=path)
             else:
                 key = self.credential("api_key") if "api_key" in self.settings.credentials else None
+                # No version probe: it runs in a thread at start-up and only warns; `check()` reads the server.
                 self._client = AsyncQdrantClient(
-                    url=self.http.base_url, api_key=key, timeout=int(self.settings.timeout_seconds)
+                    url=self.http.base_url,
+                    api_key=key,
+                    timeout=int(self.settings.timeout_seconds),
+                    check_compatibility=False,
                 )
         return self._client
 
