@@ -6,36 +6,37 @@ connector will reuse its parser once it lands instead of writing a second one.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from sophia.connectors._model import CheckResult, Connector, Credential, action
+from sophia.gateway import parse_openrouter
 
 __all__ = ["OpenRouter"]
 
-_PER_MILLION = Decimal(1_000_000)
 
-
-def _per_million(value: Any) -> float | None:
-    """OpenRouter prices are USD per token as decimal strings; per million tokens reads better."""
-    try:
-        return float(Decimal(str(value)) * _PER_MILLION)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-
-
-def _model(m: dict[str, Any]) -> dict[str, Any]:
-    pricing = m.get("pricing") or {}
-    top = m.get("top_provider") or {}
-    return {
-        "id": m.get("id"),
-        "name": m.get("name"),
-        "context_length": m.get("context_length") or top.get("context_length"),
-        "max_completion_tokens": top.get("max_completion_tokens"),
-        "input_usd_per_million": _per_million(pricing.get("prompt")),
-        "output_usd_per_million": _per_million(pricing.get("completion")),
-        "modality": (m.get("architecture") or {}).get("modality"),
+def _models(body: Any) -> list[dict[str, Any]]:
+    """The gateway's parser (the one `sophia models sync openrouter` uses) plus the fields a person reads."""
+    rows = {
+        m["id"]: m
+        for m in (body or {}).get("data", [])
+        if isinstance(m, dict) and isinstance(m.get("id"), str)
     }
+    found = []
+    for synced in parse_openrouter(body or {}):
+        row = rows.get(synced.upstream, {})
+        found.append(
+            {
+                "id": synced.upstream,
+                "name": row.get("name"),
+                "context_length": synced.context_window
+                or (row.get("top_provider") or {}).get("context_length"),
+                "max_completion_tokens": (row.get("top_provider") or {}).get("max_completion_tokens"),
+                "input_usd_per_million": synced.input_price,
+                "output_usd_per_million": synced.output_price,
+                "modality": (row.get("architecture") or {}).get("modality"),
+            }
+        )
+    return found
 
 
 class OpenRouter(Connector):
@@ -60,7 +61,7 @@ class OpenRouter(Connector):
     ) -> list[dict[str, Any]]:
         """The models OpenRouter serves now, with USD prices per million tokens and context lengths."""
         body = await self.http.json("GET", "/models")
-        models = [_model(m) for m in (body or {}).get("data", []) if isinstance(m, dict)]
+        models = _models(body)
         if search:
             needle = search.lower()
             models = [m for m in models if needle in f"{m['id']} {m['name']}".lower()]

@@ -21,7 +21,7 @@ from sophia.gateway._factory import build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
-from sophia.gateway._model_sync import sync_models
+from sophia.gateway._model_sync import parse_openrouter, sync_models
 from sophia.gateway._provider_kinds import (
     ENTRY_POINT_GROUP,
     ProviderBuilder,
@@ -112,5 +112,6 @@ __all__ = [
     "read_synced",
     "register_provider_kind",
     "reload_provider_kinds",
+    "parse_openrouter",
     "sync_models",
 ]
