@@ -19,8 +19,8 @@ from sophia.connectors import (
 from tests.connectors.infra_kit import DATA, connect
 from tests.connectors.openapi import OpenApi, SpecService
 
-TOKEN = "fly-token-5ecret"
-SECRET_VALUE = "postgres://u:very-5ecret-value@db/x"
+TOKEN = "fly-token-5ecret-fake"
+SECRET_VALUE = "postgres://u:very-5ecret-value-fake@db/x"
 SPEC = OpenApi(DATA / "fly" / "openapi.json", base="/v1")
 A = "/apps/{app_name}"
 M = A + "/machines/{machine_id}"

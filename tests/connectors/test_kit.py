@@ -24,7 +24,7 @@ from sophia.connectors import (
 from sophia.secrets import SecretResolver
 from tests.connectors.example import Notes
 
-TOKEN = "tok-5ecret-abcdef"
+TOKEN = "tok-5ecret-abcdef-fake"
 
 
 class Service:

@@ -20,7 +20,7 @@ from sophia.connectors import (
 from tests.connectors.infra_kit import DATA, connect
 from tests.connectors.openapi import OpenApi, SpecService
 
-KEY = "secret_lambda-key-5ecret"
+KEY = "secret_lambda-key-5ecret-fake"
 SPEC = OpenApi(DATA / "lambda" / "openapi.json")
 TYPE = {
     "name": "gpu_1x_a100_sxm4",
@@ -40,7 +40,7 @@ INSTANCE = {
     "file_system_names": ["shared"],
     "region": REGION,
     "instance_type": TYPE,
-    "jupyter_token": "53968f128c4a4489b688c2c0a181d083",
+    "jupyter_token": "fake-jupyter-token-53968f12",
     "jupyter_url": "https://jupyter-3ac4c5c6-9026.lambdaspaces.com",
     "actions": {k: AVAILABLE for k in ("migrate", "rebuild", "restart", "cold_reboot", "terminate")},
 }

@@ -22,8 +22,8 @@ from sophia.observability import redactor
 from tests.connectors.infra_kit import DATA, connect
 from tests.connectors.openapi import OpenApi, SpecService
 
-KEY = "neon-api-key-5ecret"
-PASSWORD = "npg_Pa55word5ecret"
+KEY = "neon-api-key-5ecret-fake"
+PASSWORD = "npg_Pa55word5ecret_fake"
 SPEC = OpenApi(DATA / "neon" / "openapi.json", base="/api/v2")
 P = "/projects/{project_id}"
 

@@ -22,7 +22,7 @@ from sophia.connectors import (
 from sophia.secrets import SecretResolver
 from tests.connectors.service import serve_app
 
-KEY = "sk-or-v1-5ecret0penrouter"
+KEY = "sk-or-v1-fake-5ecret0penrouter"
 MODELS = {
     "data": [
         {

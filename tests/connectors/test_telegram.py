@@ -33,8 +33,8 @@ from sophia.store import Database
 from sophia.tools import ApprovalRequired, ToolContext, ToolInvoker, ToolRegistry
 from tests.connectors.service import serve_app
 
-TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
-SECRET = "telegram-hook-5ecret"
+TOKEN = "123456:ABC-DEF1234ghIkl-fake-zyx57W2v1u123ew11"
+SECRET = "telegram-hook-5ecret-fake"
 RESERVED = "_*[]()~`>#+-=|{}.!\\"
 
 
