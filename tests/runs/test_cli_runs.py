@@ -34,7 +34,12 @@ def test_sophia_mcp_list_names_only_the_servers_that_carry_tools(tmp_path: Path)
     home.mkdir()
     listed = json.loads(sophia(clean_env(home), "mcp", "list", "--json").stdout)
     served = {row["name"]: row["tools"] for row in listed if row.get("sophia")}
-    assert list(served) == ["memory", "research", "code", "all"]  # infra, data, integrations: no connector configured
+    assert list(served) == [
+        "memory",
+        "research",
+        "code",
+        "all",
+    ]  # infra, data, integrations: no connector configured
     assert "memory.remember" in served["memory"]
     assert served["research"] == ["research.fetch", "research.report", "research.search", "web.fetch"]
     refused = sophia(clean_env(home), "mcp", "serve", "infra", check=False)
