@@ -17,7 +17,7 @@ from sophia.gateway.providers import ScriptedProvider
 from sophia.memory import HashingEmbedder, MemoryService
 from sophia.server import Services, create_app
 from sophia.store import Database
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 from tests.web.conftest import FAST_HASHER, PASSWORD, WebStack, csrf_of, echo
 
 TOKEN = "dash-token-5ecret"

@@ -19,8 +19,8 @@ from sophia.store import Database, upgrade
 from sophia.tools import ArgumentSealer, ToolInvoker
 from tests.connectors.github_standin import GitHubStandIn
 from tests.connectors.pr_worker import KEY, SLACK_TOKEN, registry
-from tests.connectors.service import serve_app
 from tests.runs.conftest import Workers, principal, wait_for, wait_for_run
+from tests.serving import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,7 +28,7 @@ from sophia.connectors._github import GitHub
 from sophia.secrets import SecretResolver
 from tests.connectors.github_openapi import OpenApiMismatch
 from tests.connectors.github_standin import TOKEN, GitHubStandIn
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 
 @pytest.fixture(scope="module")

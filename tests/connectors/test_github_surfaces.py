@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sophia.cli import app as cli_app
 from tests.connectors.github_standin import TOKEN, GitHubStandIn
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 runner = CliRunner()
 PULL = json.dumps({"owner": "octo", "repo": "app", "head": "feature", "base": "main", "title": "Add it"})

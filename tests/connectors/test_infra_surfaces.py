@@ -18,7 +18,7 @@ from sophia.mcp import McpRuntime, build_server, open_runtime
 from sophia.store import Database
 from tests.connectors import test_fly, test_lambda
 from tests.connectors.openapi import SpecService, spec_app
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 runner = CliRunner()
 

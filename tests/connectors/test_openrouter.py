@@ -20,7 +20,7 @@ from sophia.connectors import (
     build_connector,
 )
 from sophia.secrets import SecretResolver
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 KEY = "sk-or-v1-fake-5ecret0penrouter"
 MODELS = {

@@ -23,7 +23,7 @@ from sophia.connectors import (
 from sophia.secrets import SecretResolver
 from sophia.store import Database
 from sophia.tools import ToolContext, ToolInvoker, ToolRegistry
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 
 def _local(home: Path) -> Any:

@@ -33,7 +33,7 @@ from sophia.server import Services, create_app
 from sophia.server._toolkit import open_toolkit
 from sophia.store import Database
 from sophia.tools import ApprovalRequired, ToolContext, ToolRegistry
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 TOKEN = "xoxb-slack-5ecret-token"
 SIGNING = "8f742231b10e8888abcd99yyyzzz85a5"

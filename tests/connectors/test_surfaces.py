@@ -21,7 +21,7 @@ from sophia.server import Services, create_app
 from sophia.server._toolkit import open_toolkit
 from sophia.store import Database
 from tests.connectors.example import signed
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 TOKEN = "notes-token-5ecret"
 HOOK_SECRET = "hook-5ecret"

@@ -31,7 +31,7 @@ from sophia.server import Services, create_app
 from sophia.server._toolkit import open_toolkit
 from sophia.store import Database
 from sophia.tools import ApprovalRequired, ToolContext, ToolInvoker, ToolRegistry
-from tests.connectors.service import serve_app
+from tests.serving import serve_app
 
 TOKEN = "123456:ABC-DEF1234ghIkl-fake-zyx57W2v1u123ew11"
 SECRET = "telegram-hook-5ecret-fake"

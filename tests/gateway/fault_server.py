@@ -8,7 +8,6 @@ The upstream model name picks the behaviour: `ok`, `tools`, `status-429`, `statu
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -16,13 +15,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.serving import free_port
+from tests.serving import serve_app
 
 ANSWER = "The quick brown fox jumps over the lazy dog."
 
@@ -163,17 +161,5 @@ def build_app(state: FaultState) -> Starlette:
 @contextmanager
 def running_fault_server() -> Iterator[tuple[str, FaultState]]:
     state = FaultState()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(state), host="127.0.0.1", port=port, log_level="critical", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1", state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_app(build_app(state)) as url:
+        yield f"{url}/v1", state

@@ -3,21 +3,18 @@ through `sophia serve` and the `sophia models sync` command."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.gateway.provider_shapes import KINDS
-from tests.serving import free_port
+from tests.serving import serve_app
 
 OPENROUTER_MODELS = {
     "data": [
@@ -127,17 +124,5 @@ def build_app(state: ShapeState) -> Starlette:
 @contextmanager
 def running_shape_server() -> Iterator[tuple[str, ShapeState]]:
     state = ShapeState()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(state), host="127.0.0.1", port=port, log_level="critical", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_app(build_app(state)) as url:
+        yield url, state

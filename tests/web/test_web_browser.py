@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.fault_server import free_port
+from tests.serving import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_llm]
 playwright = pytest.importorskip("playwright.sync_api")
