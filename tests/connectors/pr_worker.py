@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,12 +24,13 @@ from sophia.connectors import (
     register_connector_tools,
 )
 from sophia.gateway.providers import ScriptedProvider, ScriptedReply, ScriptedToolCall
-from sophia.runs import RunRuntime, RunSettings, RunWorker, default_agents
+from sophia.runs import RunRuntime, default_agents
 from sophia.secrets import SecretResolver
 from sophia.store import Database
 from sophia.tools import ApprovalPolicy, ArgumentSealer, SideEffect, ToolInvoker, ToolRegistry
 from tests.agents.conftest import build_gateway
 from tests.connectors.github_standin import TOKEN
+from tests.runs.worker_app import work_until_sigterm
 
 KEY = bytes(range(32))
 SLACK_TOKEN = "xoxb-standin-5ecret"
@@ -110,18 +110,7 @@ async def main(
     agents = default_agents(tools)
     agents["chat"] = type(agents["chat"])("chat", "test agent", tools=TOOLS)
     runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=0.5)
-    settings = RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.2)
-    worker = RunWorker(runtime, system_database_url=system_url, executor_id=executor_id, settings=settings)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await worker.start()
-    (trace / f"ready-{executor_id}").touch()
-    try:
-        await stop.wait()
-    finally:
-        await worker.stop()
-        await gateway.aclose()
-        await database.close()
+    await work_until_sigterm(runtime, system_url, executor_id, trace, gateway, database)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ async def main(database_url: str, system_url: str, executor_id: str, trace: Path
         "chat", "test agent", tools=("notes.write", "notes.wait", "notes.delete")
     )
     runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=2.0)
+    await work_until_sigterm(runtime, system_url, executor_id, trace, gateway, database)
+
+
+async def work_until_sigterm(
+    runtime: RunRuntime, system_url: str, executor_id: str, trace: Path, gateway: Any, database: Any
+) -> None:
+    """Run a worker with fast heartbeats, say `ready-<id>` in `trace`, and stop cleanly on SIGTERM."""
     settings = RunSettings(heartbeat_seconds=0.5, stale_seconds=2.0, queue_poll_seconds=0.2)
     worker = RunWorker(runtime, system_database_url=system_url, executor_id=executor_id, settings=settings)
     stop = asyncio.Event()
