@@ -2,7 +2,8 @@
 
 Usage: python -m tests.connectors.pr_worker DATABASE_URL SYSTEM_URL EXECUTOR_ID TRACE_DIR GITHUB_URL SLACK_URL
 The model script is a pure function of the conversation, so a restarted process answers as the first did.
-Slack is a Slack-shaped stand-in kind (`chat.postMessage`) until the Slack connector lands on main.
+Slack is the real Slack connector against a Slack-shaped stand-in; it also announces every held call with
+approve/deny buttons in the approvals channel.
 """
 
 from __future__ import annotations
@@ -12,22 +13,15 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from sophia.config import ConnectorSettings
-from sophia.connectors import (
-    CheckResult,
-    Connector,
-    ConnectorInvalid,
-    action,
-    build_connector,
-    register_connector_tools,
-)
+from sophia.connectors import ApprovalAnnouncer, Connector, build_connector, register_connector_tools
 from sophia.gateway.providers import ScriptedProvider, ScriptedReply, ScriptedToolCall
 from sophia.runs import RunRuntime, default_agents
 from sophia.secrets import SecretResolver
 from sophia.store import Database
-from sophia.tools import ApprovalPolicy, ArgumentSealer, SideEffect, ToolInvoker, ToolRegistry
+from sophia.tools import ApprovalPolicy, ArgumentSealer, ToolInvoker, ToolRegistry
 from tests.agents.conftest import build_gateway
 from tests.connectors.github_standin import TOKEN
 from tests.runs.worker_app import work_until_sigterm
@@ -35,48 +29,34 @@ from tests.runs.worker_app import work_until_sigterm
 KEY = bytes(range(32))
 SLACK_TOKEN = "xoxb-standin-5ecret"
 TOOLS = ("github.pulls.create", "slack.chat.post")
+APPROVALS_CHANNEL = "C0APPROVALS"
 PULL = {"owner": "octo", "repo": "app", "head": "fix-typo", "base": "main", "title": "Fix the typo"}
 
 
-class SlackShaped(Connector):
-    """Slack's chat.postMessage (`{"ok": false, "error": …}` with HTTP 200 on failure) for the test only."""
-
-    kind = "slack_standin"
-    title = "Slack"
-    default_base_url = "https://slack.com/api"
-
-    async def check(self) -> CheckResult:
-        return CheckResult(True, "ok")
-
-    @action("chat.post", SideEffect.WRITE)
-    async def post(
-        self, channel: Annotated[str, "Channel id."], text: Annotated[str, "Message."]
-    ) -> dict[str, Any]:
-        """Post a message to a channel."""
-        body = await self.http.json("POST", "/chat.postMessage", json={"channel": channel, "text": text})
-        if not body.get("ok"):
-            raise ConnectorInvalid(f"Slack: {body.get('error')}", service="Slack")
-        return {"channel": body["channel"], "ts": body["ts"]}
-
-
-def registry(github_url: str, slack_url: str, home: Path) -> ToolRegistry:
-    tools = ToolRegistry()
+def connectors(github_url: str, slack_url: str, home: Path) -> tuple[Connector, Connector]:
     secrets = SecretResolver(home, environ={"GH": TOKEN, "SLACK": SLACK_TOKEN})
     github = build_connector(
         "github",
         ConnectorSettings(kind="github", base_url=github_url, credentials={"token": "env:GH"}),
         secrets,
     )
-    from sophia.connectors import register_connector_kind
-
-    register_connector_kind(SlackShaped)
     slack = build_connector(
         "slack",
-        ConnectorSettings(kind="slack_standin", base_url=slack_url, credentials={"token": "env:SLACK"}),
+        ConnectorSettings(
+            kind="slack",
+            base_url=slack_url,
+            credentials={"token": "env:SLACK"},
+            options={"approvals_channel": APPROVALS_CHANNEL},
+        ),
         secrets,
     )
-    register_connector_tools(tools, github)
-    register_connector_tools(tools, slack)
+    return github, slack
+
+
+def registry(github_url: str, slack_url: str, home: Path) -> ToolRegistry:
+    tools = ToolRegistry()
+    for connector in connectors(github_url, slack_url, home):
+        register_connector_tools(tools, connector)
     return tools
 
 
@@ -104,9 +84,18 @@ async def main(
     database = Database(database_url)
     gateway = build_gateway(database, ScriptedProvider(script(trace), name="scripted"))
     gateway.ledger.start()
-    tools = registry(gh, slack, trace)
+    github, slack_connector = connectors(gh, slack, trace)
+    tools = ToolRegistry()
+    register_connector_tools(tools, github)
+    register_connector_tools(tools, slack_connector)
     policy = ApprovalPolicy({"slack.chat.post": {"*": "auto"}})
-    invoker = ToolInvoker(tools, database, policy=policy, sealer=ArgumentSealer(KEY))
+    invoker = ToolInvoker(
+        tools,
+        database,
+        policy=policy,
+        sealer=ArgumentSealer(KEY),
+        notifiers=[ApprovalAnnouncer([github, slack_connector])],
+    )
     agents = default_agents(tools)
     agents["chat"] = type(agents["chat"])("chat", "test agent", tools=TOOLS)
     runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=0.5)

@@ -1,5 +1,6 @@
 """End to end: an agent run opens a GitHub pull request through approvals and posts it to Slack; a worker
-killed with SIGKILL after the pull request was made (before its answer came back) resumes without a second one."""
+killed with SIGKILL after the pull request was made (before its answer came back) resumes without a second one.
+The held call is announced in Slack's approvals channel with approve/deny buttons carrying its id."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sophia.runs import RunService
 from sophia.store import Database, upgrade
 from sophia.tools import ArgumentSealer, ToolInvoker
 from tests.connectors.github_standin import GitHubStandIn
-from tests.connectors.pr_worker import KEY, SLACK_TOKEN, registry
+from tests.connectors.pr_worker import APPROVALS_CHANNEL, KEY, SLACK_TOKEN, registry
 from tests.runs.conftest import Workers, principal, wait_for, wait_for_run
 from tests.serving import serve_app
 
@@ -99,6 +100,10 @@ async def test_a_killed_worker_does_not_open_the_pull_request_twice(
         run = await service.create(principal(), "open the pull request and tell the channel")
         await wait_for_run(service, run.id, ("waiting_approval",), 60)
         assert github.writes() == []  # nothing is sent before the approval
+        held = [a for a in (await service.detail(principal(), run.id)).approvals if a.status == "pending"]
+        announced = [p for p in posted if p["channel"] == APPROVALS_CHANNEL]
+        assert [p["blocks"][1]["elements"][0]["value"] for p in announced] == [held[0].id]
+        assert "github.pulls.create" in announced[0]["text"] and "fix-typo" in str(announced[0]["blocks"])
         assert await _approve_all_pending(service, run.id) == 1
         wait_for(lambda: (trace / "holding").exists(), 60)  # GitHub made the pull request; no answer yet
         workers.kill(first)
@@ -115,9 +120,11 @@ async def test_a_killed_worker_does_not_open_the_pull_request_twice(
         creates = [r for r in github.received if r[:2] == ("POST", "/repos/octo/app/pulls")]
         assert len(creates) == 1 and len(github.pulls) == 1
         assert github.pulls[0]["draft"] is True
-        assert posted == [{"channel": "C1", "text": "Opened https://github.com/octo/app/pull/1"}]
+        results = [p for p in posted if p["channel"] != APPROVALS_CHANNEL]
+        assert results == [{"channel": "C1", "text": "Opened https://github.com/octo/app/pull/1"}]
         assert github.mismatches == []
-        assert current.output is not None and "1503435956.001" in current.output
+        stamp = f"1503435956.00{posted.index(results[0]) + 1}"  # the stand-in's ts of the result message
+        assert current.output is not None and stamp in current.output
     finally:
         workers.stop_all()
         await service.aclose()

@@ -3,6 +3,8 @@ MarkdownV2 escaping, the secret-token webhook, and approval buttons through the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -197,36 +199,55 @@ def test_webhook_needs_the_secret_token_and_parses_updates(home: Path) -> None:
         tg.verify_webhook({}, update, SECRET)
 
 
-@pytest.fixture
-async def served(
-    tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+class Bot:
+    """A Bot API stand-in: records every call and hands out queued updates to getUpdates from its offset."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+
+    def app(self) -> FastAPI:
+        bot = FastAPI()
+
+        @bot.post("/bot{token}/{method}")
+        async def call(token: str, method: str, request: Request) -> Any:
+            body = await request.json()
+            self.calls.append((method, body))
+            if method == "answerCallbackQuery":
+                return {"ok": True, "result": True}
+            if method == "getUpdates":
+                offset = int(body.get("offset", 0))
+                found = [u for u in self.updates if u["update_id"] >= offset]
+                if not found:  # a long poll waits on the server for its timeout (shortened here)
+                    await asyncio.sleep(min(float(body.get("timeout", 0)), 0.1))
+                return {"ok": True, "result": found}
+            return {
+                "ok": True,
+                "result": {"message_id": len(self.calls), "date": 1, "chat": {"id": 5, "type": "private"}},
+            }
+
+        return bot
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch, options: str
 ) -> AsyncIterator[Any]:
+    """The app with a Telegram connector (approvals to chat 5, Telegram user 9001 is ada), its lifespan running."""
     from sophia.config import load_settings
     from sophia.gateway import build_gateway
 
-    calls: list[tuple[str, dict[str, Any]]] = []
-    bot = FastAPI()
-
-    @bot.post("/bot{token}/{method}")
-    async def call(token: str, method: str, request: Request) -> Any:
-        calls.append((method, await request.json()))
-        if method == "answerCallbackQuery":
-            return {"ok": True, "result": True}
-        return {
-            "ok": True,
-            "result": {"message_id": len(calls), "date": 1, "chat": {"id": 5, "type": "private"}},
-        }
-
-    with serve_app(bot) as url:
+    stand_in = Bot()
+    with serve_app(stand_in.app()) as url:
         config = tmp_path / "sophia.toml"
         config.write_text(
-            f'[connectors.telegram]\nbase_url = "{url}"\n'
+            f'[server]\nrun_worker = false\n[connectors.telegram]\nbase_url = "{url}"\n'
             'credentials = { token = "env:TG", webhook_secret = "env:TGS" }\n'
-            'options = { approvals_chat = "5", approvers = { "9001" = "ada" } }\n'
+            f'options = {{ approvals_chat = "5", approvers = {{ "9001" = "ada" }}{options} }}\n'
         )
         monkeypatch.setenv("TG", TOKEN)
         monkeypatch.setenv("TGS", SECRET)
-        shutil.copyfile(_sqlite_template, tmp_path / "sophia.db")
+        shutil.copyfile(template, tmp_path / "sophia.db")
         settings = load_settings(config).model_copy(update={"home": tmp_path})
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'sophia.db'}")
         accounts = AccountService(database)
@@ -237,12 +258,13 @@ async def served(
         app = create_app(settings, services, mcp=False)
         runs = RunService(database, services.tools.invoker, system_database_url=system_database_url(settings))
         app.state.run_service = runs
-        app.state.services = services
         try:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t"
-            ) as client:
-                yield client, services, admin.id, calls
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+            ):
+                app.state.run_service = runs
+                yield client, services, admin.id, stand_in
         finally:
             await runs.aclose()
             await services.tools.aclose()
@@ -250,33 +272,50 @@ async def served(
             await database.close()
 
 
-async def test_an_inline_keyboard_click_denies_or_approves_through_the_webhook(served: Any) -> None:
-    client, services, admin_id, calls = served
+@pytest.fixture
+async def served(
+    tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
+    async with _served(tmp_path, _sqlite_template, monkeypatch, "") as found:
+        yield found
+
+
+def _press(update_id: int, user: int, data: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": {"id": user, "is_bot": False, "first_name": "A"},
+            "chat_instance": "-1",
+            "data": data,
+        },
+    }
+
+
+async def _hold_a_send(services: Any, admin_id: int) -> str:
     context = ToolContext(user_id=admin_id, user_name="ada", role=Role.ADMIN, run_id=None)
     with pytest.raises(ApprovalRequired) as held:
         await services.tools.invoker.invoke(
             "telegram.messages.send", {"chat_id": "77", "text": "deploy"}, context
         )
-    approval_id = held.value.approval.id
-    await services.tools.connectors.get("telegram").post_approval(approval_id, "telegram.messages.send", "x")
-    keyboard = calls[-1][1]["reply_markup"]["inline_keyboard"][0]
+    return held.value.approval.id
+
+
+async def test_an_inline_keyboard_click_denies_or_approves_through_the_webhook(served: Any) -> None:
+    client, services, admin_id, stand_in = served
+    calls = stand_in.calls
+    approval_id = await _hold_a_send(services, admin_id)
+    method, announced = calls[-1]  # the hold itself posted the buttons to the approvals chat
+    assert method == "sendMessage" and announced["chat_id"] == "5"
+    assert "telegram\\.messages\\.send" in announced["text"] and "deploy" in announced["text"]
+    keyboard = announced["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in keyboard] == [
         f"sophia:approve:{approval_id}",
         f"sophia:deny:{approval_id}",
     ]
 
     def press(update_id: int, user: int, data: str) -> bytes:
-        return json.dumps(
-            {
-                "update_id": update_id,
-                "callback_query": {
-                    "id": f"cb{update_id}",
-                    "from": {"id": user, "is_bot": False, "first_name": "A"},
-                    "chat_instance": "-1",
-                    "data": data,
-                },
-            }
-        ).encode()
+        return json.dumps(_press(update_id, user, data)).encode()
 
     url, ok = "/v1/connectors/telegram/webhook", {"x-telegram-bot-api-secret-token": SECRET}
     forged = await client.post(
@@ -288,6 +327,7 @@ async def test_an_inline_keyboard_click_denies_or_approves_through_the_webhook(s
     stranger = (
         await client.post(url, content=press(2, 4444, keyboard[0]["callback_data"]), headers=ok)
     ).json()
+    assert "decision" in stranger, stranger
     assert stranger["decision"]["applied"] is False
     assert calls[-1] == (
         "answerCallbackQuery",
@@ -301,3 +341,31 @@ async def test_an_inline_keyboard_click_denies_or_approves_through_the_webhook(s
         ("sendMessage", {"chat_id": "77", "text": "deploy", "parse_mode": "MarkdownV2"})
     ]
     assert calls[-1] == ("answerCallbackQuery", {"callback_query_id": "cb3", "text": "approved"})
+
+
+async def test_polled_updates_decide_held_calls_once_with_no_webhook(
+    tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = ", poll_updates = true, poll_wait_seconds = 1"
+    async with _served(tmp_path, _sqlite_template, monkeypatch, options) as (client, services, admin_id, bot):
+        approval_id = await _hold_a_send(services, admin_id)
+        bot.updates.append(_press(40, 9001, f"sophia:approve:{approval_id}"))
+        for _ in range(400):
+            decided = await services.tools.invoker.approval(approval_id)
+            if decided.execution == "succeeded":
+                break
+            await asyncio.sleep(0.05)
+        assert decided.status == "approved" and decided.execution == "succeeded"
+        sent = [c for c in bot.calls if c[0] == "sendMessage" and c[1]["chat_id"] == "77"]
+        assert sent == [("sendMessage", {"chat_id": "77", "text": "deploy", "parse_mode": "MarkdownV2"})]
+        polls = [c[1] for c in bot.calls if c[0] == "getUpdates"]
+        for _ in range(200):  # the next poll confirms update 40 by asking from 41
+            if any(p.get("offset") == 41 for p in polls):
+                break
+            await asyncio.sleep(0.05)
+            polls = [c[1] for c in bot.calls if c[0] == "getUpdates"]
+        assert any(p.get("offset") == 41 for p in polls)
+        acks = [c for c in bot.calls if c[0] == "answerCallbackQuery"]
+        assert acks == [("answerCallbackQuery", {"callback_query_id": "cb40", "text": "approved"})]
+        events = (await client.get("/v1/connectors/telegram/events")).status_code
+        assert events == 401  # the event list is for signed-in admins only

@@ -5,6 +5,7 @@ package's `sophia.connectors` entry point). Its `@action` methods become tools n
 connector's MCP group, under the approval policy, with `dry_run` on every write and destroy.
 """
 
+from sophia.connectors._announce import ApprovalAnnouncer, approval_summary
 from sophia.connectors._auth import Auth, BasicAuth, HeaderToken, NoAuth, OAuthRefresh, Resolve
 from sophia.connectors._connectors import ConnectorInfo, Connectors, build_connector
 from sophia.connectors._dryrun import CallScope, DryRunStop, RequestPreview, call_scope, current_call
@@ -22,7 +23,7 @@ from sophia.connectors._errors import (
     parse_retry_after,
 )
 from sophia.connectors._http import Classify, ConnectorHttp
-from sophia.connectors._inbound import Accepted, accept_webhook, trigger_for
+from sophia.connectors._inbound import Accepted, accept_event, accept_webhook, trigger_for
 from sophia.connectors._kinds import (
     BUILTIN_KINDS,
     ENTRY_POINT_GROUP,
@@ -60,6 +61,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SLACK_REPLAY_WINDOW",
     "ActionSpec",
+    "ApprovalAnnouncer",
     "ApprovalDecision",
     "Auth",
     "BasicAuth",
@@ -93,9 +95,11 @@ __all__ = [
     "UnknownConnector",
     "WebhookEvent",
     "WebhookRefused",
+    "accept_event",
     "accept_webhook",
     "action",
     "action_tool",
+    "approval_summary",
     "build_connector",
     "call_scope",
     "collect_cursor",

@@ -90,11 +90,13 @@ class ConnectorHttp:
         reads: bool | None = None,
         ok: Iterable[int] = (),
         authenticate: bool = True,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one call (with its retries); a 2xx or an `ok` status returns, anything else raises typed.
 
         `reads=True` marks a POST that changes nothing (a GraphQL query, a search), so a dry run lets it through.
         `authenticate=False` sends no credentials (a public URL the service gave, such as a webhook).
+        `timeout` replaces the client's for this call (a long poll that waits on the server by design).
         """
         method = method.upper()
         is_read = method in _READS if reads is None else reads
@@ -108,7 +110,14 @@ class ConnectorHttp:
         refreshed = False
         while True:
             request = self._client.build_request(
-                method, path, params=params, json=json, data=data, content=content, headers=extra
+                method,
+                path,
+                params=params,
+                json=json,
+                data=data,
+                content=content,
+                headers=extra,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
             )
             if authenticate:
                 request.headers.update(await self.auth.headers())

@@ -11,7 +11,7 @@ from sophia.connectors._model import WebhookEvent
 from sophia.connectors._state import ConnectorState
 from sophia.connectors._webhooks import WebhookRefused
 
-__all__ = ["Accepted", "accept_webhook", "trigger_for"]
+__all__ = ["Accepted", "accept_event", "accept_webhook", "trigger_for"]
 
 _MAX_BODY = 2_000_000
 
@@ -56,6 +56,14 @@ async def accept_webhook(
     event = connector.verify_webhook({k.lower(): v for k, v in headers.items()}, body, secret)
     if event.reply is not None:
         return Accepted(event, None, None)
+    return await accept_event(connectors, state, name, event)
+
+
+async def accept_event(
+    connectors: Connectors, state: ConnectorState, name: str, event: WebhookEvent
+) -> Accepted:
+    """Keep a verified (or polled) event once and find the run it starts; a redelivery starts nothing."""
+    connector = connectors.get(name)
     event_id = await state.add_event(name, event.id, event.type, event.summary, event.payload)
     trigger = trigger_for(connector.settings.on_event, event.type) if event_id is not None else None
     return Accepted(event, event_id, trigger)

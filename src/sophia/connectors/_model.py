@@ -146,6 +146,24 @@ class Connector:
         """After an event's decision was applied: tell the service (Telegram's answerCallbackQuery); optional."""
         return None
 
+    def announces_approvals(self) -> bool:
+        """True when this instance posts approve/deny buttons for held calls (a destination is configured)."""
+        return False
+
+    async def announce_approval(self, approval_id: str, tool: str, summary: str) -> None:
+        """Post the approve/deny message for one held call to the configured destination."""
+        raise NotImplementedError(f"{self.title} does not post approval requests")
+
+    def polls_events(self) -> bool:
+        """True when Sophia should fetch this instance's events itself (no public webhook URL)."""
+        return False
+
+    async def poll_events(
+        self, after: str | None, wait_seconds: float
+    ) -> tuple[list[WebhookEvent], str | None]:
+        """Events after the position `after` (None: the oldest unconfirmed), and the position to ask from next."""
+        raise NotImplementedError(f"{self.title} has no event feed Sophia can poll")
+
     @classmethod
     def receives_webhooks(cls) -> bool:
         return cls.verify_webhook is not Connector.verify_webhook

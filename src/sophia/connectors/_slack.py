@@ -303,6 +303,12 @@ class Slack(Connector):
             str(where), f"Approval needed: {tool}", approval_blocks(approval_id, tool, summary)
         )
 
+    def announces_approvals(self) -> bool:
+        return bool(self.options.get("approvals_channel"))
+
+    async def announce_approval(self, approval_id: str, tool: str, summary: str) -> None:
+        await self.post_approval(approval_id, tool, summary)
+
     def _approver(self, slack_user: str) -> str | None:
         approvers = self.options.get("approvers") or {}
         found = approvers.get(slack_user) if isinstance(approvers, dict) else None

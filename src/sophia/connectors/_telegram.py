@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from sophia.connectors._errors import ConnectorError
+from sophia.connectors._errors import ConnectorError, ConnectorInvalid
 from sophia.connectors._model import (
     ApprovalDecision,
     CheckResult,
@@ -56,10 +56,19 @@ class Telegram(Connector):
         Credential("webhook_secret", "the secret_token set with setWebhook", required=False),
     )
 
-    async def _call(self, method: str, payload: dict[str, Any] | None = None, *, reads: bool = False) -> Any:
+    async def _call(
+        self,
+        method: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        reads: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
         token = self.credential("token")
         redactor.add(token)
-        body = await self.http.json("POST", f"/bot{token}/{method}", json=payload or {}, reads=reads)
+        body = await self.http.json(
+            "POST", f"/bot{token}/{method}", json=payload or {}, reads=reads, timeout=timeout
+        )
         if not isinstance(body, dict) or body.get("ok") is not True:
             said = body.get("description", "unknown error") if isinstance(body, dict) else "not JSON"
             raise ConnectorError(
@@ -136,6 +145,11 @@ class Telegram(Connector):
     ) -> Any:
         """The approve/deny message for one held call, to `chat_id` or the `approvals_chat` option."""
         where = chat_id or self.options.get("approvals_chat")
+        if not where:
+            raise ConnectorInvalid(
+                f"{self.name}: set options.approvals_chat to the chat approval requests go to",
+                service="Telegram",
+            )
         keyboard = {
             "inline_keyboard": [
                 [
@@ -147,6 +161,29 @@ class Telegram(Connector):
         text = escape_markdown_v2(f"Approval needed: {tool}\n{summary}")[:4000]
         payload = {"chat_id": where, "text": text, "parse_mode": "MarkdownV2", "reply_markup": keyboard}
         return _message(await self._call("sendMessage", payload))
+
+    def announces_approvals(self) -> bool:
+        return bool(self.options.get("approvals_chat"))
+
+    def polls_events(self) -> bool:
+        return bool(self.options.get("poll_updates"))
+
+    async def poll_events(
+        self, after: str | None, wait_seconds: float
+    ) -> tuple[list[WebhookEvent], str | None]:
+        """getUpdates as a long poll; asking from `after` confirms (drops) every update before it."""
+        wait = max(0, int(wait_seconds))
+        payload: dict[str, Any] = {"timeout": wait, "limit": 100}
+        if after is not None:
+            payload["offset"] = int(after)
+        found = await self._call("getUpdates", payload, reads=True, timeout=wait + 15.0)
+        updates = [u for u in (found or []) if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        if not updates:
+            return [], after
+        return [self.event_of(u) for u in updates], str(max(u["update_id"] for u in updates) + 1)
+
+    async def announce_approval(self, approval_id: str, tool: str, summary: str) -> None:
+        await self.post_approval(approval_id, tool, summary)
 
     async def acknowledge(self, event: WebhookEvent, outcome: str) -> None:
         """Answer the pressed button (answerCallbackQuery), so the client stops its spinner and shows why."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,6 +14,14 @@ from sophia.server._services import Services
 # Scope-state key under which the rate-limit middleware, which verifies every /v1/ request's key first, leaves
 # the principal (or the AuthError), so the route neither hashes nor looks the key up a second time.
 VERIFIED_PRINCIPAL = "sophia.verified_principal"
+
+# Routes under /v1/ that carry no API key by design: a service's signed webhook authenticates by its signature.
+_PUBLIC_V1 = re.compile(r"/v1/connectors/[^/]+/webhook")
+
+
+def is_public_path(path: str) -> bool:
+    """True for a /v1/ route that is public by design, so no key is asked for (or charged) before it."""
+    return _PUBLIC_V1.fullmatch(path) is not None
 
 
 def services(request: Request) -> Services:

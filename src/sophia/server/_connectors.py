@@ -11,12 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sophia.accounts import Principal, Role, UserStatus
-from sophia.connectors import ApprovalDecision, Connectors, ConnectorState, accept_webhook
-from sophia.errors import NotFound, SophiaError
-from sophia.runs import ApprovalDesk
+from sophia.accounts import Role
+from sophia.connectors import Connectors, ConnectorState, accept_webhook
+from sophia.errors import NotFound
 from sophia.server._auth import CurrentPrincipal, require_role, services
-from sophia.server._runs import run_service
+from sophia.server._inbound import InboundEvents
 
 __all__ = ["router"]
 
@@ -75,40 +74,6 @@ async def list_events(name: str, request: Request, limit: int = 50) -> dict[str,
     }
 
 
-async def _first_admin(request: Request) -> Principal | None:
-    users = await services(request).accounts.list_users()
-    admin = next((u for u in users if u.role is Role.ADMIN and u.status is UserStatus.ACTIVE), None)
-    return None if admin is None else Principal(admin.id, admin.name, Role.ADMIN, None, ("*",), None)
-
-
-async def _apply_decision(request: Request, decision: ApprovalDecision) -> dict[str, Any]:
-    """A signed button click: the mapped Sophia user approves or denies as if through /v1/approvals."""
-    if decision.user is None:
-        return {"applied": False, "reason": "this person is not mapped to a Sophia user (options.approvers)"}
-    try:
-        user = await services(request).accounts.get_user(decision.user)
-    except SophiaError:
-        return {"applied": False, "reason": "the mapped Sophia user does not exist"}
-    if user.status is not UserStatus.ACTIVE:
-        return {"applied": False, "reason": "the mapped Sophia user is not active"}
-    principal = Principal(user.id, user.name, user.role, None, ("*",), None)
-    web = getattr(request.app.state, "web", None)
-    chat = getattr(web, "chat", None) if web is not None and getattr(web, "bound", False) else None
-    desk = ApprovalDesk(run_service(request), waiters=chat.wake if chat is not None else None)
-    try:
-        if decision.approve:
-            decided = await desk.approve(
-                principal, decision.approval_id, f"via button by {decision.external_user}"
-            )
-        else:
-            decided = await desk.deny(
-                principal, decision.approval_id, f"via button by {decision.external_user}"
-            )
-    except SophiaError as error:
-        return {"applied": False, "reason": error.message}
-    return {"applied": True, **decided.to_dict()}
-
-
 @router.post("/{name}/webhook", status_code=200)
 async def receive_webhook(name: str, request: Request) -> Any:
     body = await request.body()
@@ -116,24 +81,4 @@ async def receive_webhook(name: str, request: Request) -> Any:
     accepted = await accept_webhook(_connectors(request), state, name, dict(request.headers), body)
     if accepted.event.reply is not None:
         return JSONResponse(accepted.event.reply)
-    if accepted.event_id is None:
-        return {"accepted": True, "duplicate": True, "event": accepted.event.type}
-    if accepted.event.decision is not None:
-        decided = await _apply_decision(request, accepted.event.decision)
-        outcome = decided.get("status") if decided["applied"] else decided.get("reason")
-        try:
-            await _connectors(request).get(name).acknowledge(accepted.event, str(outcome))
-        except SophiaError:
-            decided["acknowledged"] = False
-        return {"accepted": True, "duplicate": False, "event": accepted.event.type, "decision": decided}
-    run_id = None
-    if accepted.trigger is not None:
-        owner = await _first_admin(request)
-        if owner is not None:
-            prompt = accepted.trigger.prompt.replace("{event}", accepted.event.type).replace(
-                "{summary}", accepted.event.summary
-            )
-            run = await run_service(request).create(owner, prompt, agent=accepted.trigger.agent)
-            run_id = run.id
-            await state.link_run(accepted.event_id, run_id)
-    return {"accepted": True, "duplicate": False, "event": accepted.event.type, "run_id": run_id}
+    return await InboundEvents(request.app).handle(_connectors(request), name, accepted)

@@ -10,7 +10,7 @@ from sophia.accounts import KeyBudgets, RateLimited
 from sophia.config import WebSettings
 from sophia.errors import AuthError
 from sophia.server._anthropic import MESSAGES_PATH, anthropic_error_response
-from sophia.server._auth import VERIFIED_PRINCIPAL
+from sophia.server._auth import VERIFIED_PRINCIPAL, is_public_path
 from sophia.server._errors import error_response
 from sophia.server._services import Services
 
@@ -52,7 +52,8 @@ class ApiRateLimitMiddleware:
         self.budgets = KeyBudgets.for_api(web.options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(LIMITED_PREFIX) and self.web.bound:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path.startswith(LIMITED_PREFIX) and self.web.bound and not is_public_path(path):
             state = scope.setdefault("state", {})
             try:
                 state[VERIFIED_PRINCIPAL] = await self.web.services.admission.admit(

@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.agents import RunLimits
 from sophia.runs import AGENT_KINDS, PLUGGED_KINDS, RunService, system_database_url
-from sophia.server._auth import CurrentPrincipal, services
+from sophia.server._auth import CurrentPrincipal
 from sophia.server._schemas import Number
+from sophia.server._services import Services
 
-__all__ = ["router", "run_service"]
+__all__ = ["app_run_service", "router", "run_service"]
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -46,9 +47,14 @@ class Decision(BaseModel):
 
 def run_service(request: Request) -> RunService:
     """One per app: the hosted worker's, or one built on first use from the app's services and tools."""
-    found: RunService | None = getattr(request.app.state, "run_service", None)
+    return app_run_service(request.app)
+
+
+def app_run_service(app: Any) -> RunService:
+    """`run_service` for code that holds the app but no request (a background poller)."""
+    found: RunService | None = getattr(app.state, "run_service", None)
     if found is None:
-        base = services(request)
+        base: Services = app.state.services
         kit = base.toolkit()
         found = RunService(
             base.database,
@@ -56,7 +62,7 @@ def run_service(request: Request) -> RunService:
             system_database_url=system_database_url(base.settings),
             workspaces=kit.workspaces,
         )
-        request.app.state.run_service = found
+        app.state.run_service = found
     return found
 
 

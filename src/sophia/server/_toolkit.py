@@ -78,10 +78,13 @@ async def open_toolkit(
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
     if settings.connectors:
-        from sophia.connectors import Connectors
+        from sophia.connectors import ApprovalAnnouncer, Connectors
 
         kit.connectors = Connectors.open(settings, transport=connector_transport)
         kit.connectors.register_tools(registry)
+        announcer = ApprovalAnnouncer(kit.connectors)
+        if announcer:
+            invoker.notifiers.append(announcer)
     if settings.mcp_servers:
         from sophia.mcp import McpClients  # the MCP SDK takes a second to import; only when configured
         from sophia.secrets import SecretResolver

@@ -25,6 +25,7 @@ from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
 from sophia.server._json import JsonResponse
 from sophia.server._middleware import RequestIdMiddleware, RequestObserver
+from sophia.server._polling import EventPollers
 from sophia.server._schemas import errors
 from sophia.server._services import Services, hosted_run_worker
 from sophia.server.web import install_web
@@ -44,6 +45,9 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
                     app.state.run_service = await stack.enter_async_context(
                         hosted_run_worker(app.state.services)
                     )
+                connectors = app.state.services.toolkit().connectors
+                if connectors is not None:
+                    await stack.enter_async_context(EventPollers(app, connectors))
                 yield
         finally:
             run_service = getattr(app.state, "run_service", None)

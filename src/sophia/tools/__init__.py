@@ -18,6 +18,7 @@ from sophia.tools._execute import truncate_bytes
 from sophia.tools._git import GitError
 from sophia.tools._invoker import ToolInvoker
 from sophia.tools._model import DRY_RUN_TAG, SideEffect, Tool, ToolCallResult, ToolContext, ToolResult
+from sophia.tools._notify import ApprovalNotifier
 from sophia.tools._policy import (
     BUILTIN_RULES,
     ApprovalPolicy,
@@ -47,6 +48,7 @@ __all__ = [
     "TOOL_AUDIT_ACTIONS",
     "TOOL_GROUPS",
     "ApprovalNotFound",
+    "ApprovalNotifier",
     "ApprovalPolicy",
     "ApprovalRecord",
     "ApprovalRequired",

@@ -24,6 +24,7 @@ from sophia.tools._errors import (
 )
 from sophia.tools._execute import Output, call_tool
 from sophia.tools._model import DRY_RUN_TAG, SideEffect, Tool, ToolCallResult, ToolContext
+from sophia.tools._notify import ApprovalNotifier, announce_approval
 from sophia.tools._policy import ApprovalPolicy, Decision, ToolSettings
 from sophia.tools._redaction import summarize
 from sophia.tools._registry import ToolRegistry
@@ -47,8 +48,10 @@ class ToolInvoker:
         policy: ApprovalPolicy | None = None,
         settings: ToolSettings | None = None,
         sealer: ArgumentSealer | None = None,
+        notifiers: list[ApprovalNotifier] | None = None,
     ) -> None:
         self.registry = registry
+        self.notifiers: list[ApprovalNotifier] = list(notifiers or ())
         self.database = database
         self.settings = settings or ToolSettings()
         self.policy = policy or ApprovalPolicy.from_settings(self.settings)
@@ -71,7 +74,9 @@ class ToolInvoker:
         if decision is Decision.ASK:
             if tool.precheck is not None:  # no approval record for a call that cannot succeed for this caller
                 await tool.precheck(validated, context)
-            raise ApprovalRequired(await self._request_approval(tool, validated, context))
+            held = await self._request_approval(tool, validated, context)
+            await announce_approval(self.notifiers, held)
+            raise ApprovalRequired(held)
         return await self._run(tool, validated, context, decision="auto", approval_id=None)
 
     # ------------------------------------------------------------------------------------------- approvals
