@@ -112,8 +112,12 @@ def running_sophia(
                 process.wait()
 
 
+# A budget for start-up, not a performance check: on a loaded 2-core machine `sophia serve` has taken 65 s.
+START_BUDGET_SECONDS = 240
+
+
 def _wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_BUDGET_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(
@@ -125,4 +129,4 @@ def _wait_ready(server: Server) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("sophia serve did not start within 60 s")
+    raise RuntimeError(f"sophia serve did not start within {START_BUDGET_SECONDS} s: {server.log()[-2000:]}")

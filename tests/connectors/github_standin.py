@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from tests.connectors.github_openapi import OpenApi, OpenApiMismatch
+from tests.connectors.openapi import OpenApi, OpenApiMismatch
 
 SPEC = OpenApi.load(Path(__file__).parent / "data" / "github" / "openapi.json")
 TOKEN = "ghp_standin5ecret0000000000000000000000"

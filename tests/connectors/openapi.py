@@ -1,8 +1,10 @@
 """Check requests (and stand-in responses) against a service's OpenAPI document, or a trimmed excerpt of it.
 
-`OpenApi(path, base="/v1")` loads a JSON document; `check_request(request)` asserts the method and path match a
-documented operation, every query parameter is declared, required ones are present, and the JSON body validates
-against the request schema; `check_response(method, path, status, body)` validates a stand-in's answer.
+`OpenApi(path, base="/v1")` loads a JSON document. The client side, `check_request(request)` on an httpx request,
+and the server side, `check(method, path, query, body)` in a stand-in's route, run the same checks: the method and
+path match a documented operation, every query parameter is declared, required ones are present, and the JSON body
+validates against the request schema. A mismatch raises `OpenApiMismatch` naming what does not fit.
+`check_response(method, path, status, body)` validates a stand-in's answer.
 `trim(document, operations)` keeps only the named operations and the components they reference (used to make the
 committed excerpts under tests/connectors/data/<service>/).
 """
@@ -21,6 +23,24 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+_SPANNING = (
+    "{path}",
+    "{ref}",
+)  # GitHub's contents path and git ref span slashes; other parameters are one segment
+
+
+class OpenApiMismatch(AssertionError):
+    """A request or answer the document does not describe."""
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile(
+        "".join(
+            ("(.+)" if part in _SPANNING else "([^/]+)") if part.startswith("{") else re.escape(part)
+            for part in parts
+        )
+    )
 
 
 class OpenApi:
@@ -29,15 +49,16 @@ class OpenApi:
         self.base = base.rstrip("/")
         resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource("urn:doc", resource)
-        self._routes = [
-            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"), template)
-            for template in self.document["paths"]
-        ]
+        self._routes = [(_compile(template), template) for template in self.document["paths"]]
+
+    @classmethod
+    def load(cls, path: Path, *, base: str = "") -> OpenApi:
+        return cls(path, base=base)
 
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
         """The documented operation for a request path (without the base), and its parameters."""
         local = path[len(self.base) :] if self.base and path.startswith(self.base) else path
-        matches = [template for pattern, template in self._routes if pattern.match(local)]
+        matches = [template for pattern, template in self._routes if pattern.fullmatch(local)]
         # a literal segment beats a template segment (`/instances/{id}` vs `/instances/launch`)
         matches.sort(key=lambda template: template.count("{"))
         for template in matches:
@@ -48,32 +69,45 @@ class OpenApi:
                     self._deref(p) for p in item.get("parameters", []) + operation.get("parameters", [])
                 ]
                 return template, operation, parameters
-        raise AssertionError(f"{method} {path} is not in the OpenAPI document")
+        what = f"method {method} on" if matches else "path"
+        raise OpenApiMismatch(f"{what} {path} is not in the OpenAPI document")
 
     def check_request(self, request: httpx.Request) -> str:
-        """Assert the request is one the document describes; returns the matched path template."""
-        template, operation, parameters = self.operation(request.method, request.url.path)
-        query = {p["name"]: p for p in parameters if p.get("in") == "query"}
-        sent = {key for key, _ in request.url.params.multi_items()}
-        unknown = sent - set(query)
-        assert not unknown, f"{request.method} {template}: undocumented query parameters {sorted(unknown)}"
-        for name, parameter in query.items():
-            if parameter.get("required"):
-                assert name in sent, f"{request.method} {template}: missing required query parameter {name}"
-        body = operation.get("requestBody")
-        if request.content:
-            assert body is not None, f"{request.method} {template} takes no body"
-            schema = self._deref(body)["content"]["application/json"]["schema"]
-            self._validate(json.loads(request.content), schema, f"{request.method} {template} body")
-        elif body is not None and self._deref(body).get("required"):
-            raise AssertionError(f"{request.method} {template} requires a body")
-        return template
+        """Client side: the httpx request is one the document describes; returns the matched path template."""
+        body = json.loads(request.content) if request.content else None
+        query = [key for key, _ in request.url.params.multi_items()]
+        return self._check(request.method, request.url.path, query, body)[0]
+
+    def check(self, method: str, path: str, query: Any, body: Any) -> str:
+        """Server side (a stand-in's route): the operationId (or template) the request matches."""
+        template, operation = self._check(method, path, list(query), body)
+        return str(operation.get("operationId", template))
+
+    def _check(self, method: str, path: str, query: list[str], body: Any) -> tuple[str, dict[str, Any]]:
+        template, operation, parameters = self.operation(method, path)
+        declared = {p["name"]: p for p in parameters if p.get("in") == "query"}
+        unknown = set(query) - set(declared)
+        if unknown:
+            raise OpenApiMismatch(f"{method} {template}: unknown query parameters {sorted(unknown)}")
+        for name, parameter in declared.items():
+            if parameter.get("required") and name not in query:
+                raise OpenApiMismatch(f"{method} {template}: query parameter {name} is required")
+        request_body = operation.get("requestBody")
+        if body is not None:
+            if request_body is None:
+                raise OpenApiMismatch(f"{method} {template}: takes no body")
+            schema = self._deref(request_body)["content"]["application/json"]["schema"]
+            self._validate(body, schema, f"{method} {template} body")
+        elif request_body is not None and self._deref(request_body).get("required"):
+            raise OpenApiMismatch(f"{method} {template}: a request body is required")
+        return template, operation
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> None:
         template, operation, _ = self.operation(method, path)
         responses = operation["responses"]
         answer = responses.get(str(status)) or responses.get("default")
-        assert answer is not None, f"{method} {template} documents no {status} answer"
+        if answer is None:
+            raise OpenApiMismatch(f"{method} {template} documents no {status} answer")
         schema = (self._deref(answer).get("content") or {}).get("application/json", {}).get("schema")
         if schema is not None:
             self._validate(body, schema, f"{method} {template} {status} answer")
@@ -96,9 +130,10 @@ class OpenApi:
         wrapped = {"$ref": "urn:doc" + schema["$ref"]} if "$ref" in schema else _rebase(schema)
         validator = jsonschema.Draft202012Validator(wrapped, registry=self._registry)
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
-        assert not errors, (
-            f"{what} does not match the document: {errors[0].message} at {list(errors[0].path)}"
-        )
+        if errors:
+            raise OpenApiMismatch(
+                f"{what} does not fit the document: {errors[0].message} at {list(errors[0].path)}"
+            )
 
 
 def _nullable(node: Any) -> Any:
@@ -225,3 +260,61 @@ def spec_app(service: SpecService) -> Any:
         return Response(reply.content, status_code=reply.status_code, headers=dict(reply.headers))
 
     return app
+
+
+def from_swagger2(document: dict[str, Any]) -> dict[str, Any]:
+    """A Swagger 2.0 document (Fly's Machines API publishes one) as OpenAPI 3: body parameters become
+    `requestBody`, response schemas move under `content`, `definitions` become `components.schemas`."""
+
+    def moved(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: (
+                    value.replace("#/definitions/", "#/components/schemas/")
+                    if key == "$ref" and isinstance(value, str)
+                    else moved(value)
+                )
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [moved(item) for item in node]
+        return node
+
+    def parameter(p: dict[str, Any]) -> dict[str, Any]:
+        schema = {k: p[k] for k in ("type", "enum", "items", "format", "default") if k in p}
+        return {k: p[k] for k in ("name", "in", "description", "required") if k in p} | {"schema": schema}
+
+    paths: dict[str, Any] = {}
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            converted = {
+                k: v for k, v in operation.items() if k not in ("parameters", "responses", "produces")
+            }
+            params = operation.get("parameters", [])
+            converted["parameters"] = [parameter(p) for p in params if p["in"] != "body"]
+            for body in (p for p in params if p["in"] == "body"):
+                converted["requestBody"] = {
+                    "required": bool(body.get("required")),
+                    "content": {"application/json": {"schema": body["schema"]}},
+                }
+            converted["responses"] = {
+                status: {"description": answer.get("description", "")}
+                | (
+                    {"content": {"application/json": {"schema": answer["schema"]}}}
+                    if "schema" in answer
+                    else {}
+                )
+                for status, answer in operation["responses"].items()
+            }
+            paths.setdefault(template, {})[method] = converted
+    return moved(
+        {
+            "openapi": "3.0.3",
+            "info": document.get("info", {}),
+            "servers": [{"url": f"https://{document.get('host', '')}{document.get('basePath', '')}"}],
+            "paths": paths,
+            "components": {"schemas": document.get("definitions", {})},
+        }
+    )

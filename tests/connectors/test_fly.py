@@ -56,7 +56,7 @@ VOLUME = {
     "region": "ams",
     "size_gb": 1,
     "encrypted": True,
-    "attached_machine_id": None,
+    "attached_machine_id": "148ed193b95589",
     "created_at": "2026-12-01T10:00:00Z",
 }
 

@@ -26,8 +26,8 @@ from sophia.connectors import (
 )
 from sophia.connectors._github import GitHub
 from sophia.secrets import SecretResolver
-from tests.connectors.github_openapi import OpenApiMismatch
 from tests.connectors.github_standin import TOKEN, GitHubStandIn
+from tests.connectors.openapi import OpenApiMismatch
 from tests.serving import serve_app
 
 

@@ -42,9 +42,16 @@ def _routes(uri: str) -> dict[tuple[str, str], Any]:
             }
         return {**page, "projects": [], "pagination": {"cursor": "c-2"}}
 
+    def branches(request: httpx.Request) -> Any:
+        page = SPEC.example("GET", f"{P}/branches")  # its pagination.next is "eyJjcmVhdGV"
+        if request.url.params.get("cursor") != page["pagination"]["next"]:
+            return page
+        second = {**page["branches"][0], "id": "br-second-page-1", "default": False}
+        return {**page, "branches": [second], "pagination": {"sort_by": "updated_at", "sort_order": "desc"}}
+
     return {
         ("GET", "/projects"): projects,
-        ("GET", f"{P}/branches"): SPEC.example("GET", f"{P}/branches"),
+        ("GET", f"{P}/branches"): branches,
         ("POST", f"{P}/branches"): (201, {}, _created()),
         ("DELETE", f"{P}/branches/{{branch_id}}"): SPEC.example("DELETE", f"{P}/branches/{{branch_id}}"),
         ("GET", f"{P}/endpoints"): SPEC.example("GET", f"{P}/endpoints"),
@@ -102,6 +109,8 @@ async def test_branches_endpoints_and_roles_are_compact(home: Path, service: Spe
     neon = _neon(home, service)
     branches = await neon.branches("shiny-wind-028834")
     assert branches[0]["id"].startswith("br-") and "cpu_used_sec" not in branches[0]
+    assert branches[-1]["id"] == "br-second-page-1"  # the cursor in pagination.next was followed
+    assert [r.url.params.get("cursor") for r in service.sent("GET", "/branches")] == [None, "eyJjcmVhdGV"]
     endpoints = await neon.endpoints("shiny-wind-028834")
     assert endpoints[0]["host"].endswith("neon.tech")
     roles = await neon.roles("shiny-wind-028834", branches[0]["id"])

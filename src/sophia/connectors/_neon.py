@@ -65,10 +65,25 @@ class Neon(Connector):
         ]
 
     @action("branches.list")
-    async def branches(self, project_id: Annotated[str, "The project's id."]) -> list[dict[str, Any]]:
-        """A project's branches: id, name, parent, state, default/protected flags."""
-        body = await self.http.json("GET", f"/projects/{project_id}/branches")
-        return [_branch(b) for b in body.get("branches", [])]
+    async def branches(
+        self,
+        project_id: Annotated[str, "The project's id."],
+        search: Annotated[str | None, "Only branches whose name or id contains this."] = None,
+        limit: Annotated[int, "How many branches at most."] = 1000,
+    ) -> list[dict[str, Any]]:
+        """A project's branches (all pages, up to `limit`): id, name, parent, state, default/protected flags."""
+
+        async def page(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            params: dict[str, Any] = {"limit": min(limit, 1000)}
+            if cursor:
+                params["cursor"] = cursor
+            if search:
+                params["search"] = search
+            body = await self.http.json("GET", f"/projects/{project_id}/branches", params=params)
+            items = body.get("branches", [])
+            return items, (body.get("pagination") or {}).get("next") if items else None
+
+        return [_branch(b) for b in await collect_cursor(page, limit=limit)]
 
     @action("branches.create", SideEffect.WRITE)
     async def create_branch(
