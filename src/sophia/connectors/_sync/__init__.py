@@ -1,0 +1,1 @@
+"""Syncs: a connector's records pulled incrementally into memory and the business model (see `_protocol`)."""
