@@ -9,6 +9,7 @@ import pytest
 PACKAGES = [
     "sophia.accounts",
     "sophia.agents",
+    "sophia.business",
     "sophia.config",
     "sophia.connectors",
     "sophia.conversations",
