@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sophia.connectors import SyncPage, SyncRecord, Syncable
+from sophia.connectors import Syncable, SyncPage, SyncRecord
 
 
 class _Listing:
@@ -31,7 +31,9 @@ def test_a_class_with_the_four_methods_is_syncable() -> None:
 
 
 def test_records_are_frozen_and_not_deleted_by_default() -> None:
-    record = SyncRecord("deals", "7", datetime(2026, 5, 2, tzinfo=UTC), "Deal", "text", "https://x/7", {"a": 1})
+    record = SyncRecord(
+        "deals", "7", datetime(2026, 5, 2, tzinfo=UTC), "Deal", "text", "https://x/7", {"a": 1}
+    )
     assert record.deleted is False
     with pytest.raises(AttributeError):
         record.id = "8"  # type: ignore[misc]
