@@ -44,7 +44,7 @@ from sophia.connectors._model import (
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
-from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
+from sophia.connectors._sync import Syncable, SyncPage, SyncRecord
 from sophia.connectors._tools import action_tool, register_connector_tools
 from sophia.connectors._webhooks import (
     SLACK_REPLAY_WINDOW,
