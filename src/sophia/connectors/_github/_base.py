@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from sophia.connectors._errors import ConnectorInvalid
+from sophia.connectors._auth import Auth, Resolve
+from sophia.connectors._errors import ConnectorInvalid, ConnectorNotConfigured
+from sophia.connectors._github._app_auth import GitHubAppAuth
 from sophia.connectors._model import CheckResult, Connector, Credential, WebhookEvent
 from sophia.connectors._paging import collect_links
 from sophia.connectors._webhooks import WebhookRefused, verify_github
+from sophia.secrets import SecretResolver
 
 __all__ = ["API_VERSION", "GitHubBase", "repo_path", "user_of"]
 
@@ -34,13 +37,43 @@ class GitHubBase(Connector):
     default_base_url = "https://api.github.com"
     docs_url = "https://docs.github.com/en/rest"
     credentials = (
-        Credential("token", "a fine-grained or classic personal access token (or a GitHub App token)"),
+        Credential(
+            "token",
+            "a fine-grained or classic personal access token (or use a GitHub App: app_private_key)",
+            required=False,
+        ),
+        Credential(
+            "app_private_key",
+            "a GitHub App's private key (PEM), with options.app_id and options.installation_id",
+            required=False,
+        ),
         Credential("webhook_secret", "the secret set on the repository's or organisation's webhook", False),
     )
+    _app_auth: GitHubAppAuth | None = None
     default_headers: ClassVar[dict[str, str]] = {
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": API_VERSION,
     }
+
+    def build_auth(self, resolve: Resolve, secrets: SecretResolver) -> Auth:
+        """A GitHub App's installation token when `app_private_key` is configured, else the token."""
+        if "app_private_key" not in self.settings.credentials:
+            return super().build_auth(resolve, secrets)
+        app_id, installation = self.options.get("app_id"), self.options.get("installation_id")
+        if not app_id or not installation:
+            raise ConnectorNotConfigured(
+                f"{self.name}: a GitHub App needs options.app_id and options.installation_id beside"
+                " credentials.app_private_key",
+                service="GitHub",
+            )
+        self._app_auth = GitHubAppAuth(resolve, lambda: self.http, str(installation), str(app_id))
+        return self._app_auth
+
+    async def git_token(self) -> str:
+        """What `git push` authenticates with: the installation token of an app, else the configured token."""
+        if self._app_auth is not None:
+            return await self._app_auth.token()
+        return self.credential("token")
 
     async def _list(
         self, path: str, limit: int, params: dict[str, Any] | None = None, key: str = ""

@@ -141,7 +141,8 @@ class CodeActions(GitHubBase):
         """Push a local workspace branch to the repository (git over HTTPS, the token never in the URL)."""
         repo_path(owner, repo)
         url = self._git_url(owner, repo)
-        return await push_branch(workspace, url, branch, lambda: self.credential("token"), force=force)
+        secret = await self.git_token()
+        return await push_branch(workspace, url, branch, lambda: secret, force=force)
 
     def _git_url(self, owner: str, repo: str) -> str:
         template = self.options.get("git_url")
