@@ -72,12 +72,16 @@ class GitHubStandIn:
     mismatches: list[str] = field(default_factory=list)
     fail_next: list[Response] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=lambda: {"README.md": "# Hello\n"})
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deleted_refs: list[str] = field(default_factory=list)
     hold_pull: Path | None = None
     """When set, creating a pull request touches that file and answers only once it is removed."""
 
     def reset(self) -> None:
         self.pulls.clear()
         self.comments.clear()
+        self.issues.clear()
+        self.deleted_refs.clear()
         self.received.clear()
         self.mismatches.clear()
         self.fail_next.clear()
@@ -251,6 +255,46 @@ class GitHubStandIn:
                 if pull["number"] == number:
                     return JSONResponse(pull)
             return JSONResponse({"message": "Not Found", "documentation_url": "x", "status": "404"}, 404)
+
+        @app.patch("/repos/{owner}/{repo}/pulls/{number}")
+        async def update_pull(number: int, request: Request) -> Response:
+            changes = await request.json()
+            for pull in state.pulls:
+                if pull["number"] == number:
+                    pull.update({k: changes[k] for k in ("title", "body", "state") if k in changes})
+                    if "base" in changes:
+                        pull["base"] = {**pull["base"], "ref": changes["base"]}
+                    return JSONResponse(pull)
+            return JSONResponse({"message": "Not Found", "documentation_url": "x", "status": "404"}, 404)
+
+        @app.patch("/repos/{owner}/{repo}/issues/{number}")
+        async def update_issue(owner: str, repo: str, number: int, request: Request) -> Any:
+            changes = await request.json()
+            issue = state.issues.setdefault(
+                number,
+                {
+                    "number": number,
+                    "title": "Found a bug",
+                    "state": "open",
+                    "user": _user(),
+                    "labels": [],
+                    "comments": 0,
+                    "html_url": f"https://github.com/{owner}/{repo}/issues/{number}",
+                },
+            )
+            issue.update({k: v for k, v in changes.items() if k not in ("labels", "assignees")})
+            if "labels" in changes:
+                issue["labels"] = [{"id": i, "name": name} for i, name in enumerate(changes["labels"])]
+            return issue
+
+        @app.delete("/repos/{owner}/{repo}/git/refs/{ref:path}", status_code=204)
+        async def delete_ref(ref: str) -> Response:
+            if ref in state.deleted_refs:
+                return JSONResponse(
+                    {"message": "Reference does not exist", "documentation_url": "x", "status": "422"}, 422
+                )
+            state.deleted_refs.append(ref)
+            return Response(status_code=204)
 
         @app.put("/repos/{owner}/{repo}/pulls/{number}/merge")
         async def merge(number: int) -> Any:

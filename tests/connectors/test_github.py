@@ -133,6 +133,32 @@ async def test_pull_request_opens_as_draft_once_and_is_found_again(
     assert (await github.get_pull("octo", "app", 1))["changed_files"] == 5
 
 
+async def test_issues_and_pulls_are_edited_field_by_field_and_branches_deleted(
+    github: GitHub, standin: tuple[GitHubStandIn, str]
+) -> None:
+    service, _ = standin
+    closed = await github.update_issue(
+        "octo", "app", 7, state="closed", state_reason="completed", labels=["bug"]
+    )
+    assert closed["state"] == "closed" and closed["labels"] == ["bug"]
+    assert service.writes()[-1] == (
+        "PATCH",
+        "/repos/octo/app/issues/7",
+        {"state": "closed", "state_reason": "completed", "labels": ["bug"]},
+    )
+    with pytest.raises(ConnectorInvalid, match="nothing to change"):
+        await github.update_issue("octo", "app", 7)
+    made = await github.create_pull("octo", "app", "feature", "main", "Add it")
+    edited = await github.update_pull("octo", "app", made["number"], title="Add it (v2)", base="develop")
+    assert edited["title"] == "Add it (v2)" and edited["base"] == "develop" and edited["state"] == "open"
+    assert await github.delete_branch("octo", "app", "feature") == {"deleted": "refs/heads/feature"}
+    assert service.deleted_refs == ["heads/feature"]
+    with pytest.raises(ConnectorInvalid):  # GitHub's 422: the ref is already gone
+        await github.delete_branch("octo", "app", "feature")
+    with pytest.raises(ConnectorInvalid, match="not a branch name"):
+        await github.delete_branch("octo", "app", "refs/tags/v1")
+
+
 async def test_status_comes_from_one_graphql_query(
     github: GitHub, standin: tuple[GitHubStandIn, str]
 ) -> None:
@@ -163,6 +189,7 @@ async def test_a_dry_run_of_each_write_sends_nothing_and_hides_the_token(
         (github.put_file, ("octo", "app", "x.txt", "x", "m")),
         (github.dispatch, ("octo", "app", "ci.yml", "main")),
         (github.create_release, ("octo", "app", "v1")),
+        (github.delete_branch, ("octo", "app", "f")),
     ]
     for method, args in writes:
         with (
@@ -171,6 +198,15 @@ async def test_a_dry_run_of_each_write_sends_nothing_and_hides_the_token(
         ):
             await method(*args)
         record = stop.value.preview.to_record()
+        assert record["headers"]["authorization"] == "[redacted]" and TOKEN not in json.dumps(record)
+    for edit, number in ((github.update_issue, 3), (github.update_pull, 4)):
+        with (
+            call_scope(dry_run=True, tool="github.x", arguments={}, run_id=None),
+            pytest.raises(DryRunStop) as stop,
+        ):
+            await edit("octo", "app", number, title="renamed")
+        record = stop.value.preview.to_record()
+        assert record["method"] == "PATCH" and record["body"] == {"title": "renamed"}
         assert record["headers"]["authorization"] == "[redacted]" and TOKEN not in json.dumps(record)
     assert standin[0].writes() == []
 

@@ -73,6 +73,16 @@ class CodeActions(GitHubBase):
         )
         return {"ref": made["ref"], "sha": made["object"]["sha"], "url": made.get("url")}
 
+    @action("branches.delete", SideEffect.DESTROY)
+    async def delete_branch(
+        self, owner: Owner, repo: Repo, branch: Annotated[str, "The branch to delete (e.g. a merged head)."]
+    ) -> dict[str, Any]:
+        """Delete a branch (its ref; the commits stay reachable from wherever else they are)."""
+        if not branch or branch.startswith("refs/") or ".." in branch:
+            raise ConnectorInvalid(f"GitHub branch {branch!r} is not a branch name", service="GitHub")
+        await self.http.request("DELETE", f"{repo_path(owner, repo)}/git/refs/heads/{branch}")
+        return {"deleted": f"refs/heads/{branch}"}
+
     @action("files.get")
     async def get_file(
         self,

@@ -29,6 +29,14 @@ def _issue(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields a caller set (an edit sends only what changes); none at all is refused before any request."""
+    changes = {key: value for key, value in fields.items() if value is not None}
+    if not changes:
+        raise ConnectorInvalid("nothing to change: give at least one field", service="GitHub")
+    return changes
+
+
 def _pull(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "number": body["number"],
@@ -102,6 +110,28 @@ class WorkActions(GitHubBase):
             payload["labels"] = labels
         return _issue(await self.http.json("POST", f"{repo_path(owner, repo)}/issues", json=payload))
 
+    @action("issues.update", SideEffect.WRITE)
+    async def update_issue(
+        self,
+        owner: Owner,
+        repo: Repo,
+        number: Number,
+        title: Annotated[str | None, "A new title."] = None,
+        body: Annotated[str | None, "A new text (Markdown)."] = None,
+        state: Annotated[Literal["open", "closed"] | None, "Close or reopen it."] = None,
+        state_reason: Annotated[
+            Literal["completed", "not_planned", "reopened"] | None, "Why it was closed or reopened."
+        ] = None,
+        labels: Annotated[list[str] | None, "Replace the labels with these."] = None,
+        assignees: Annotated[list[str] | None, "Replace the assignees with these logins."] = None,
+    ) -> dict[str, Any]:
+        """Edit an issue: only the fields given change (close it with state="closed")."""
+        changes = _given(
+            title=title, body=body, state=state, state_reason=state_reason, labels=labels, assignees=assignees
+        )
+        path = f"{repo_path(owner, repo)}/issues/{number}"
+        return _issue(await self.http.json("PATCH", path, json=changes))
+
     @action("issues.comments.list")
     async def list_comments(
         self, owner: Owner, repo: Repo, number: Number, limit: Limit = 50
@@ -161,6 +191,24 @@ class WorkActions(GitHubBase):
             return {**_pull(existing[0]), "existing": True}
         payload = {"head": head, "base": base, "title": title, "body": body, "draft": draft}
         return {**_pull(await self.http.json("POST", f"{root}/pulls", json=payload)), "existing": False}
+
+    @action("pulls.update", SideEffect.WRITE)
+    async def update_pull(
+        self,
+        owner: Owner,
+        repo: Repo,
+        number: Number,
+        title: Annotated[str | None, "A new title."] = None,
+        body: Annotated[str | None, "A new description (Markdown)."] = None,
+        state: Annotated[
+            Literal["open", "closed"] | None, "Close or reopen it (closing does not merge)."
+        ] = None,
+        base: Annotated[str | None, "Retarget it onto this branch."] = None,
+    ) -> dict[str, Any]:
+        """Edit a pull request: only the fields given change."""
+        changes = _given(title=title, body=body, state=state, base=base)
+        path = f"{repo_path(owner, repo)}/pulls/{number}"
+        return _pull(await self.http.json("PATCH", path, json=changes))
 
     @action("pulls.status")
     async def pull_status(self, owner: Owner, repo: Repo, number: Number) -> dict[str, Any]:
