@@ -73,6 +73,10 @@ def _routes() -> dict[tuple[str, str], Any]:
             "instance_id": "01HNEW",
         }
 
+    def lease(request: httpx.Request) -> Any:
+        machine_id = request.url.path.split("/")[-2]
+        return {"nonce": f"nonce-{machine_id}", "expires_at": 1765000000, "owner": "ada", "version": "1"}
+
     return {
         ("GET", "/apps"): {
             "total_apps": 1,
@@ -94,6 +98,8 @@ def _routes() -> dict[tuple[str, str], Any]:
         ("POST", M + "/stop"): {"ok": True},
         ("POST", M + "/restart"): {"ok": True},
         ("GET", M + "/wait"): {"ok": True},
+        ("POST", M + "/lease"): lease,
+        ("DELETE", M + "/lease"): {"ok": True},
         ("GET", A + "/volumes"): [VOLUME],
         ("POST", A + "/volumes"): VOLUME,
         ("DELETE", A + "/volumes/{volume_id}"): VOLUME,
@@ -175,19 +181,64 @@ async def test_scaling_clones_the_newest_machine_or_destroys_the_newest_surplus(
     assert {s.name: s.effect.value for s, _ in fly.action_methods()}["machines.scale"] == "destroy"
 
 
-async def test_deploy_updates_each_machine_image_and_waits_for_it(home: Path, service: SpecService) -> None:
+async def test_deploy_updates_each_machine_image_under_a_lease_and_waits_for_it(
+    home: Path, service: SpecService
+) -> None:
     fly = _fly(home, service)
     result = await fly.deploy("web", "registry.fly.io/web:v2")
     assert [m["id"] for m in result["machines"]] == ["3d8d9014b32e89", "148ed193b95589"]
-    updates = [r for r in service.requests if r.method == "POST"]
+    updates = [r for r in service.requests if r.method == "POST" and not r.url.path.endswith("/lease")]
     assert all(json.loads(r.content)["config"]["image"] == "registry.fly.io/web:v2" for r in updates)
     assert json.loads(updates[0].content)["config"]["env"] == {"PORT": "8080"}, (
         "the rest of the config is kept"
     )
+    assert [u.headers["fly-machine-lease-nonce"] for u in updates] == [
+        "nonce-3d8d9014b32e89",
+        "nonce-148ed193b95589",
+    ]
+    released = service.sent("DELETE", "/lease")
+    assert [r.headers["fly-machine-lease-nonce"] for r in released] == [
+        "nonce-3d8d9014b32e89",
+        "nonce-148ed193b95589",
+    ]
     waits = service.sent("GET", "/wait")
     assert [w.url.params["instance_id"] for w in waits] == ["01HNEW", "01HNEW"] and waits[0].url.params[
         "state"
     ] == "started"
+
+
+async def test_a_machine_that_does_not_start_rolls_the_deploy_back(home: Path) -> None:
+    routes = _routes()
+    update, images_now = routes[("POST", M)], dict[str, str]()
+
+    def updated(request: httpx.Request) -> Any:
+        images_now[request.url.path.rsplit("/", 1)[1]] = json.loads(request.content)["config"]["image"]
+        return update(request)
+
+    def wait(request: httpx.Request) -> Any:
+        machine_id = request.url.path.split("/")[-2]
+        if machine_id == "148ed193b95589" and images_now[machine_id].endswith(":v2"):  # v2 never starts there
+            return (408, {}, {"error": "deadline_exceeded: timeout waiting for machine to be started"})
+        return {"ok": True}
+
+    service = SpecService(SPEC, {**routes, ("POST", M): updated, ("GET", M + "/wait"): wait})
+    fly = _fly(home, service)
+    with pytest.raises(ConnectorUnavailable, match="2 of 2 machines were put back") as failed:
+        await fly.deploy("web", "registry.fly.io/web:v2")
+    assert "148ed193b95589" in failed.value.message
+    images = [
+        (r.url.path.rsplit("/", 1)[1], json.loads(r.content)["config"]["image"])
+        for r in service.requests
+        if r.method == "POST" and r.url.path.split("/")[-2] == "machines"
+    ]
+    old = MACHINES[0]["config"]["image"]
+    assert images == [
+        ("3d8d9014b32e89", "registry.fly.io/web:v2"),
+        ("148ed193b95589", "registry.fly.io/web:v2"),
+        ("148ed193b95589", MACHINES[1]["config"]["image"]),
+        ("3d8d9014b32e89", old),
+    ]
+    assert len(service.sent("DELETE", "/lease")) == len(service.sent("POST", "/lease")) == 4
 
 
 async def test_secrets_show_names_only_and_a_set_never_shows_the_value(
@@ -220,7 +271,7 @@ async def test_secrets_show_names_only_and_a_set_never_shows_the_value(
         ("create_volume", ("web", "d", "ams"), "POST", "/v1/apps/web/volumes"),
         ("delete_volume", ("web", "v1"), "DELETE", "/v1/apps/web/volumes/v1"),
         ("unset_secret", ("web", "X"), "DELETE", "/v1/apps/web/secrets/X"),
-        ("deploy", ("web", "img:v2"), "POST", "/v1/apps/web/machines/3d8d9014b32e89"),
+        ("deploy", ("web", "img:v2"), "POST", "/v1/apps/web/machines/3d8d9014b32e89/lease"),  # lease first
     ],
 )
 async def test_every_write_dry_runs_and_sends_only_reads(

@@ -8,10 +8,11 @@ Fly limits the Machines API per action (about 1 request/s with bursts, more for 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 from sophia.connectors._auth import Auth, HeaderToken, Resolve
-from sophia.connectors._errors import ConnectorInvalid
+from sophia.connectors._errors import ConnectorError, ConnectorInvalid, ConnectorUnavailable
 from sophia.connectors._model import CheckResult, Connector, Credential, action
 from sophia.observability import redactor
 from sophia.secrets import SecretResolver
@@ -238,19 +239,60 @@ class Fly(Connector):
         image: Annotated[str, "The new image for every machine."],
         wait_seconds: Annotated[int, "How long to wait for each machine to be started (max 60)."] = 60,
     ) -> dict[str, Any]:
-        """Roll an image out: update each machine's config with it (one at a time) and wait until it is started."""
+        """Roll an image out one machine at a time, each under a lease (so no other deploy touches it meanwhile),
+        waiting until it is started. If a machine fails to update or start, every machine already moved to the new
+        image is put back on its previous config, and the failure says so."""
+        moved: list[dict[str, Any]] = []
         done = []
         for found in await self.http.json("GET", f"/apps/{app_name}/machines"):
-            config = {**found["config"], "image": image}
-            updated = await self.http.json(
-                "POST", f"/apps/{app_name}/machines/{found['id']}", json={"config": config}
+            try:
+                updated = await self._update_and_wait(
+                    app_name, found, {**found["config"], "image": image}, wait_seconds
+                )
+            except ConnectorError as failure:
+                restored = await self._roll_back(app_name, [found, *reversed(moved)], wait_seconds)
+                raise ConnectorUnavailable(
+                    f"Fly.io: deploying {image} failed on machine {found['id']} ({failure.message}); "
+                    f"{restored} of {len(moved) + 1} machines were put back on their previous image",
+                    service="Fly.io",
+                ) from None
+            moved.append(found)
+            done.append({"id": found["id"], "state": "started", "instance_id": updated.get("instance_id")})
+        return {"image": image, "machines": done}
+
+    async def _update_and_wait(
+        self, app_name: str, machine: dict[str, Any], config: dict[str, Any], wait_seconds: int
+    ) -> dict[str, Any]:
+        base = f"/apps/{app_name}/machines/{machine['id']}"
+        lease = await self.http.json(
+            "POST", f"{base}/lease", json={"ttl": 120, "description": "sophia deploy"}
+        )
+        nonce = str((lease.get("data") or lease).get("nonce", ""))
+        held = {"fly-machine-lease-nonce": nonce} if nonce else {}
+        try:
+            updated: dict[str, Any] = await self.http.json(
+                "POST", base, json={"config": config}, headers=held
             )
             params = {"state": "started", "timeout": max(1, min(wait_seconds, 60))}
             if updated.get("instance_id"):
                 params["instance_id"] = updated["instance_id"]
-            await self.http.request("GET", f"/apps/{app_name}/machines/{found['id']}/wait", params=params)
-            done.append({"id": found["id"], "state": "started", "instance_id": updated.get("instance_id")})
-        return {"image": image, "machines": done}
+            await self.http.request("GET", f"{base}/wait", params=params)
+            return updated
+        finally:
+            if nonce:
+                with contextlib.suppress(ConnectorError):  # an expired lease is released by Fly on its own
+                    await self.http.request("DELETE", f"{base}/lease", headers=held)
+
+    async def _roll_back(self, app_name: str, machines: list[dict[str, Any]], wait_seconds: int) -> int:
+        """Each machine back on the config it had before the deploy; returns how many made it."""
+        restored = 0
+        for machine in machines:
+            try:
+                await self._update_and_wait(app_name, machine, machine["config"], wait_seconds)
+                restored += 1
+            except ConnectorError:
+                continue
+        return restored
 
 
 def _pick(item: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ CALLED = [
     ("post", "/apps/{app_name}/machines/{machine_id}/start"),
     ("post", "/apps/{app_name}/machines/{machine_id}/stop"),
     ("get", "/apps/{app_name}/machines/{machine_id}/wait"),
+    ("post", "/apps/{app_name}/machines/{machine_id}/lease"),
+    ("delete", "/apps/{app_name}/machines/{machine_id}/lease"),
     ("get", "/apps/{app_name}/volumes"),
     ("post", "/apps/{app_name}/volumes"),
     ("delete", "/apps/{app_name}/volumes/{volume_id}"),
