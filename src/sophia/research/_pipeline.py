@@ -191,15 +191,15 @@ class ResearchPipeline:
 
             async def searched() -> list[dict[str, Any]]:
                 try:
-                    async with asyncio.timeout(min(self.source_timeout, run.remaining())):
+                    async with gate, asyncio.timeout(min(self.source_timeout, run.remaining())):
                         return [asdict(r) for r in await source.search(sub, k)]
                 except TimeoutError:
                     return [{"error": f"{name} timed out"}]
                 except SophiaError as error:
                     return [{"error": error.message}]
 
-            async with gate:
-                raw: list[dict[str, Any]] = await run.step(f"search:{name}:{sub[:80]}", searched)
+            # The gate is inside the step: steps start in a fixed order, which a durable replay relies on.
+            raw: list[dict[str, Any]] = await run.step(f"search:{name}:{sub[:80]}", searched)
             run.stats["sources_queried"] += 1
             if raw and "error" in raw[0]:
                 run.stats["source_errors"] += 1
@@ -229,15 +229,14 @@ class ResearchPipeline:
 
             async def fetched() -> dict[str, Any]:
                 try:
-                    async with asyncio.timeout(min(self.fetch_timeout, run.remaining())):
+                    async with gate, asyncio.timeout(min(self.fetch_timeout, run.remaining())):
                         return asdict(await source.fetch(result.url))
                 except TimeoutError:
                     return {"error": f"reading {result.url[:200]} timed out"}
                 except SophiaError as error:
                     return {"error": error.message}
 
-            async with gate:
-                raw: dict[str, Any] = await run.step(f"fetch:{canonical_url(result.url)[:200]}", fetched)
+            raw: dict[str, Any] = await run.step(f"fetch:{canonical_url(result.url)[:200]}", fetched)
             if "error" in raw:
                 run.stats["fetch_errors"] += 1
                 await run.emit("fetch_error", {"url": result.url, "error": raw["error"]})

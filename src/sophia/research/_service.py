@@ -66,6 +66,10 @@ class ResearchService:
             transport=self.transport,
         )
 
+    async def check_sources(self, names: Sequence[str] | None) -> None:
+        """Raise what `research` would (an unknown source, a missing key) before a run is queued."""
+        await _close(self.sources(names, ["global"]))
+
     def available(self) -> list[str]:
         return list(SOURCE_KINDS)
 
