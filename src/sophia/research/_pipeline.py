@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from sophia.config import ResearchSettings
@@ -288,10 +288,40 @@ class ResearchPipeline:
                 run.refused.append(checked.reason or "refused")
             else:
                 kept.append(checked.claim)
+        if self.settings.check_claims_with_model:
+            kept = await self._model_checked(run, kept)
         await run.emit(
             "claims", {"sub_question": sub, "kept": len(kept), "dropped": len(proposed) - len(kept)}
         )
         return kept or self._extractive_claims(sub, selected)
+
+    async def _model_checked(self, run: _Run, claims: list[Claim]) -> list[Claim]:
+        """Each claim the lexical check kept, asked of the model too; one it rejects is dropped. Past the cost
+        budget the rest stay as the lexical check left them (`checked_by_model` false)."""
+        writer = self.writer
+        assert writer is not None
+        kept = []
+        for claim in claims:
+
+            async def verdict(claim: Claim = claim) -> bool:
+                return await writer.check(claim.text, claim.quote)
+
+            try:
+                supported: bool = await run.step(
+                    f"research:check:{claim.passage_id}:{claim.text[:60]}", verdict
+                )
+            except SophiaError as error:
+                log.warning("research model check stopped: %s", error.message)
+                kept.append(claim)
+                continue
+            if supported:
+                kept.append(replace(claim, checked_by_model=True))
+            else:
+                run.stats["claims_dropped"] += 1
+                run.refused.append(
+                    f"the model check found passage {claim.passage_id} does not support the claim"
+                )
+        return kept
 
     def _within_budget(self) -> bool:
         return self.writer is not None and self.writer.cost_usd < self.settings.cost_budget_usd

@@ -78,7 +78,7 @@ class ResearchService:
             return None
         if mode == "auto" and all(entry.name == LOCAL_MODEL for entry in self.gateway.catalog):
             return None  # the bundled 135M model cannot write trustworthy claims: extractive brief instead
-        return ModelWriter(self.gateway, caller)
+        return ModelWriter(self.gateway, caller, budget_usd=self.settings.research.cost_budget_usd)
 
     async def research(
         self,
