@@ -15,6 +15,7 @@ from tests.serving import Server, clean_env, running_sophia
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "admin-password-123"
 QUESTION = "Which vm.overcommit_memory value does PostgreSQL 15 recommend on Linux?"
 
@@ -71,6 +72,8 @@ def test_the_research_page_shows_a_report_whose_citations_quote_and_link_their_s
             assert not quote.is_visible()
             cite.hover()
             assert quote.is_visible()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "research-report-laptop.png"), full_page=True)
             n = cite.get_attribute("data-citation")
             source = page.locator(f"#source-{n}")
             passage = source.locator("blockquote").inner_text()
