@@ -187,3 +187,41 @@ async def test_past_the_cost_budget_no_further_model_call_is_made(
         await gateway.aclose()
     assert len(asked) == 1  # the plan spent the budget: no claims or checks were asked of the model
     assert report.claims and not any(c.checked_by_model for c in report.claims)
+
+
+def _clarifying_script(restated: str, seen: list[str]) -> Callable[[dict[str, Any]], str]:
+    def script(body: dict[str, Any]) -> str:
+        system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+        if system.startswith("You prepare research"):
+            return orjson.dumps({"question": restated}).decode()
+        if "Passages:" not in user:
+            seen.append(user)
+            return orjson.dumps({"sub_questions": []}).decode()
+        return orjson.dumps({"claims": []}).decode()
+
+    return script
+
+
+async def test_the_clarify_step_restates_the_question_unless_it_drifts_off_it(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    from sophia.gateway.providers import ScriptedProvider
+
+    asked = "kernel default for overcommit?"
+    for restated, expected in (
+        ("What is the Linux kernel's default vm.overcommit_memory value (overcommit)?", "restated"),
+        ("Tell me about bananas and their history.", "kept"),
+    ):
+        seen: list[str] = []
+        gateway: Gateway = build_gateway(
+            database, ScriptedProvider(_clarifying_script(restated, seen), name="s")
+        )
+        try:
+            service = make_service(gateway=gateway, clarify=True, cost_budget_usd=100.0)
+            report = await service.research(asked, mode="model", depth="standard")
+        finally:
+            await gateway.aclose()
+        planned_from = restated if expected == "restated" else asked
+        assert seen == [planned_from] and report.sub_questions[0] == planned_from
+        assert report.question == asked  # the report still answers what was asked
+        assert report.claims  # the run went on to search and cite from the question it planned from

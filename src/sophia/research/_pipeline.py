@@ -131,6 +131,8 @@ class ResearchPipeline:
         use_model = self.writer is not None and chosen != "extractive"
         run = _Run(question, DEPTHS[depth or self.settings.depth], 0.0, step, on_event)
         run.deadline = time.monotonic() + self.settings.time_budget_seconds
+        if use_model and plan and self.settings.clarify:
+            await self._clarify(run)
         subs = await self._plan(run, use_model and plan, plan)
         await run.emit("plan", {"sub_questions": subs})
         results = await self._search(run, subs, names)
@@ -162,6 +164,24 @@ class ResearchPipeline:
         return report
 
     # -- stages ---------------------------------------------------------------------------------------------------
+
+    async def _clarify(self, run: _Run) -> None:
+        """The model's restatement replaces the question for planning and search, unless it drifts off it
+        (it must keep at least half of the question's content words)."""
+        writer = self.writer
+        assert writer is not None
+
+        async def clarified() -> str:
+            return await writer.clarify(run.question)
+
+        try:
+            restated: str = await run.step("research:clarify", clarified)
+        except SophiaError as error:
+            log.warning("research clarify step failed, keeping the question: %s", error.message)
+            return
+        if restated and restated != run.question and coverage(run.question, restated) >= WEAK:
+            run.question = restated
+            await run.emit("clarify", {"question": restated})
 
     async def _plan(self, run: _Run, ask_model: bool, plan: bool) -> list[str]:
         limit = run.depth.sub_questions if plan else 1

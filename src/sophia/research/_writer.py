@@ -73,6 +73,18 @@ class ModelWriter:
         choices = response.get("choices") or [{}]
         return str((choices[0].get("message") or {}).get("content") or "")
 
+    async def clarify(self, question: str) -> str:
+        """The question restated so it stands on its own (products, versions, abbreviations spelled out)."""
+        text = await self.ask(
+            "You prepare research. Restate the user's question as one self-contained, unambiguous question: "
+            "name the products and versions it implies and spell out abbreviations; add nothing it does not ask. "
+            'Answer with JSON only: {"question": "..."}',
+            question,
+            max_tokens=200,
+        )
+        found = parse_json_object(text).get("question")
+        return " ".join(found.split())[:500] if isinstance(found, str) else ""
+
     async def plan(self, question: str, limit: int) -> list[str]:
         text = await self.ask(
             'You plan research. Answer with JSON only: {"sub_questions": ["..."]}, at most '
