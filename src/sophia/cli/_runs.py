@@ -23,9 +23,11 @@ from sophia.config import Settings
 from sophia.gateway import build_gateway
 from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.observability import configure_logging
+from sophia.research import ResearchService
 from sophia.runs import (
     TERMINAL_STATUSES,
     ApprovalDesk,
+    ResearchRun,
     RunInfo,
     RunRuntime,
     RunService,
@@ -102,7 +104,10 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
         kinds={
             "code": CodingOrchestrator(
                 gateway, parts.invoker, parts.memory, model=parts.settings.coding.model
-            )
+            ),
+            "research": ResearchRun(
+                ResearchService(parts.settings, gateway=gateway, memory=parts.memory), parts.database
+            ),
         },
     )
     worker = RunWorker(

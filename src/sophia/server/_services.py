@@ -145,10 +145,14 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
 
 
 def _plugged_kinds(services: Any, kit: Any) -> dict[str, Any]:
-    """The `code` run kind: the coding orchestrator, on the same gateway, tools and memory as the chat."""
+    """The `code` run kind (the coding orchestrator, on the same gateway, tools and memory as the chat) and the
+    `research` run kind."""
     from sophia.coding import CodingOrchestrator
+    from sophia.research import ResearchService
+    from sophia.runs import ResearchRun
 
     orchestrator = CodingOrchestrator(
         services.gateway, kit.invoker, services.memory, model=services.settings.coding.model
     )
-    return {"code": orchestrator}
+    research = ResearchService(services.settings, gateway=services.gateway, memory=services.memory)
+    return {"code": orchestrator, "research": ResearchRun(research, services.database)}

@@ -17,6 +17,7 @@ from sophia.server import (
     _memory,
     _openai,
     _research,
+    _research_runs,
     _runs,
     _usage,
 )
@@ -75,6 +76,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_connectors.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503))
     app.include_router(_research.router, responses=errors(400, 401, 403, 413, 422, 429, 500, 502))
+    app.include_router(_research_runs.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     # Inside the rate limits (which verify the key first), outside everything that reads a body.
     limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
