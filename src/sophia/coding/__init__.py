@@ -10,13 +10,13 @@ from sophia.coding._delivery import (
     DeliveryFailed,
     Deployer,
     DeployResult,
-    GitHubPullRequests,
     InMemoryPullRequests,
     PullRequest,
     PullRequests,
     repository_slug,
 )
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, check_edit_path, parse_blocks
+from sophia.coding._github import GitHubDelivery, github_delivery
 from sophia.coding._gitops import GitFailed, GitRunner
 from sophia.coding._lessons import CodingLessons, repository_namespace
 from sophia.coding._loop import CodingOptions, CodingResult, CodingTask
@@ -48,7 +48,7 @@ __all__ = [
     "EditRefused",
     "FileSummary",
     "GitFailed",
-    "GitHubPullRequests",
+    "GitHubDelivery",
     "GitRunner",
     "InMemoryPullRequests",
     "ModelReply",
@@ -65,6 +65,7 @@ __all__ = [
     "code_tools_for",
     "detect_checks",
     "estimate_tokens",
+    "github_delivery",
     "failure_digest",
     "is_test_file",
     "language_of",

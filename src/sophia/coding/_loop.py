@@ -243,9 +243,15 @@ class CodingTask:
             checks = await self._check(f"after-{attempt}")
             result.checks = [c.to_record() for c in checks]
             result.weakened = await self._weakened(base)
-            passed = all(c.passed for c in checks)
-            if passed and not result.weakened:
-                result.status = "resolved" if result.tests_detected else "unverified"
+            if not any(c.blocking for c in checks) and not result.weakened:
+                proven = result.tests_detected and any(c.passed for c in checks)
+                result.status = "resolved" if proven else "unverified"
+                if not proven:
+                    missing = [c.command for c in checks if c.status == "unavailable"]
+                    result.problems.append(
+                        "no check proved the change"
+                        + (f" (not installed in the sandbox: {', '.join(missing)})" if missing else "")
+                    )
                 break
             feedback = feedback_message(refused, failure_digest(checks), result.weakened)
             messages.append({"role": "user", "content": feedback})
