@@ -17,7 +17,7 @@ from typing import Any
 
 from sophia.coding import CodeTools, CodingOrchestrator, github_delivery, register_code_tools
 from sophia.config import ConnectorSettings
-from sophia.connectors import build_connector
+from sophia.connectors import Connector, build_connector
 from sophia.gateway.providers import ScriptedProvider
 from sophia.runs import RunRuntime, default_agents
 from sophia.secrets import SecretResolver
@@ -45,7 +45,8 @@ def script(trace: Path) -> Any:
     return answer
 
 
-def tools(github_url: str, remote: str, home: Path) -> ToolRegistry:
+def tools(github_url: str, remote: str, home: Path) -> tuple[ToolRegistry, Connector]:
+    """The code tools delivering through a GitHub connector (close the connector when done)."""
     connector = build_connector(
         "github",
         ConnectorSettings(
@@ -54,7 +55,7 @@ def tools(github_url: str, remote: str, home: Path) -> ToolRegistry:
         SecretResolver(home, environ={"GH": TOKEN}),
     )
     code = CodeTools(github=github_delivery([connector], None), github_repo="octo/app")
-    return register_code_tools(ToolRegistry(), code)
+    return register_code_tools(ToolRegistry(), code), connector
 
 
 async def main(
@@ -62,7 +63,7 @@ async def main(
 ) -> None:
     database = Database(database_url)
     gateway = build_gateway(database, ScriptedProvider(script(trace), name="scripted"))
-    registry = tools(github_url, remote, trace)
+    registry, _ = tools(github_url, remote, trace)
     invoker = ToolInvoker(
         registry, database, policy=ApprovalPolicy({"code.*": {"*": "auto"}}), sealer=ArgumentSealer(KEY)
     )

@@ -65,7 +65,8 @@ async def test_a_killed_code_run_resumes_without_a_second_edit_push_or_pull_requ
     await upgrade(url)
     system = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
     database = Database(url)
-    invoker = ToolInvoker(tools(github_url, str(remote), trace), database, sealer=ArgumentSealer(KEY))
+    registry, connector = tools(github_url, str(remote), trace)
+    invoker = ToolInvoker(registry, database, sealer=ArgumentSealer(KEY))
     service = RunService(
         database, invoker, system_database_url=system, workspaces=WorkspaceRoots(tmp_path / "home")
     )
@@ -103,5 +104,6 @@ async def test_a_killed_code_run_resumes_without_a_second_edit_push_or_pull_requ
         assert standin.mismatches == []
     finally:
         workers.stop_all()
+        await connector.aclose()
         await service.aclose()
         await database.close()
