@@ -19,6 +19,7 @@ from sophia.coding._repomap import RepoMap, SummaryCache, estimate_tokens
 from sophia.coding._session import CodeSession
 from sophia.coding._weakening import is_test_file, weakened_tests
 from sophia.errors import SophiaError
+from sophia.memory import Embedder
 
 __all__ = ["CodingOptions", "CodingResult", "CodingTask"]
 
@@ -120,6 +121,7 @@ class CodingTask:
         lessons: CodingLessons | None = None,
         git: GitRunner | None = None,
         cache: SummaryCache | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.session = session
         self.workspace = workspace
@@ -127,6 +129,7 @@ class CodingTask:
         self.lessons = lessons
         self.git = git or GitRunner()
         self.cache = cache or SummaryCache()
+        self.embedder = embedder
         self.result = CodingResult()
         self.base_branch = options.base or "main"
 
@@ -162,7 +165,7 @@ class CodingTask:
         return list((await self.session.local("memory.recall", recall))["lessons"])
 
     def _files_for(self, task: str) -> tuple[str, list[tuple[str, str]]]:
-        repo = RepoMap(self.workspace, self.cache)
+        repo = RepoMap(self.workspace, self.cache, embedder=self.embedder)
         ranked = repo.rank(task)
         files: list[tuple[str, str]] = []
         used = 0

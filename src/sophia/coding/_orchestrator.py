@@ -92,7 +92,10 @@ class CodingOrchestrator:
         namespace = options.namespace or repository_namespace(options.source)
         options = CodingOptions.from_record({**options.to_record(), "namespace": namespace})
         lessons = CodingLessons(self.memory) if self.memory is not None else None
-        return CodingTask(session, Path(context.workspace), options, lessons=lessons, cache=self.cache)
+        embedder = self.memory.embedder if self.memory is not None else None
+        return CodingTask(
+            session, Path(context.workspace), options, lessons=lessons, cache=self.cache, embedder=embedder
+        )
 
     async def __call__(self, call: KindCall) -> KindOutcome:
         options = CodingOptions.from_record(call.options)
