@@ -72,6 +72,8 @@ class CodingResult:
     problems: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
     models: list[str] = field(default_factory=list)
+    model_outcomes: list[dict[str, Any]] = field(default_factory=list)
+    """Per attempt, the model that wrote the edit and whether the checks then passed (fed to the gateway)."""
 
     @property
     def edits_clean(self) -> bool:
@@ -241,12 +243,17 @@ class CodingTask:
             result.edits += 1
             result.refused += len(refused)
             if edit.ok and not edit.output["applied"]:
+                result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": False})
+                await self.session.record_outcome(reply, 0.0)
                 messages.append({"role": "user", "content": feedback_message(refused, "", [])})
                 continue
             checks = await self._check(f"after-{attempt}")
             result.checks = [c.to_record() for c in checks]
             result.weakened = await self._weakened(base)
-            if not any(c.blocking for c in checks) and not result.weakened:
+            solved = not any(c.blocking for c in checks) and not result.weakened
+            result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": solved})
+            await self.session.record_outcome(reply, 1.0 if solved else 0.0)
+            if solved:
                 proven = result.tests_detected and any(c.passed for c in checks)
                 result.status = "resolved" if proven else "unverified"
                 if not proven:
