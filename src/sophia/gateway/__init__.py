@@ -5,6 +5,8 @@ from sophia.gateway._budget_book import BudgetBook, BudgetTarget, BudgetUse, acc
 from sophia.gateway._budgets import BudgetExceeded, BudgetGuard, BudgetLimit, Caller, Period, Scope
 from sophia.gateway._builtin_kinds import PROFILES as PROVIDER_PROFILES
 from sophia.gateway._builtin_kinds import KindProfile, key_problems
+from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key, tenant_of
+from sophia.gateway._cache_stores import CacheStore, DatabaseCacheStore, RedisCacheStore
 from sophia.gateway._catalog import BUILTIN_BY_KIND, LOCAL_MODEL, Catalog, ModelEntry
 from sophia.gateway._errors import (
     ProviderAuthError,
@@ -17,7 +19,7 @@ from sophia.gateway._errors import (
     StreamInterrupted,
     parse_retry_after,
 )
-from sophia.gateway._factory import build_catalog, build_gateway, build_provider
+from sophia.gateway._factory import build_cache, build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
@@ -37,6 +39,7 @@ from sophia.gateway._sse import encode_sse
 from sophia.gateway._synced_catalog import SyncedModel, catalog_path, read_synced
 from sophia.gateway._usage import (
     USAGE_MAX_DAYS,
+    CacheTotals,
     Labels,
     LedgerEntry,
     Totals,
@@ -60,9 +63,15 @@ __all__ = [
     "BudgetLimit",
     "BudgetTarget",
     "BudgetUse",
+    "CacheKey",
+    "CacheMode",
+    "CacheStore",
+    "CacheTotals",
+    "CachedAnswer",
     "Caller",
     "Catalog",
     "CircuitBreaker",
+    "DatabaseCacheStore",
     "DeploymentHealth",
     "Gateway",
     "HealthBoard",
@@ -84,7 +93,9 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnavailable",
     "RequestRecord",
+    "RedisCacheStore",
     "RequestTraits",
+    "ResponseCache",
     "RetryPolicy",
     "Retryable",
     "RoutePlan",
@@ -98,10 +109,12 @@ __all__ = [
     "UsageReport",
     "UsageReports",
     "account_labels",
+    "build_cache",
     "build_catalog",
     "build_gateway",
     "build_provider",
     "catalog_path",
+    "cache_key",
     "check_chains",
     "classify",
     "encode_sse",
@@ -114,4 +127,5 @@ __all__ = [
     "reload_provider_kinds",
     "parse_openrouter",
     "sync_models",
+    "tenant_of",
 ]

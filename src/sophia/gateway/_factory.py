@@ -9,6 +9,8 @@ from sophia.errors import ConfigError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard
 from sophia.gateway._builtin_kinds import PROFILES, api_key_ref
+from sophia.gateway._cache import ResponseCache
+from sophia.gateway._cache_stores import CacheStore, DatabaseCacheStore, RedisCacheStore
 from sophia.gateway._catalog import LOCAL_MODEL, Catalog
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
@@ -134,7 +136,24 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
         health=health,
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),
+        cache=build_cache(settings, database, resolver),
     )
+
+
+def build_cache(settings: Settings, database: Database, resolver: SecretResolver) -> ResponseCache | None:
+    """`[cache]`: None when off, so the request path pays one attribute check and nothing else."""
+    options = settings.cache
+    if not options.enabled:
+        return None
+    store: CacheStore
+    if options.store == "redis":
+        if not options.redis_url:
+            raise ConfigError('cache.redis_url: required when cache.store = "redis" (e.g. env:REDIS_URL)')
+        url = resolver.resolve(options.redis_url) if is_secret_ref(options.redis_url) else options.redis_url
+        store = RedisCacheStore(url, options.redis_prefix)
+    else:
+        store = DatabaseCacheStore(database)
+    return ResponseCache(store, ttl=options.ttl, max_entry_bytes=options.max_entry_bytes)
 
 
 def local_model_installed() -> bool:

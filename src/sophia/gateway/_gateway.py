@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sophia.errors import SophiaError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard, Caller
+from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key
 from sophia.gateway._catalog import Catalog, ModelEntry
 from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
 from sophia.gateway._health import HealthBoard
@@ -45,6 +46,7 @@ class Outcome:
     attempts: int
     input_tokens: int
     output_tokens: int
+    cached: bool = False
 
 
 def _usage(payload: JSONDict) -> tuple[int, int]:
@@ -80,6 +82,7 @@ class Gateway:
         breakers: BreakerBoard,
         retry: RetryPolicy | None = None,
         sleep: Any = asyncio.sleep,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.catalog = catalog
         self.router = router
@@ -90,18 +93,28 @@ class Gateway:
         self.breakers = breakers
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self.cache = cache
         # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
         self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
     async def aclose(self) -> None:
         """Drain the ledger (nothing acknowledged is lost on a clean shutdown), then close provider clients."""
         await self.ledger.aclose()
+        if self.cache is not None:
+            await self.cache.aclose()
         for provider in self.providers.values():
             await provider.aclose()
 
     # -- plain completions -------------------------------------------------------------------------------------
 
-    async def complete(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
+    async def complete(
+        self, body: JSONDict, caller: Caller, request_id: str, *, cache: CacheMode = CacheMode.USE
+    ) -> tuple[JSONDict, Outcome]:
+        key = self._cache_key(body, caller, cache, stream=False)
+        if key is not None and cache is CacheMode.USE:
+            served = await self._from_cache(key, body, caller, request_id)
+            if served is not None and served[0].response is not None:
+                return served[0].response, served[1]
         plan, record = await self._begin(body, caller, request_id, stream=False)
         started = time.perf_counter()
 
@@ -113,18 +126,27 @@ class Gateway:
         except SophiaError as error:
             self._failed(record, error, started)
             raise
-        return response, self._succeeded(record, entry, plan, response, t0, started, None)
+        outcome = self._succeeded(record, entry, plan, response, t0, started, None)
+        if key is not None:
+            await self._remember(key, outcome, response=response)
+        return response, outcome
 
     # -- streams ------------------------------------------------------------------------------------------------
 
     async def open_stream(
-        self, body: JSONDict, caller: Caller, request_id: str
+        self, body: JSONDict, caller: Caller, request_id: str, *, cache: CacheMode = CacheMode.USE
     ) -> tuple[ModelEntry, AsyncIterator[JSONDict]]:
         """Fall back freely until a first content chunk arrives; then commit to that model.
 
         Returns the model and an iterator that yields the buffered first chunks, then the rest. A failure after that
-        raises `StreamInterrupted` from the iterator, and the ledger records the partial usage.
+        raises `StreamInterrupted` from the iterator, and the ledger records the partial usage. A cached stream is
+        replayed chunk for chunk.
         """
+        key = self._cache_key(body, caller, cache, stream=True)
+        if key is not None and cache is CacheMode.USE:
+            served = await self._from_cache(key, body, caller, request_id)
+            if served is not None and served[0].chunks:
+                return served[1].model, _replay(served[0].chunks)
         plan, record = await self._begin(body, caller, request_id, stream=True)
         started = time.perf_counter()
 
@@ -142,7 +164,7 @@ class Gateway:
             self._failed(record, error, started)
             raise
         ttft = (time.perf_counter() - t0) * 1000
-        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft)
+        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft, key)
 
     async def _with_fallbacks(
         self, plan: RoutePlan, record: RequestRecord, attempt: Callable[[ModelEntry], Awaitable[T]]
@@ -179,18 +201,24 @@ class Gateway:
         t0: float,
         started: float,
         ttft_ms: float,
+        key: CacheKey | None = None,
     ) -> AsyncGenerator[JSONDict, None]:
         usage_chunk: JSONDict | None = None
         delivered_chars = 0
         finished = False
+        kept: list[JSONDict] | None = [] if key is not None else None
         try:
             for chunk in head:
                 delivered_chars += _chars(chunk)
+                if kept is not None:
+                    kept.append(chunk)
                 yield chunk
             async for chunk in chunks:
                 if chunk.get("usage"):
                     usage_chunk = chunk
                 delivered_chars += _chars(chunk)
+                if kept is not None:
+                    kept.append(chunk)
                 yield chunk
             finished = True
         except ProviderError as error:
@@ -209,7 +237,11 @@ class Gateway:
         finally:
             await _close(chunks)
             if finished:
-                self._succeeded(record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars)
+                outcome = self._succeeded(
+                    record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars
+                )
+                if key is not None and kept:
+                    await self._remember(key, outcome, chunks=kept)
             elif record.status == "ok":
                 # The client went away (cancelled): charge what was produced so far.
                 record.status = "cancelled"
@@ -235,6 +267,60 @@ class Gateway:
             raise
         plan = RoutePlan(None, (entry,), str(name))
         return response, self._succeeded(record, entry, plan, response, t0, started, None)
+
+    # -- the response cache -----------------------------------------------------------------------------------
+
+    def _cache_key(self, body: JSONDict, caller: Caller, mode: CacheMode, *, stream: bool) -> CacheKey | None:
+        if self.cache is None or mode is CacheMode.BYPASS:
+            return None
+        return cache_key(body, caller, stream=stream)
+
+    async def _from_cache(
+        self, key: CacheKey, body: JSONDict, caller: Caller, request_id: str
+    ) -> tuple[CachedAnswer, Outcome] | None:
+        """A hit costs nothing: the ledger records it with what the first answer cost as `saved_usd`."""
+        assert self.cache is not None
+        answer = await self.cache.lookup(key)
+        entry = self.catalog.get(answer.model) if answer is not None else None
+        if answer is None or entry is None:
+            return None
+        requested = body.get("model")
+        record = RequestRecord(
+            request_id,
+            "chat",
+            requested if isinstance(requested, str) else entry.name,
+            caller.api_key_id,
+            caller.user_id,
+            key.stream,
+            task=answer.task,
+            model=entry.name,
+            provider=entry.provider,
+            cache_hit=True,
+            saved_usd=answer.cost_usd,
+        )
+        self.ledger.record(record)
+        outcome = Outcome(entry, answer.task, 0.0, 0, answer.input_tokens, answer.output_tokens, cached=True)
+        return answer, outcome
+
+    async def _remember(
+        self,
+        key: CacheKey,
+        outcome: Outcome,
+        *,
+        response: JSONDict | None = None,
+        chunks: list[JSONDict] | None = None,
+    ) -> None:
+        assert self.cache is not None
+        answer = CachedAnswer(
+            outcome.model.name,
+            outcome.task,
+            outcome.cost_usd,
+            outcome.input_tokens,
+            outcome.output_tokens,
+            response=response,
+            chunks=chunks or [],
+        )
+        await self.cache.remember(key, answer)
 
     # -- bookkeeping --------------------------------------------------------------------------------------------
 
@@ -347,6 +433,11 @@ def _chars(chunk: JSONDict) -> int:
         for call in delta.get("tool_calls") or ():
             total += len((call.get("function") or {}).get("arguments") or "")
     return total
+
+
+async def _replay(chunks: list[JSONDict]) -> AsyncGenerator[JSONDict, None]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def _read_until_content(chunks: AsyncIterator[JSONDict]) -> list[JSONDict]:

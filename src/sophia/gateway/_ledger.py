@@ -58,6 +58,9 @@ class RequestRecord:
     status: str = "ok"
     error_code: str | None = None
     at: datetime = field(default_factory=utcnow)
+    cache_hit: bool = False
+    saved_usd: float = 0.0
+    variant: str | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
 
     @property
