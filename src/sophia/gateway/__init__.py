@@ -33,6 +33,14 @@ from sophia.gateway._provider_kinds import (
     register_provider_kind,
     reload_provider_kinds,
 )
+from sophia.gateway._quality import (
+    GENERAL_TASK,
+    OUTCOME_SOURCES,
+    Estimate,
+    Evidence,
+    QualityBook,
+    outcome_stats,
+)
 from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
 from sophia.gateway._sse import encode_sse
@@ -51,6 +59,8 @@ from sophia.gateway._usage import (
 __all__ = [
     "BUILTIN_BY_KIND",
     "ENTRY_POINT_GROUP",
+    "GENERAL_TASK",
+    "OUTCOME_SOURCES",
     "LOCAL_MODEL",
     "PROVIDER_PROFILES",
     "USAGE_MAX_DAYS",
@@ -73,6 +83,8 @@ __all__ = [
     "CircuitBreaker",
     "DatabaseCacheStore",
     "DeploymentHealth",
+    "Estimate",
+    "Evidence",
     "Gateway",
     "HealthBoard",
     "KindProfile",
@@ -92,6 +104,7 @@ __all__ = [
     "ProviderSpec",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "QualityBook",
     "RequestRecord",
     "RedisCacheStore",
     "RequestTraits",
@@ -119,6 +132,7 @@ __all__ = [
     "classify",
     "encode_sse",
     "key_problems",
+    "outcome_stats",
     "parse_retry_after",
     "provider_kind_problems",
     "provider_kinds",

@@ -16,6 +16,7 @@ from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, register_provider_kind
+from sophia.gateway._quality import QualityBook
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
 from sophia.gateway.providers import (
@@ -127,9 +128,11 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
     if start:
         ledger.start()
     max_retries = max((p.max_retries for p in settings.providers), default=2)
+    quality = QualityBook(database)
+    await quality.load()
     return Gateway(
         catalog=catalog,
-        router=Router(catalog, settings.routing, health, breakers),
+        router=Router(catalog, settings.routing, health, breakers, quality),
         providers=providers,
         ledger=ledger,
         budgets=BudgetGuard(database, refresh=settings.budgets.refresh_seconds),

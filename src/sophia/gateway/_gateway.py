@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sophia.errors import SophiaError
+from sophia.errors import InvalidInput, NotFound, SophiaError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard, Caller
 from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key
@@ -16,6 +16,7 @@ from sophia.gateway._catalog import Catalog, ModelEntry
 from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._quality import GENERAL_TASK, OUTCOME_SOURCES
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
 from sophia.gateway.providers import ChatProvider, has_content
@@ -267,6 +268,30 @@ class Gateway:
             raise
         plan = RoutePlan(None, (entry,), str(name))
         return response, self._succeeded(record, entry, plan, response, t0, started, None)
+
+    # -- outcomes: routing that learns ------------------------------------------------------------------------
+
+    async def record_outcome(
+        self, request_id: str, score: float, *, source: str = "feedback", user_id: str | None = None
+    ) -> tuple[str, str]:
+        """One outcome (feedback, a run's tests, a verified claim) for a request the ledger holds.
+
+        The (task, model) that answered learns from `score` in [0, 1]. With `user_id`, the request must be that
+        user's (another user's request is reported as unknown). Returns the (task, model) that learned.
+        """
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            raise InvalidInput("score: must be a number from 0 (bad) to 1 (good)")
+        if source not in OUTCOME_SOURCES:
+            raise InvalidInput(f"source: must be one of {', '.join(OUTCOME_SOURCES)}")
+        found = await self.ledger.find(request_id)
+        model = found[1] if found is not None else None
+        if found is None or model is None or (user_id is not None and found[2] != user_id):
+            raise NotFound(f'request "{request_id}" is not in the usage ledger (or did not reach a model)')
+        task, _, owner, _ = found
+        await self.router.quality.record(
+            task=task, model=model, score=float(score), source=source, request_id=request_id, user_id=owner
+        )
+        return task or GENERAL_TASK, model
 
     # -- the response cache -----------------------------------------------------------------------------------
 
