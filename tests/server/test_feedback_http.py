@@ -22,7 +22,12 @@ async def test_feedback_on_ones_own_answer_teaches_the_router_and_shows_in_model
         request_id = answer.headers["x-request-id"]
         rated = await client.post("/v1/feedback", json={"request_id": request_id, "score": 1})
         assert rated.status_code == 200, rated.text
-        assert rated.json() == {"object": "feedback", "request_id": request_id, "task": "coding", "model": "local"}
+        assert rated.json() == {
+            "object": "feedback",
+            "request_id": request_id,
+            "task": "coding",
+            "model": "local",
+        }
         too_high = await client.post("/v1/feedback", json={"request_id": request_id, "score": 2})
         assert too_high.status_code == 422
         unknown = await client.post("/v1/feedback", json={"request_id": "req_nope", "score": 0})

@@ -19,6 +19,7 @@ from sophia.gateway._errors import (
     StreamInterrupted,
     parse_retry_after,
 )
+from sophia.gateway._experiments import Experiment, ExperimentBook, Variant
 from sophia.gateway._factory import build_cache, build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
@@ -43,6 +44,7 @@ from sophia.gateway._quality import (
 )
 from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
+from sophia.gateway._sequential import ArmStats, Verdict, compare, msprt
 from sophia.gateway._sse import encode_sse
 from sophia.gateway._synced_catalog import SyncedModel, catalog_path, read_synced
 from sophia.gateway._usage import (
@@ -64,6 +66,7 @@ __all__ = [
     "LOCAL_MODEL",
     "PROVIDER_PROFILES",
     "USAGE_MAX_DAYS",
+    "ArmStats",
     "AttemptRecord",
     "BreakerBoard",
     "BreakerState",
@@ -85,6 +88,8 @@ __all__ = [
     "DeploymentHealth",
     "Estimate",
     "Evidence",
+    "Experiment",
+    "ExperimentBook",
     "Gateway",
     "HealthBoard",
     "KindProfile",
@@ -121,6 +126,8 @@ __all__ = [
     "UsageLedger",
     "UsageReport",
     "UsageReports",
+    "Variant",
+    "Verdict",
     "account_labels",
     "build_cache",
     "build_catalog",
@@ -129,9 +136,11 @@ __all__ = [
     "catalog_path",
     "cache_key",
     "check_chains",
+    "compare",
     "classify",
     "encode_sse",
     "key_problems",
+    "msprt",
     "outcome_stats",
     "parse_retry_after",
     "provider_kind_problems",

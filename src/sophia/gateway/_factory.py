@@ -12,6 +12,7 @@ from sophia.gateway._builtin_kinds import PROFILES, api_key_ref
 from sophia.gateway._cache import ResponseCache
 from sophia.gateway._cache_stores import CacheStore, DatabaseCacheStore, RedisCacheStore
 from sophia.gateway._catalog import LOCAL_MODEL, Catalog
+from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
@@ -130,6 +131,8 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
     max_retries = max((p.max_retries for p in settings.providers), default=2)
     quality = QualityBook(database)
     await quality.load()
+    experiments = ExperimentBook(database)
+    await experiments.load()
     return Gateway(
         catalog=catalog,
         router=Router(catalog, settings.routing, health, breakers, quality),
@@ -140,6 +143,7 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),
         cache=build_cache(settings, database, resolver),
+        experiments=experiments,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sophia.gateway._budgets import BudgetGuard, Caller
 from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key
 from sophia.gateway._catalog import Catalog, ModelEntry
 from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
+from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._quality import GENERAL_TASK, OUTCOME_SOURCES
@@ -23,6 +25,7 @@ from sophia.gateway.providers import ChatProvider, has_content
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
+log = logging.getLogger("sophia.gateway")
 
 
 class NoModelAvailable(SophiaError):
@@ -84,6 +87,7 @@ class Gateway:
         retry: RetryPolicy | None = None,
         sleep: Any = asyncio.sleep,
         cache: ResponseCache | None = None,
+        experiments: ExperimentBook | None = None,
     ) -> None:
         self.catalog = catalog
         self.router = router
@@ -95,6 +99,8 @@ class Gateway:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.cache = cache
+        self.experiments = experiments
+        self._refreshing: asyncio.Task[None] | None = None
         # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
         self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
@@ -287,10 +293,12 @@ class Gateway:
         model = found[1] if found is not None else None
         if found is None or model is None or (user_id is not None and found[2] != user_id):
             raise NotFound(f'request "{request_id}" is not in the usage ledger (or did not reach a model)')
-        task, _, owner, _ = found
+        task, _, owner, variant = found
         await self.router.quality.record(
             task=task, model=model, score=float(score), source=source, request_id=request_id, user_id=owner
         )
+        if self.experiments is not None:
+            await self.experiments.observe(variant, float(score))
         return task or GENERAL_TASK, model
 
     # -- the response cache -----------------------------------------------------------------------------------
@@ -354,10 +362,35 @@ class Gateway:
     ) -> tuple[RoutePlan, RequestRecord]:
         await self.budgets.check(caller)
         plan = self.router.plan(body, RequestTraits.of(body))
+        variant = None
+        if self.experiments is not None and plan.task is not None:
+            plan, variant = self._experiment(plan, body, caller)
         record = RequestRecord(
             request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
         )
+        record.variant = variant
         return plan, record
+
+    def _experiment(self, plan: RoutePlan, body: JSONDict, caller: Caller) -> tuple[RoutePlan, str | None]:
+        """A running experiment's variant (or a promoted winner) answers first; the plan's fallbacks follow."""
+        book = self.experiments
+        assert book is not None and plan.task is not None
+        if book.stale() and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.create_task(_refresh(book), name="experiments-refresh")
+        running = book.running.get(plan.task)
+        subject = caller.user_id or caller.api_key_id
+        if running is not None and running.split == "conversation":
+            metadata = body.get("metadata")
+            conversation = metadata.get("conversation_id") if isinstance(metadata, dict) else None
+            subject = str(conversation) if conversation else subject
+        routed = book.route(plan.task, subject)
+        model, label = (routed[1].value, f"{routed[0].name}:{routed[1].name}") if routed else (None, None)
+        model = model or book.promoted.get(plan.task)
+        entry = self.catalog.get(model) if model else None
+        if entry is None:
+            return plan, None
+        candidates = (entry, *(c for c in plan.candidates if c is not entry))
+        return RoutePlan(plan.task, candidates, plan.requested), label
 
     def _attempt_failed(
         self,
@@ -458,6 +491,13 @@ def _chars(chunk: JSONDict) -> int:
         for call in delta.get("tool_calls") or ():
             total += len((call.get("function") or {}).get("arguments") or "")
     return total
+
+
+async def _refresh(book: ExperimentBook) -> None:
+    try:
+        await book.load()
+    except Exception:
+        log.warning("experiments: could not re-read them; routing keeps the last known ones", exc_info=True)
 
 
 async def _replay(chunks: list[JSONDict]) -> AsyncGenerator[JSONDict, None]:

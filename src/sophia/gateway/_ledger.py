@@ -126,13 +126,13 @@ class UsageLedger:
     def pending(self) -> int:
         return len(self._pending)
 
-    async def find(self, request_id: str) -> tuple[str | None, str | None, str | None, str] | None:
-        """(task, model, user id, status) of a recorded request, queued or written; None when unknown."""
+    async def find(self, request_id: str) -> tuple[str | None, str | None, str | None, str | None] | None:
+        """(task, model, user id, experiment variant) of a recorded request, queued or written; None if unknown."""
         for record in reversed(self._pending):
             if record.id == request_id:
-                return record.task, record.model, record.user_id, record.status
+                return record.task, record.model, record.user_id, record.variant
         table = UsageRequestRow.__table__
-        query = sa.select(table.c.task, table.c.model, table.c.user_id, table.c.status).where(
+        query = sa.select(table.c.task, table.c.model, table.c.user_id, table.c.variant).where(
             table.c.id == request_id
         )
         async with self._database.engine.connect() as connection:
