@@ -20,6 +20,7 @@ from sophia.gateway import (
     Gateway,
     RedisCacheStore,
     ResponseCache,
+    SemanticIndex,
     StreamInterrupted,
     UsageFilter,
     UsageReports,
@@ -248,3 +249,37 @@ async def test_replicas_sharing_redis_share_hits_per_tenant_and_expire_them(
         _, outcome = await one.complete(body("hi", model="cheap"), ALICE, "4")
         assert not outcome.cached and model.served == 3
         await one.ledger.flush()
+
+
+def _semantic_gateway(database: Database, model: Counting, threshold: float = 0.6) -> Gateway:
+    from sophia.memory import HashingEmbedder
+
+    gateway = cached_gateway(database, model)
+    assert gateway.cache is not None
+    gateway.cache.semantic = SemanticIndex(HashingEmbedder(dimensions=256).embed, threshold=threshold)
+    return gateway
+
+
+async def test_the_semantic_cache_answers_a_paraphrase_from_the_same_user_only(database: Database) -> None:
+    model = Counting()
+    gateway = _semantic_gateway(database, model)
+    first, _ = await gateway.complete(body("what is the capital city of france", model="cheap"), ALICE, "1")
+    close, outcome = await gateway.complete(
+        body("what is the capital city of france?!", model="cheap"), ALICE, "2"
+    )
+    assert outcome.cached and text(close) == text(first) and model.served == 1
+    assert gateway.cache is not None and gateway.cache.semantic_hits == 1
+    _, outcome = await gateway.complete(body("what is the capital city of france?!", model="cheap"), BOB, "3")
+    assert not outcome.cached  # never across users
+    _, outcome = await gateway.complete(body("write a haiku about rain", model="cheap"), ALICE, "4")
+    assert not outcome.cached  # not close enough
+    warm = body("what is the capital city of france", model="cheap", temperature=1.5)
+    _, outcome = await gateway.complete(warm, ALICE, "5")
+    assert not outcome.cached  # other sampling parameters: another namespace
+    assert model.served == 4
+
+
+def test_the_semantic_cache_is_off_by_default() -> None:
+    from sophia.config import Settings
+
+    assert Settings().cache.semantic is False and Settings().cache.enabled is False

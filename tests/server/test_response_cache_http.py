@@ -120,3 +120,21 @@ async def test_hit_rate_and_savings_show_on_the_api_the_dashboard_and_the_cli(st
     result = await asyncio.to_thread(CliRunner().invoke, cli_app, ["usage", "--days", "1"])  # its own loop
     assert result.exit_code == 0, result.output
     assert "3 of 4 chat requests answered (75.0%)" in result.output
+
+
+async def test_cache_semantic_in_the_settings_gives_the_server_a_semantic_index(
+    _isolated_sophia_home: Path, _sqlite_template: Path
+) -> None:
+    from sophia.server._services import _semantic_embedder
+
+    shutil.copyfile(_sqlite_template, _isolated_sophia_home / "sophia.db")
+    settings = Settings(home=_isolated_sophia_home, cache={"enabled": True, "semantic": True})
+    embed = _semantic_embedder(settings)
+    assert embed is not None and _semantic_embedder(Settings(cache={"enabled": True})) is None
+    async with Database(f"sqlite+aiosqlite:///{_isolated_sophia_home / 'sophia.db'}") as database:
+        gateway = await build_gateway(settings, database, start=False, embed=embed)
+        try:
+            assert gateway.cache is not None and gateway.cache.semantic is not None
+            assert gateway.cache.semantic.threshold == 0.95
+        finally:
+            await gateway.aclose()

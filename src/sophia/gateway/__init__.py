@@ -44,6 +44,7 @@ from sophia.gateway._quality import (
 )
 from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
+from sophia.gateway._semantic_cache import EmbedFunction, SemanticIndex
 from sophia.gateway._sequential import ArmStats, Verdict, compare, msprt
 from sophia.gateway._sse import encode_sse
 from sophia.gateway._synced_catalog import SyncedModel, catalog_path, read_synced
@@ -86,6 +87,7 @@ __all__ = [
     "CircuitBreaker",
     "DatabaseCacheStore",
     "DeploymentHealth",
+    "EmbedFunction",
     "Estimate",
     "Evidence",
     "Experiment",
@@ -119,6 +121,7 @@ __all__ = [
     "RoutePlan",
     "Router",
     "Scope",
+    "SemanticIndex",
     "StreamInterrupted",
     "SyncedModel",
     "Totals",

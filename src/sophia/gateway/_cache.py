@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -18,8 +20,11 @@ import orjson
 
 from sophia.gateway._budgets import Caller
 from sophia.gateway._cache_stores import CacheStore
+from sophia.gateway._semantic_cache import SemanticIndex, last_text, without_last_text
 
 log = logging.getLogger("sophia.gateway.cache")
+NEAR_SECONDS = 5.0
+NEAR_ENTRIES = 2048
 
 JSONDict = dict[str, Any]
 
@@ -52,6 +57,8 @@ class CacheKey:
     tenant: str
     stream: bool
     normalised: bytes
+    namespace: str | None = None  # for the semantic cache: the tenant and the request but its last text
+    text: str = ""
 
 
 def tenant_of(caller: Caller) -> str:
@@ -120,30 +127,78 @@ class CachedAnswer:
 
 
 class ResponseCache:
-    """Exact cache over a `CacheStore`; a store that fails is logged and treated as a miss, never as an error."""
+    """Exact cache over a `CacheStore` (plus the semantic index when on); a failing store or embedder is logged and
+    treated as a miss, never as an error."""
 
-    def __init__(self, store: CacheStore, *, ttl: float, max_entry_bytes: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        store: CacheStore,
+        *,
+        ttl: float,
+        max_entry_bytes: int = 1_000_000,
+        semantic: SemanticIndex | None = None,
+    ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entry_bytes = max_entry_bytes
+        self.semantic = semantic
+        # A small in-process layer over the store: a hit from it costs no round trip. Entries live at most
+        # NEAR_SECONDS, which bounds how stale a replica can be after another one refreshed an entry.
+        self._near: OrderedDict[str, tuple[float, str, bytes]] = OrderedDict()
         self.hits = 0
+        self.semantic_hits = 0
         self.misses = 0
 
+    def key(self, body: Mapping[str, Any], caller: Caller, *, stream: bool) -> CacheKey:
+        exact = cache_key(body, caller, stream=stream)
+        if self.semantic is None:
+            return exact
+        rest = normalise(without_last_text(body), stream=stream)
+        namespace = hashlib.sha256(exact.tenant.encode() + b"\n" + rest).hexdigest()
+        return CacheKey(exact.key, exact.tenant, stream, exact.normalised, namespace, last_text(body))
+
     async def lookup(self, key: CacheKey) -> CachedAnswer | None:
+        answer = await self._read(key.key, key)
+        if answer is None and self.semantic is not None and key.namespace is not None:
+            near = await self._nearest(key)
+            answer = await self._read(near, key) if near is not None else None
+            self.semantic_hits += answer is not None
+        if answer is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return answer
+
+    async def _nearest(self, key: CacheKey) -> str | None:
+        assert self.semantic is not None and key.namespace is not None
         try:
-            raw = await self.store.get(key.key, key.tenant)
+            found = await self.semantic.nearest(key.namespace, key.text)
         except Exception:
-            log.warning("response cache: the store could not be read; answering without it", exc_info=True)
-            raw = None
+            log.warning("semantic cache: the embedder failed; exact matches only", exc_info=True)
+            return None
+        return found[0] if found is not None else None
+
+    async def _read(self, stored_under: str, key: CacheKey) -> CachedAnswer | None:
+        near = self._near.get(stored_under)
+        if near is not None and near[0] > time.monotonic() and near[1] == key.tenant:
+            raw: bytes | None = near[2]
+        else:
+            try:
+                raw = await self.store.get(stored_under, key.tenant)
+            except Exception:
+                log.warning(
+                    "response cache: the store could not be read; answering without it", exc_info=True
+                )
+                raw = None
+            if raw is not None:
+                self._keep(stored_under, key.tenant, raw)
         answer = CachedAnswer.from_bytes(raw, key.tenant) if raw is not None else None
         if (
             answer is None
             or (key.stream and not answer.chunks)
             or (not key.stream and answer.response is None)
         ):
-            self.misses += 1
             return None
-        self.hits += 1
         return answer
 
     async def remember(self, key: CacheKey, answer: CachedAnswer) -> bool:
@@ -155,9 +210,25 @@ class ResponseCache:
         except Exception:
             log.warning("response cache: the store refused a write; the answer is not cached", exc_info=True)
             return False
+        self._keep(key.key, key.tenant, raw)
+        if self.semantic is not None and key.namespace is not None:
+            try:
+                await self.semantic.add(key.namespace, key.text, key.key)
+            except Exception:
+                log.warning(
+                    "semantic cache: the embedder failed; this answer matches exactly only", exc_info=True
+                )
         return True
 
+    def _keep(self, stored_under: str, tenant: str, raw: bytes) -> None:
+        near = self._near
+        near[stored_under] = (time.monotonic() + min(self.ttl, NEAR_SECONDS), tenant, raw)
+        near.move_to_end(stored_under)
+        if len(near) > NEAR_ENTRIES:
+            near.popitem(last=False)
+
     async def clear(self) -> int:
+        self._near.clear()
         return await self.store.clear()
 
     async def aclose(self) -> None:

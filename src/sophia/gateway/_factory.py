@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from sophia.config import ProviderSettings, Settings
@@ -20,6 +22,7 @@ from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, regis
 from sophia.gateway._quality import QualityBook
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
+from sophia.gateway._semantic_cache import EmbedFunction, SemanticIndex
 from sophia.gateway.providers import (
     AnthropicProvider,
     ChatProvider,
@@ -32,6 +35,7 @@ from sophia.gateway.providers import (
 from sophia.secrets import SecretResolver, is_secret_ref
 from sophia.store import Database
 
+log = logging.getLogger("sophia.gateway")
 OPENAI_URL = PROFILES["openai"].base_url
 ANTHROPIC_URL = PROFILES["anthropic"].base_url
 
@@ -115,8 +119,13 @@ def build_catalog(settings: Settings) -> Catalog:
     return catalog
 
 
-async def build_gateway(settings: Settings, database: Database, *, start: bool = True) -> Gateway:
-    """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request."""
+async def build_gateway(
+    settings: Settings, database: Database, *, start: bool = True, embed: EmbedFunction | None = None
+) -> Gateway:
+    """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request.
+
+    `embed` (the memory layer's embedder, from the shell) turns on the semantic cache when `cache.semantic` asks.
+    """
     resolver = SecretResolver.for_settings(settings)
     providers: dict[str, ChatProvider] = {p.name: build_provider(p, resolver) for p in settings.providers}
     if LOCAL_MODEL not in providers:
@@ -142,12 +151,14 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
         health=health,
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),
-        cache=build_cache(settings, database, resolver),
+        cache=build_cache(settings, database, resolver, embed),
         experiments=experiments,
     )
 
 
-def build_cache(settings: Settings, database: Database, resolver: SecretResolver) -> ResponseCache | None:
+def build_cache(
+    settings: Settings, database: Database, resolver: SecretResolver, embed: EmbedFunction | None = None
+) -> ResponseCache | None:
     """`[cache]`: None when off, so the request path pays one attribute check and nothing else."""
     options = settings.cache
     if not options.enabled:
@@ -160,7 +171,14 @@ def build_cache(settings: Settings, database: Database, resolver: SecretResolver
         store = RedisCacheStore(url, options.redis_prefix)
     else:
         store = DatabaseCacheStore(database)
-    return ResponseCache(store, ttl=options.ttl, max_entry_bytes=options.max_entry_bytes)
+    semantic = None
+    if options.semantic and embed is not None:
+        semantic = SemanticIndex(embed, threshold=options.semantic_threshold)
+    elif options.semantic:
+        log.warning(
+            "cache.semantic: no embedder in this process (only `sophia serve` has one); exact cache only"
+        )
+    return ResponseCache(store, ttl=options.ttl, max_entry_bytes=options.max_entry_bytes, semantic=semantic)
 
 
 def local_model_installed() -> bool:

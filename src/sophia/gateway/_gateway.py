@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sophia.errors import InvalidInput, NotFound, SophiaError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard, Caller
-from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key
+from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache
 from sophia.gateway._catalog import Catalog, ModelEntry
 from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
 from sophia.gateway._experiments import ExperimentBook
@@ -306,7 +306,7 @@ class Gateway:
     def _cache_key(self, body: JSONDict, caller: Caller, mode: CacheMode, *, stream: bool) -> CacheKey | None:
         if self.cache is None or mode is CacheMode.BYPASS:
             return None
-        return cache_key(body, caller, stream=stream)
+        return self.cache.key(body, caller, stream=stream)
 
     async def _from_cache(
         self, key: CacheKey, body: JSONDict, caller: Caller, request_id: str
