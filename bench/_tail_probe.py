@@ -37,12 +37,16 @@ def _on_gc(phase: str, info: dict[str, Any]) -> None:
 
 
 async def _ticker() -> None:
+    """A late tick is a stall: `loop_busy` when the loop's thread ran on the CPU for most of it (our code held the
+    loop), `loop_preempted` when it did not (the OS ran something else: other processes, or our other threads)."""
     while True:
-        before = time.monotonic()
+        before, cpu_before = time.monotonic(), time.thread_time()
         await asyncio.sleep(_STALL_TICK)
-        after = time.monotonic()
-        if after - before - _STALL_TICK > _STALL_MIN:
-            emit("loop_stall", before + _STALL_TICK, after)
+        after, cpu_after = time.monotonic(), time.thread_time()
+        late = after - before - _STALL_TICK
+        if late > _STALL_MIN:
+            busy = cpu_after - cpu_before >= 0.5 * (after - before)
+            emit("loop_busy" if busy else "loop_preempted", before + _STALL_TICK, after)
         if int(after) != int(before):
             _OUT.flush()
 

@@ -105,24 +105,33 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         idle = _time_requests(sophia, args.requests)
         url = f"http://127.0.0.1:{sophia.port}{sophia.path}"
-        script = tmp / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\nwrk.body = ' + json.dumps(sophia.body.decode()) + "\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "{sophia.auth}"\n'
-        )
         seconds = max(5, args.requests // 2000)
+        env = {**os.environ, "BENCH_BODY": sophia.body.decode(), "BENCH_AUTH": sophia.auth}
+        wrk = [
+            "taskset",
+            "-c",
+            bench.LOAD_CPU,
+            "wrk",
+            "-t1",
+            f"-c{args.load_connections}",
+            f"-d{seconds + 2}s",
+        ]
         load = subprocess.Popen(
-            ["wrk", "-t1", f"-c{args.load_connections}", f"-d{seconds + 2}s", "-s", str(script), url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [*wrk, "-s", str(bench.HERE / "post.lua"), url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )  # fmt: skip
         time.sleep(1)
         loaded = _time_requests(sophia, args.requests // 4)
-        load.wait()
+        wrk_out, _ = load.communicate()
+        rate = next(
+            (line.strip() for line in wrk_out.splitlines() if "Requests/sec" in line), "wrk printed nothing"
+        )
         time.sleep(2)  # the probe writes its buffer every second
         events = _events(events_file)
     _analyse("idle (sequential, one connection)", idle, events)
-    _analyse(f"under load (wrk c={args.load_connections} beside the timed connection)", loaded, events)
+    _analyse(
+        f"under load (wrk c={args.load_connections} beside the timed connection; {rate})", loaded, events
+    )
     return 0
 
 
