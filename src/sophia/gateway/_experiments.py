@@ -10,10 +10,12 @@ difference the experiment ends inconclusive and nothing changes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,9 @@ import sqlalchemy as sa
 
 from sophia.config import TASKS
 from sophia.errors import Conflict, InvalidInput, NotFound
+from sophia.gateway._budgets import Caller
+from sophia.gateway._catalog import Catalog
+from sophia.gateway._router import RoutePlan
 from sophia.gateway._sequential import ArmStats, compare
 from sophia.gateway._tables import ExperimentRow, ModelOutcomeRow, UsageRequestRow
 from sophia.store import Database, utcnow
@@ -115,8 +120,41 @@ class ExperimentBook:
         self.running: dict[str, Experiment] = {}  # by task: at most one running experiment per task
         self.promoted: dict[str, str] = {}  # task -> model a finished experiment promoted
         self._refresh_at = 0.0
+        self._refreshing: asyncio.Task[None] | None = None
 
     # -- on the request path ---------------------------------------------------------------------------------
+
+    def steer(
+        self, plan: RoutePlan, body: Mapping[str, Any], caller: Caller, catalog: Catalog
+    ) -> tuple[RoutePlan, str | None]:
+        """A running experiment's variant (or a promoted winner) answers first, the plan's fallbacks after it;
+        the label (`experiment:variant`) goes on the ledger row."""
+        if plan.task is None:
+            return plan, None
+        if self.stale() and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.create_task(self._refresh(), name="experiments-refresh")
+        running = self.running.get(plan.task)
+        subject = caller.user_id or caller.api_key_id
+        if running is not None and running.split == "conversation":
+            metadata = body.get("metadata")
+            conversation = metadata.get("conversation_id") if isinstance(metadata, dict) else None
+            subject = str(conversation) if conversation else subject
+        routed = self.route(plan.task, subject)
+        model, label = (routed[1].value, f"{routed[0].name}:{routed[1].name}") if routed else (None, None)
+        model = model or self.promoted.get(plan.task)
+        entry = catalog.get(model) if model else None
+        if entry is None:
+            return plan, None
+        candidates = (entry, *(c for c in plan.candidates if c is not entry))
+        return RoutePlan(plan.task, candidates, plan.requested), label
+
+    async def _refresh(self) -> None:
+        try:
+            await self.load()
+        except Exception:
+            log.warning(
+                "experiments: could not re-read them; routing keeps the last known ones", exc_info=True
+            )
 
     def route(self, task: str | None, subject: str | None) -> tuple[Experiment, Variant] | None:
         if task is None or subject is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from sophia.gateway.providers import ChatProvider, has_content
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
-log = logging.getLogger("sophia.gateway")
 
 
 class NoModelAvailable(SophiaError):
@@ -100,7 +98,6 @@ class Gateway:
         self._sleep = sleep
         self.cache = cache
         self.experiments = experiments
-        self._refreshing: asyncio.Task[None] | None = None
         # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
         self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
@@ -364,33 +361,12 @@ class Gateway:
         plan = self.router.plan(body, RequestTraits.of(body))
         variant = None
         if self.experiments is not None and plan.task is not None:
-            plan, variant = self._experiment(plan, body, caller)
+            plan, variant = self.experiments.steer(plan, body, caller, self.catalog)
         record = RequestRecord(
             request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
         )
         record.variant = variant
         return plan, record
-
-    def _experiment(self, plan: RoutePlan, body: JSONDict, caller: Caller) -> tuple[RoutePlan, str | None]:
-        """A running experiment's variant (or a promoted winner) answers first; the plan's fallbacks follow."""
-        book = self.experiments
-        assert book is not None and plan.task is not None
-        if book.stale() and (self._refreshing is None or self._refreshing.done()):
-            self._refreshing = asyncio.create_task(_refresh(book), name="experiments-refresh")
-        running = book.running.get(plan.task)
-        subject = caller.user_id or caller.api_key_id
-        if running is not None and running.split == "conversation":
-            metadata = body.get("metadata")
-            conversation = metadata.get("conversation_id") if isinstance(metadata, dict) else None
-            subject = str(conversation) if conversation else subject
-        routed = book.route(plan.task, subject)
-        model, label = (routed[1].value, f"{routed[0].name}:{routed[1].name}") if routed else (None, None)
-        model = model or book.promoted.get(plan.task)
-        entry = self.catalog.get(model) if model else None
-        if entry is None:
-            return plan, None
-        candidates = (entry, *(c for c in plan.candidates if c is not entry))
-        return RoutePlan(plan.task, candidates, plan.requested), label
 
     def _attempt_failed(
         self,
@@ -491,13 +467,6 @@ def _chars(chunk: JSONDict) -> int:
         for call in delta.get("tool_calls") or ():
             total += len((call.get("function") or {}).get("arguments") or "")
     return total
-
-
-async def _refresh(book: ExperimentBook) -> None:
-    try:
-        await book.load()
-    except Exception:
-        log.warning("experiments: could not re-read them; routing keeps the last known ones", exc_info=True)
 
 
 async def _replay(chunks: list[JSONDict]) -> AsyncGenerator[JSONDict, None]:
