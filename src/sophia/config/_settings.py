@@ -283,6 +283,26 @@ class MemoryBackendSettings(_Section):
     )
 
 
+class CacheSettings(_Section):
+    """`[cache]`: the gateway's response cache (off by default); per tenant, so one user never sees another's."""
+
+    enabled: bool = Field(default=False, description="Serve a repeated request from the cache.")
+    store: Literal["database", "redis"] = Field(
+        default="database",
+        description="database: a table in storage (SQLite/PostgreSQL); redis: shared, TTL'd.",
+    )
+    ttl: Annotated[float, BeforeValidator(_seconds), Field(gt=0)] = Field(
+        default=3600.0, description='How long an answer may be served again: "10m", "1h", "1d".'
+    )
+    redis_url: UrlOrRef | None = Field(default=None, description="For store = redis, e.g. env:REDIS_URL.")
+    redis_prefix: str = Field(default="sophia:cache", min_length=1, description="Key prefix in Redis.")
+    max_entry_bytes: int = Field(default=1_000_000, gt=0, description="Larger answers are not cached.")
+    semantic: bool = Field(
+        default=False, description="Also serve a close paraphrase (MiniLM cosine similarity), per user."
+    )
+    semantic_threshold: float = Field(default=0.95, gt=0, le=1, description="Cosine similarity for a hit.")
+
+
 def memory_problems(memory: MemoryBackendSettings, database_url: str) -> list[str]:
     """What `[memory]` asks for that the rest of the settings cannot give; `database_url` as resolved (or a ref)."""
     problems: list[str] = []
@@ -301,6 +321,12 @@ def memory_problems(memory: MemoryBackendSettings, database_url: str) -> list[st
     if memory.cache == "redis" and not memory.redis_url:
         problems.append('memory.redis_url: required when memory.cache = "redis" (e.g. env:REDIS_URL)')
     return problems
+
+
+def cache_problems(cache: CacheSettings) -> list[str]:
+    if cache.enabled and cache.store == "redis" and not cache.redis_url:
+        return ['cache.redis_url: required when cache.store = "redis" (e.g. env:REDIS_URL)']
+    return []
 
 
 class Settings(BaseSettings):
@@ -326,6 +352,7 @@ class Settings(BaseSettings):
     tools: ToolSettings = ToolSettings()
     coding: CodingSettings = CodingSettings()
     memory: MemoryBackendSettings = MemoryBackendSettings()
+    cache: CacheSettings = CacheSettings()
     connectors: dict[str, ConnectorSettings] = Field(
         default_factory=dict, description="External services by instance name ([connectors.github], …)."
     )

@@ -14,6 +14,7 @@ from sophia.server import (
     _approvals,
     _code,
     _connectors,
+    _feedback,
     _health,
     _memory,
     _openai,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_openai.router)
     app.include_router(_anthropic.router)
     app.include_router(_usage.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
+    app.include_router(_feedback.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
     app.include_router(_code.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_approvals.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
