@@ -157,7 +157,10 @@ class WebSettings(_Section):
         ge=0,
         description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
     )
-    redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    redis_url: str | None = Field(
+        default=None,
+        description="What replicas share: rate-limit counters, budget spend and reservations, breaker state.",
+    )
     redis_prefix: str = Field(
         default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
     )

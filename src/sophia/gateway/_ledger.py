@@ -59,6 +59,8 @@ class RequestRecord:
     error_code: str | None = None
     at: datetime = field(default_factory=utcnow)
     attempts: list[AttemptRecord] = field(default_factory=list)
+    admission: str | None = None
+    """The budget reservation the request holds until it is charged (`BudgetGuard.admit`); not stored."""
 
     @property
     def fallbacks(self) -> int:
@@ -219,7 +221,7 @@ class UsageLedger:
 
 
 _HEALTH_INTERVAL = 1.0
-_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "attempts")
+_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name not in ("attempts", "admission"))
 _ATTEMPT_FIELDS = tuple(f.name for f in fields(AttemptRecord))
 _REQUEST_COLUMNS = (*_REQUEST_FIELDS, "attempts", "fallbacks")
 _ATTEMPT_COLUMNS = (*_ATTEMPT_FIELDS, "request_id")
