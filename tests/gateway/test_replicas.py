@@ -203,3 +203,21 @@ async def _until(condition: object, timeout: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the other replica never heard of it")
         await asyncio.sleep(0.01)
+
+
+async def test_one_replica_at_a_time_holds_the_cluster_gauges_lease(prefix: str) -> None:
+    """`/metrics` reports cluster-wide gauges (runs per status) from the lease holder only, so sums count once."""
+    from sophia.store import MemoryCounters, RedisCounters
+
+    first, second = RedisCounters(REDIS_URL, prefix), RedisCounters(REDIS_URL, prefix)
+    try:
+        assert await first.lease("metrics:cluster-gauges", "a", 0.3)
+        assert not await second.lease("metrics:cluster-gauges", "b", 0.3)
+        assert await first.lease("metrics:cluster-gauges", "a", 0.3)  # renewed by its holder
+        await asyncio.sleep(0.5)  # the holder died: the lease lapses and another replica takes it
+        assert await second.lease("metrics:cluster-gauges", "b", 0.3)
+        assert not await first.lease("metrics:cluster-gauges", "a", 0.3)
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert await MemoryCounters().lease("metrics:cluster-gauges", "a", 1)  # one process holds it always
