@@ -99,6 +99,18 @@ class ServerSettings(_Section):
         default=True,
         description="Run a run worker inside `sophia serve`; keep off when separate `sophia worker`s take runs.",
     )
+    drain_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="After SIGTERM, keep serving this long with /readyz at 503 so load balancers stop sending.",
+    )
+    graceful_shutdown_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Then how long in-flight requests and streams may take to finish before they are cut.",
+    )
 
 
 class LoggingSettings(_Section):
@@ -157,7 +169,10 @@ class WebSettings(_Section):
         ge=0,
         description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
     )
-    redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    redis_url: str | None = Field(
+        default=None,
+        description="What replicas share: rate-limit counters, budget spend and reservations, breaker state.",
+    )
     redis_prefix: str = Field(
         default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
     )
