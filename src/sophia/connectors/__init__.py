@@ -44,7 +44,18 @@ from sophia.connectors._model import (
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
-from sophia.connectors._sync import Syncable, SyncPage, SyncRecord
+from sophia.connectors._sync import (
+    StreamResult,
+    StreamStatus,
+    Syncable,
+    SyncEngine,
+    SyncPage,
+    SyncRecord,
+    SyncReport,
+    SyncStatus,
+    UnknownStream,
+    namespace_of,
+)
 from sophia.connectors._tools import action_tool, register_connector_tools
 from sophia.connectors._webhooks import (
     SLACK_REPLAY_WINDOW,
@@ -93,10 +104,16 @@ __all__ = [
     "RateState",
     "RequestPreview",
     "Resolve",
+    "StreamResult",
+    "StreamStatus",
+    "SyncEngine",
     "SyncPage",
     "SyncRecord",
+    "SyncReport",
+    "SyncStatus",
     "Syncable",
     "UnknownConnector",
+    "UnknownStream",
     "WebhookEvent",
     "WebhookRefused",
     "accept_event",
@@ -107,6 +124,7 @@ __all__ = [
     "build_connector",
     "call_scope",
     "collect_cursor",
+    "namespace_of",
     "collect_links",
     "connector_kind",
     "connector_kind_names",

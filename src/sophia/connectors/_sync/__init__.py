@@ -1,5 +1,22 @@
 """Syncs: a connector's records pulled incrementally into memory and the business model (see `_protocol`)."""
 
+from sophia.connectors._sync._engine import StreamResult, SyncEngine, SyncReport, UnknownStream, namespace_of
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
+from sophia.connectors._sync._status import StreamStatus, SyncStatus
+from sophia.connectors._sync._tables import SyncClockRow, SyncRecordRow, SyncStreamRow
 
-__all__ = ["SyncPage", "SyncRecord", "Syncable"]
+__all__ = [
+    "StreamResult",
+    "StreamStatus",
+    "SyncClockRow",
+    "SyncEngine",
+    "SyncPage",
+    "SyncRecord",
+    "SyncRecordRow",
+    "SyncReport",
+    "SyncStatus",
+    "SyncStreamRow",
+    "Syncable",
+    "UnknownStream",
+    "namespace_of",
+]
