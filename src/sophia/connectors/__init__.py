@@ -45,6 +45,7 @@ from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
 from sophia.connectors._sync import (
+    NotSyncable,
     StreamResult,
     StreamStatus,
     Syncable,
@@ -55,6 +56,8 @@ from sophia.connectors._sync import (
     SyncStatus,
     UnknownStream,
     namespace_of,
+    run_sync,
+    syncable_names,
 )
 from sophia.connectors._tools import action_tool, register_connector_tools
 from sophia.connectors._webhooks import (
@@ -99,6 +102,7 @@ __all__ = [
     "EventRecord",
     "HeaderToken",
     "NoAuth",
+    "NotSyncable",
     "OAuthRefresh",
     "RateGate",
     "RateState",
@@ -136,7 +140,9 @@ __all__ = [
     "parse_retry_after",
     "register_connector_kind",
     "register_connector_tools",
+    "run_sync",
     "slack_signature",
+    "syncable_names",
     "trigger_for",
     "verify_github",
     "verify_slack",

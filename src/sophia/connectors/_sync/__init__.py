@@ -1,11 +1,20 @@
 """Syncs: a connector's records pulled incrementally into memory and the business model (see `_protocol`)."""
 
-from sophia.connectors._sync._engine import StreamResult, SyncEngine, SyncReport, UnknownStream, namespace_of
+from sophia.connectors._sync._engine import (
+    NotSyncable,
+    StreamResult,
+    SyncEngine,
+    SyncReport,
+    UnknownStream,
+    namespace_of,
+)
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
+from sophia.connectors._sync._run import run_sync, syncable_names
 from sophia.connectors._sync._status import StreamStatus, SyncStatus
 from sophia.connectors._sync._tables import SyncClockRow, SyncRecordRow, SyncStreamRow
 
 __all__ = [
+    "NotSyncable",
     "StreamResult",
     "StreamStatus",
     "SyncClockRow",
@@ -19,4 +28,6 @@ __all__ = [
     "Syncable",
     "UnknownStream",
     "namespace_of",
+    "run_sync",
+    "syncable_names",
 ]

@@ -18,17 +18,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sophia.business import BusinessRecord, BusinessStore
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
 from sophia.connectors._sync._tables import SyncRecordRow, SyncStreamRow
+from sophia.errors import InvalidInput
 from sophia.memory import MemoryKind, MemoryService, PendingVersions, Version
 from sophia.store import Database, utcnow
 
-__all__ = ["StreamResult", "SyncEngine", "SyncReport", "UnknownStream", "namespace_of"]
+__all__ = ["NotSyncable", "StreamResult", "SyncEngine", "SyncReport", "UnknownStream", "namespace_of"]
 
 log = logging.getLogger("sophia.connectors.sync")
 _CONVERSATION_STREAMS = {"calls", "conversations", "tickets"}
 
 
-class UnknownStream(ValueError):
+class UnknownStream(InvalidInput):
     """`--stream` names a stream the connector does not have."""
+
+    code = "unknown_stream"
+
+
+class NotSyncable(InvalidInput):
+    """The connector's service has no records to sync (it does not implement `Syncable`)."""
+
+    code = "not_syncable"
 
 
 def namespace_of(connector: str) -> str:
