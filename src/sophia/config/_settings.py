@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
+from sophia.config._durations import seconds as _seconds
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import ResearchSettings
 from sophia.config._tools import ToolSettings
@@ -240,21 +241,7 @@ class BudgetSettings(_Section):
     )
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
-
-
-def _seconds(value: Any) -> Any:
-    """'90s', '30m', '1h', '1d', a number of seconds, or 'off'/0 (never) -> seconds as a float."""
-    if isinstance(value, str):
-        if value.strip().lower() in ("off", "never", ""):
-            return 0.0
-        match = _DURATION.match(value.lower())
-        if match is None:
-            raise ValueError('a duration is a number with s, m, h or d ("90s", "1h", "1d"), or "off"')
-        return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    return value
 
 
 def _check_url_or_ref(value: str) -> str:

@@ -34,7 +34,7 @@ from sophia.memory._query_dates import Period, periods_in
 from sophia.memory._ranking import Gathered, rank_gathered
 from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._schedule import ConsolidationSchedule
-from sophia.memory._service import MemoryService
+from sophia.memory._service import MemoryService, PendingVersions, Version
 from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
@@ -64,6 +64,7 @@ __all__ = [
     "MiniLMEmbedder",
     "ModelGraphExtractor",
     "NumpyVectorIndex",
+    "PendingVersions",
     "Period",
     "PgVectorIndex",
     "PostgresKeywordIndex",
@@ -79,6 +80,7 @@ __all__ = [
     "Turn",
     "VectorEntry",
     "VectorIndex",
+    "Version",
     "check_namespace",
     "default_embedder",
     "extract_rules",

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
@@ -50,7 +51,7 @@ from sophia.memory._model import (
 )
 from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._ranking import NEIGHBOUR_SOURCES, Gathered, neighbour_keys, rank_gathered
-from sophia.memory._rows import fetch_memories, fetch_turns
+from sophia.memory._rows import close_rows, fetch_memories, fetch_turns
 from sophia.memory._schema import memories, memory_to_row, search_text_of
 from sophia.memory._vector import F32, NumpyVectorIndex, VectorEntry, VectorIndex
 from sophia.store import Database, storage_errors
@@ -65,6 +66,31 @@ class _Draft:
     memory: Memory
     search_text: str
     embed_text: str
+
+
+@dataclass(frozen=True)
+class Version:
+    """One memory version for `write_versions`: new, or superseding the still-current memory `supersedes`."""
+
+    content: str
+    namespace: str
+    kind: str | MemoryKind = MemoryKind.FACT
+    metadata: Mapping[str, Any] | None = None
+    source: str | None = None
+    occurred_at: datetime | None = None
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingVersions:
+    """Versions written in a caller's transaction; `MemoryService.publish` makes them searchable after commit."""
+
+    ids: list[str]
+    closed: list[str]
+    generation: int
+    entries: list[VectorEntry]
+    namespaces: list[str]
+    at: datetime
 
 
 class MemoryService(Maintenance):
@@ -201,6 +227,59 @@ class MemoryService(Maintenance):
         draft = replace(draft, memory=replace(draft.memory, supersedes=old.id))
         (new_id,) = await self._write([draft], supersede=old)
         return new_id
+
+    async def write_versions(
+        self, conn: AsyncConnection, versions: Sequence[Version], *, close: Sequence[str] = ()
+    ) -> PendingVersions:
+        """Add versions inside the caller's transaction (a sync commits a page with its cursor); each superseded
+        memory and each id in `close` gets its validity closed, so `as_of` still sees the old text. Call
+        `publish` after commit; a crash before it is repaired by `start()` from the rows."""
+        drafts = [
+            replace(d, memory=replace(d.memory, supersedes=v.supersedes))
+            for v, d in ((v, self._version_draft(v)) for v in versions)
+        ]
+        at = now_utc()
+        closing = [v.supersedes for v in versions if v.supersedes] + list(close)
+        closed = await close_rows(conn, closing, at) if closing else []
+        vectors = await self._embed([d.embed_text for d in drafts]) if drafts else None
+        entries: list[VectorEntry] = []
+        if drafts and vectors is not None:
+            drafts = [replace(d, memory=replace(d.memory, valid_from=at)) for d in drafts]
+            rows = [memory_to_row(d.memory, d.search_text, v) for d, v in zip(drafts, vectors, strict=True)]
+            await conn.execute(sa.insert(memories), rows)
+            await self.keyword.add(conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts])
+            entries = [_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)]
+        namespaces = sorted({d.memory.namespace for d in drafts} | {v.namespace for v in versions})
+        ids = [d.memory.id for d in drafts]
+        generation = await record_change(conn, namespaces, ids + closed, at) if ids or closed else 0
+        return PendingVersions(ids, closed, generation, entries, namespaces, at)
+
+    async def publish(self, pending: PendingVersions) -> None:
+        """After the caller's commit: the vector index and the cache learn what `write_versions` wrote."""
+        if not pending.ids and not pending.closed:
+            return
+
+        async def apply() -> None:
+            if pending.closed:
+                await self.vector.close_validity(pending.closed, pending.at)
+            await self.vector.add(pending.entries)
+            await self.cache.invalidate(pending.namespaces, pending.closed)
+
+        await self._after_commit(pending.generation, apply)
+
+    def _version_draft(self, version: Version) -> _Draft:
+        return self._draft(
+            version.content,
+            namespace=version.namespace,
+            kind=version.kind,
+            metadata=version.metadata,
+            importance=0.5,
+            source=version.source,
+            speaker=None,
+            session_id=None,
+            occurred_at=version.occurred_at,
+            turn_index=None,
+        )
 
     def _draft(
         self,
