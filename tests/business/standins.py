@@ -16,10 +16,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from sophia.config import ConnectorSettings
 from sophia.connectors import Connector, SyncRecord, build_connector
@@ -34,9 +37,14 @@ from tests.business.standin_hubspot import (
     hubspot_app,
 )
 from tests.business.standin_kit import Faults, Traffic
+from tests.business.standin_salesforce import CLIENT_ID as SF_CLIENT_ID
+from tests.business.standin_salesforce import CLIENT_SECRET as SF_CLIENT_SECRET
+from tests.business.standin_salesforce import REFRESH_TOKEN as SF_REFRESH
+from tests.business.standin_salesforce import USERNAME as SF_USERNAME
+from tests.business.standin_salesforce import SalesforceData, salesforce_app
 from tests.serving import serve_app
 
-__all__ = ["Standin", "connect", "hubspot_standin", "pull"]
+__all__ = ["Standin", "connect", "hubspot_standin", "pull", "salesforce_standin"]
 
 
 @dataclass
@@ -47,6 +55,8 @@ class Standin:
     faults: Faults
     credentials: dict[str, str]
     """Credential name → its value, for `connect`."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """`[connectors.NAME] options` the connector needs for this stand-in (Salesforce's JWT username)."""
 
     @property
     def traffic(self) -> Traffic:
@@ -69,6 +79,29 @@ def hubspot_standin(
         yield Standin("hubspot", url, data, faults, credentials)
 
 
+@contextmanager
+def salesforce_standin(
+    business: Business, *, throttle_every: int | None = 13, token_uses: int | None = 40, jwt: bool = True
+) -> Iterator[Standin]:
+    """Salesforce; `jwt=True` authenticates with the JWT bearer flow (a fresh RSA key), else a refresh token.
+    Its "now and then" failure is a 503 (Salesforce answers API-limit trouble with 403/503, not 429)."""
+    faults = Faults(throttle_every, token_uses)
+    data = SalesforceData(business)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if jwt:
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+        credentials, options = {"client_id": SF_CLIENT_ID, "private_key": pem}, {"username": SF_USERNAME}
+    else:
+        credentials = {
+            "client_id": SF_CLIENT_ID,
+            "client_secret": SF_CLIENT_SECRET,
+            "refresh_token": SF_REFRESH,
+        }
+        options = {}
+    with serve_app(salesforce_app(data, faults, key.public_key())) as url:
+        yield Standin("salesforce", url, data, faults, credentials, options)
+
+
 class _NoSleep:
     """Retries and rate-limit waits recorded, not slept: the stand-in's throttle must not slow the suite."""
 
@@ -86,7 +119,11 @@ def connect(
     refs = {key: f"env:STANDIN_{key.upper()}" for key in service.credentials}
     environ = {f"STANDIN_{key.upper()}": value for key, value in service.credentials.items()}
     settings = ConnectorSettings(
-        kind=service.kind, base_url=service.url, credentials=refs, options=options, requests_per_second=1000
+        kind=service.kind,
+        base_url=service.url,
+        credentials=refs,
+        options={**service.options, **options},
+        requests_per_second=1000,
     )
     resolver = SecretResolver(home or Path(os.environ["SOPHIA_HOME"]), environ=environ)
     connector = build_connector(name or service.kind, settings, resolver)

@@ -31,6 +31,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "hubspot": "sophia.connectors._hubspot:HubSpot",
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "qdrant": "sophia.connectors._qdrant:Qdrant",
+    "salesforce": "sophia.connectors._salesforce:Salesforce",
     "slack": "sophia.connectors._slack:Slack",
     "telegram": "sophia.connectors._telegram:Telegram",
 }
