@@ -23,6 +23,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "asana": "sophia.connectors._asana:Asana",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "n8n": "sophia.connectors._n8n:N8n",
