@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
     "asana": "sophia.connectors._asana:Asana",
+    "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "n8n": "sophia.connectors._n8n:N8n",
