@@ -23,6 +23,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "asana": "sophia.connectors._asana:Asana",
+    "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "linear": "sophia.connectors._linear:Linear",
