@@ -36,6 +36,7 @@ output_price = 2.0
 """
 
 
+@pytest.mark.timeout(600)  # `sophia` commands and a server start, slow on a loaded machine
 def test_sigterm_drains_then_lets_accepted_requests_finish(tmp_path: Path) -> None:
     with running_fault_server() as (base_url, _):
         config = tmp_path / "sophia.toml"
