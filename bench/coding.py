@@ -31,6 +31,8 @@ from tests.agents.conftest import build_gateway  # noqa: E402
 from sophia.accounts import Role  # noqa: E402
 from sophia.agents import DirectSteps, RunLimits  # noqa: E402
 from sophia.coding import CodeSession, CodeTools, CodingOptions, CodingTask, register_code_tools  # noqa: E402
+from sophia.config import load_settings  # noqa: E402
+from sophia.gateway import build_gateway as build_settings_gateway  # noqa: E402
 from sophia.gateway.providers import ScriptedProvider  # noqa: E402
 from sophia.store import Database, upgrade  # noqa: E402
 from sophia.tools import ApprovalPolicy, ToolContext, ToolInvoker, ToolRegistry  # noqa: E402
@@ -63,7 +65,7 @@ def _checkout(task: dict[str, Any], base: Path, scratch: Path) -> Path:
 
 
 async def _one(
-    database: Database, gateway: Any, task: dict[str, Any], source: Path, work: Path
+    database: Database, gateway: Any, task: dict[str, Any], source: Path, work: Path, model: str
 ) -> dict[str, Any]:
     registry = register_code_tools(ToolRegistry(), CodeTools())
     invoker = ToolInvoker(registry, database, policy=ApprovalPolicy({"code.*": {"*": "auto"}}))
@@ -71,7 +73,8 @@ async def _one(
     context = ToolContext(
         user_id=1, user_name="bench", role=Role.MEMBER, run_id=task["id"], workspace=workspace
     )
-    session = CodeSession(gateway, invoker, DirectSteps(), context=context, limits=RunLimits(max_steps=40))
+    limits = RunLimits(max_steps=40)
+    session = CodeSession(gateway, invoker, DirectSteps(), context=context, limits=limits, model=model)
     options = CodingOptions(
         source=str(source), push=False, max_attempts=3, test_command=task.get("test_command")
     )
@@ -109,15 +112,16 @@ async def main() -> None:
         url = f"sqlite+aiosqlite:///{scratch / 'bench.db'}"
         await upgrade(url)
         database = Database(url)
-        if args.model != "scripted":
-            raise SystemExit(
-                "only --model scripted is wired in this version; see the README's coding section"
-            )
-        gateway = build_gateway(database, ScriptedProvider(_oracle(tasks, fixes), name="scripted"))
+        if args.model == "scripted":
+            gateway = build_gateway(database, ScriptedProvider(_oracle(tasks, fixes), name="scripted"))
+            model = "sophia/coding"
+        else:  # `local` (the bundled model) or a model of sophia.toml, through the real gateway
+            gateway = await build_settings_gateway(load_settings(), database)
+            model = args.model
         rows = []
         for task in tasks:
             source = _checkout(task, args.tasks.parent, scratch)
-            row = await _one(database, gateway, task, source, scratch)
+            row = await _one(database, gateway, task, source, scratch, model)
             rows.append(row)
             print(json.dumps(row), flush=True)
         await gateway.aclose()

@@ -19,6 +19,7 @@ from sophia.coding._repomap import RepoMap, SummaryCache, estimate_tokens
 from sophia.coding._session import CodeSession
 from sophia.coding._weakening import is_test_file, weakened_tests
 from sophia.errors import SophiaError
+from sophia.memory import Embedder
 
 __all__ = ["CodingOptions", "CodingResult", "CodingTask"]
 
@@ -71,6 +72,8 @@ class CodingResult:
     problems: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
     models: list[str] = field(default_factory=list)
+    model_outcomes: list[dict[str, Any]] = field(default_factory=list)
+    """Per attempt, the model that wrote the edit and whether the checks then passed (fed to the gateway)."""
 
     @property
     def edits_clean(self) -> bool:
@@ -120,6 +123,7 @@ class CodingTask:
         lessons: CodingLessons | None = None,
         git: GitRunner | None = None,
         cache: SummaryCache | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.session = session
         self.workspace = workspace
@@ -127,6 +131,7 @@ class CodingTask:
         self.lessons = lessons
         self.git = git or GitRunner()
         self.cache = cache or SummaryCache()
+        self.embedder = embedder
         self.result = CodingResult()
         self.base_branch = options.base or "main"
 
@@ -162,7 +167,7 @@ class CodingTask:
         return list((await self.session.local("memory.recall", recall))["lessons"])
 
     def _files_for(self, task: str) -> tuple[str, list[tuple[str, str]]]:
-        repo = RepoMap(self.workspace, self.cache)
+        repo = RepoMap(self.workspace, self.cache, embedder=self.embedder)
         ranked = repo.rank(task)
         files: list[tuple[str, str]] = []
         used = 0
@@ -238,14 +243,25 @@ class CodingTask:
             result.edits += 1
             result.refused += len(refused)
             if edit.ok and not edit.output["applied"]:
+                result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": False})
+                await self.session.record_outcome(reply, 0.0)
                 messages.append({"role": "user", "content": feedback_message(refused, "", [])})
                 continue
             checks = await self._check(f"after-{attempt}")
             result.checks = [c.to_record() for c in checks]
             result.weakened = await self._weakened(base)
-            passed = all(c.passed for c in checks)
-            if passed and not result.weakened:
-                result.status = "resolved" if result.tests_detected else "unverified"
+            solved = not any(c.blocking for c in checks) and not result.weakened
+            result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": solved})
+            await self.session.record_outcome(reply, 1.0 if solved else 0.0)
+            if solved:
+                proven = result.tests_detected and any(c.passed for c in checks)
+                result.status = "resolved" if proven else "unverified"
+                if not proven:
+                    missing = [c.command for c in checks if c.status == "unavailable"]
+                    result.problems.append(
+                        "no check proved the change"
+                        + (f" (not installed in the sandbox: {', '.join(missing)})" if missing else "")
+                    )
                 break
             feedback = feedback_message(refused, failure_digest(checks), result.weakened)
             messages.append({"role": "user", "content": feedback})

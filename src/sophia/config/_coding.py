@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CodingSettings"]
-
-_REFERENCE_SCHEMES = ("env:", "secret:", "file:", "vault:", "esc:")
 
 
 class CodingSettings(BaseModel):
@@ -25,16 +23,12 @@ class CodingSettings(BaseModel):
     base_branch: str | None = Field(
         default=None, description="The pull request's base; default: the clone's."
     )
-    github_token: str | None = Field(default=None, description="A secret reference, e.g. `secret:github`.")
-    github_api_url: str = "https://api.github.com"
+    github: str | None = Field(
+        default=None,
+        description="The GitHub connector ([connectors.NAME]) that pushes and opens pull requests; default: the"
+        " only one configured.",
+    )
     github_repo: str | None = Field(default=None, description="`owner/name`; default: from the remote URL.")
     deploy_command: str | None = Field(default=None, description="Run on the host after an approved deploy.")
     deploy_health_url: str | None = None
     rollback_command: str | None = None
-
-    @field_validator("github_token")
-    @classmethod
-    def _a_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(_REFERENCE_SCHEMES):
-            raise ValueError("github_token must be a secret reference (env:NAME, secret:NAME, file:/path, …)")
-        return value

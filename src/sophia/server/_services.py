@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
-from sophia.gateway import Gateway, build_gateway
+from sophia.gateway import EmbedFunction, Gateway, build_gateway
 from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Services:
         """`memory=False` (`sophia serve --only gateway`) never imports the memory layer or its embedder."""
         database = await open_database(settings, migrate=settings.server.upgrade_on_start)
         try:
-            gateway = await build_gateway(settings, database)
+            gateway = await build_gateway(settings, database, embed=_semantic_embedder(settings))
         except BaseException:
             await database.close()
             raise
@@ -99,6 +99,15 @@ class Services:
         await self.gateway.aclose()
         await self.counters.aclose()
         await self.database.close()
+
+
+def _semantic_embedder(settings: Settings) -> EmbedFunction | None:
+    """The memory layer's embedder (MiniLM, its weights loaded on first use) when the semantic cache is on."""
+    if not (settings.cache.enabled and settings.cache.semantic):
+        return None
+    from sophia.memory import default_embedder  # imported late: numpy, and the model package when installed
+
+    return default_embedder().embed
 
 
 @asynccontextmanager

@@ -12,7 +12,9 @@ from sophia.config import Settings
 from sophia.server import (
     _anthropic,
     _approvals,
+    _code,
     _connectors,
+    _feedback,
     _health,
     _memory,
     _openai,
@@ -71,7 +73,9 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_openai.router)
     app.include_router(_anthropic.router)
     app.include_router(_usage.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
+    app.include_router(_feedback.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_runs.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
+    app.include_router(_code.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_approvals.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_connectors.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503))

@@ -19,6 +19,7 @@ from sophia.server.web import (
     _pages_approvals,
     _pages_chat,
     _pages_connectors,
+    _pages_experiments,
     _pages_memory,
     _pages_models,
     _pages_research,
@@ -93,6 +94,7 @@ def install_web(app: FastAPI, options: WebOptions | None = None) -> None:
         _pages_connectors,
         _pages_usage,
         _pages_models,
+        _pages_experiments,
         _pages_admin,
     )
     for module in (*pages, _metrics, _ws):
