@@ -225,3 +225,40 @@ async def test_the_clarify_step_restates_the_question_unless_it_drifts_off_it(
         assert seen == [planned_from] and report.sub_questions[0] == planned_from
         assert report.question == asked  # the report still answers what was asked
         assert report.claims  # the run went on to search and cite from the question it planned from
+
+
+async def test_a_replayed_run_counts_the_model_spend_of_its_checkpointed_steps(
+    make_service: Callable[..., ResearchService], database: Any, corpus: Any
+) -> None:
+    """A stand-in for DBOS's replay: the second run gets every step's checkpointed output and calls nothing."""
+    from sophia.gateway.providers import ScriptedProvider
+
+    kept: dict[str, Any] = {}
+
+    async def recording(name: str, function: Callable[[], Any]) -> Any:
+        kept[name] = await function()
+        return kept[name]
+
+    async def replaying(name: str, function: Callable[[], Any]) -> Any:
+        return kept[name]
+
+    reports, asked = [], []
+    for step in (recording, replaying):
+        gateway: Gateway = build_gateway(database, ScriptedProvider(_checking_script(asked), name="scripted"))
+        try:
+            service = make_service(gateway=gateway, check_claims_with_model=True, cost_budget_usd=100.0)
+            reports.append(
+                await service.research(
+                    "What is the default of vm.overcommit_memory?", mode="model", step=step
+                )
+            )
+        finally:
+            await gateway.aclose()
+        if step is recording:
+            calls, searches = len(asked), corpus.searches
+    assert (
+        len(asked) == calls and corpus.searches == searches
+    )  # the replay asked the model and the web nothing
+    first, again = (r.json() for r in reports)
+    assert first["cost_usd"] > 0 and again["cost_usd"] == first["cost_usd"]
+    assert again["claims"] == first["claims"]

@@ -86,5 +86,10 @@ def test_the_research_page_shows_a_report_whose_citations_quote_and_link_their_s
             assert link.startswith(corpus_url + "/")
             urls = page.locator(".sources a").evaluate_all("els => els.map(e => e.href)")
             assert f"{corpus_url}/www.postgresql.org/docs/15/kernel-resources.html" in urls
+            report_url = page.url.split("#")[0]
+            page.click(".page-head a:has(code)")  # the run's own page links back to its report
+            page.wait_for_url("**/runs/run_*")
+            page.click("text=Open the research report")
+            page.wait_for_url(report_url)
         finally:
             browser.close()

@@ -111,3 +111,19 @@ async def test_the_research_group_serves_search_fetch_and_report(corpus: CorpusS
     assert page["passages"] and all(p["id"].startswith("p") for p in page["passages"])
     report = await registry.get("research.report").function(question=QUESTION, context=context, depth="quick")
     assert report["citations"] and report["markdown"].startswith("# ")
+
+
+def test_sophia_run_agent_research_is_a_durable_run_with_the_report_as_output(
+    tmp_path: Path, local_corpus: CorpusService
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, SOPHIA_CONFIG=str(_config(home, local_corpus)))
+    result = sophia(env, "run", "--agent", "research", QUESTION)
+    assert "succeeded" in result.stdout, result.stdout
+    report = json.loads(
+        result.stdout[result.stdout.index('{"object": "research.report"') :].replace("\n", "")
+    )
+    assert f"{local_corpus.base_url}/www.postgresql.org/docs/15/kernel-resources.html" in {
+        c["url"] for c in report["citations"]
+    }

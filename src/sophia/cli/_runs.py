@@ -230,8 +230,8 @@ def run_command(
     agent: Annotated[
         str,
         typer.Option(
-            help="chat (one agent with tools), team (planner, specialists, reviewer) or consensus "
-            "(independent answers, a judge picks)."
+            help="chat (one agent with tools), team (planner, specialists, reviewer), consensus "
+            "(independent answers, a judge picks) or research (a cited report; the output is its JSON)."
         ),
     ] = "chat",
     max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many model and tool calls.")] = 30,

@@ -79,6 +79,7 @@ class _Run:
         )
     )
     refused: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
 
     def remaining(self) -> float:
         return max(0.05, self.deadline - time.monotonic())
@@ -159,6 +160,7 @@ class ResearchPipeline:
             stats=run.stats,
             refused=run.refused,
         )
+        report.cost_usd = run.cost_usd
         await run.emit("report", {"confidence": report.confidence, "citations": len(report.citations)})
         await self._remember(run, report)
         return report
@@ -175,7 +177,7 @@ class ResearchPipeline:
             return await writer.clarify(run.question)
 
         try:
-            restated: str = await run.step("research:clarify", clarified)
+            restated: str = await self._model_step(run, "research:clarify", clarified)
         except SophiaError as error:
             log.warning("research clarify step failed, keeping the question: %s", error.message)
             return
@@ -193,7 +195,7 @@ class ResearchPipeline:
                 return await writer.plan(run.question, limit)
 
             try:
-                extra: list[str] = await run.step("research:plan", planned)
+                extra: list[str] = await self._model_step(run, "research:plan", planned)
             except SophiaError as error:
                 log.warning("research planning by the model failed, planning by rule: %s", error.message)
                 extra = []
@@ -296,7 +298,9 @@ class ResearchPipeline:
             return await writer.claims(sub, selected)
 
         try:
-            proposed: list[dict[str, Any]] = await run.step(f"research:claims:{sub[:80]}", written)
+            proposed: list[dict[str, Any]] = await self._model_step(
+                run, f"research:claims:{sub[:80]}", written
+            )
         except SophiaError as error:
             log.warning("research claims by the model failed, extracting instead: %s", error.message)
             return self._extractive_claims(sub, selected)
@@ -327,8 +331,8 @@ class ResearchPipeline:
                 return await writer.check(claim.text, claim.quote)
 
             try:
-                supported: bool = await run.step(
-                    f"research:check:{claim.passage_id}:{claim.text[:60]}", verdict
+                supported: bool = await self._model_step(
+                    run, f"research:check:{claim.passage_id}:{claim.text[:60]}", verdict
                 )
             except SophiaError as error:
                 log.warning("research model check stopped: %s", error.message)
@@ -342,6 +346,22 @@ class ResearchPipeline:
                     f"the model check found passage {claim.passage_id} does not support the claim"
                 )
         return kept
+
+    async def _model_step(self, run: _Run, name: str, function: Callable[[], Awaitable[Any]]) -> Any:
+        """A model call as a step whose output carries its cost, so a resumed run still counts (and budgets)
+        what its replayed calls spent."""
+        writer = self.writer
+        assert writer is not None
+
+        async def body() -> dict[str, Any]:
+            before = writer.cost_usd
+            value = await function()
+            return {"value": value, "cost_usd": writer.cost_usd - before}
+
+        out: dict[str, Any] = await run.step(name, body)
+        run.cost_usd += float(out["cost_usd"])
+        writer.cost_usd = max(writer.cost_usd, run.cost_usd)
+        return out["value"]
 
     def _within_budget(self) -> bool:
         return self.writer is not None and self.writer.cost_usd < self.settings.cost_budget_usd

@@ -57,7 +57,9 @@ class ResearchRun:
             on_event=_EventLog(self.database, call.run_id).add,
             **options,
         )
-        return KindOutcome("succeeded", json.dumps(report.json()), detail={"stats": report.stats})
+        return KindOutcome(
+            "succeeded", json.dumps(report.json()), cost_usd=report.cost_usd, detail={"stats": report.stats}
+        )
 
 
 def _durable(steps: StepExecutor) -> Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]:
