@@ -150,6 +150,22 @@ class SecretsSettings(_Section):
     esc: EscSettings | None = None
 
 
+_URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
+
+
+def _check_url_or_ref(value: str) -> str:
+    """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
+    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
+        raise ValueError(
+            "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
+        )
+    return value
+
+
+UrlOrRef = Annotated[str, AfterValidator(_check_url_or_ref)]
+"""A URL with no password in it, or a secret reference to a URL (resolved by `sophia.secrets` at use)."""
+
+
 class WebSettings(_Section):
     """Dashboard, session, rate-limit and metrics settings; every default is the safe one."""
 
@@ -170,9 +186,10 @@ class WebSettings(_Section):
         ge=0,
         description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
     )
-    redis_url: str | None = Field(
+    redis_url: UrlOrRef | None = Field(
         default=None,
-        description="What replicas share: rate-limit counters, budget spend and reservations, breaker state.",
+        description="What replicas share: rate-limit counters, budget spend and reservations, breaker state "
+        "(a URL, or a secret reference to one such as env:REDIS_URL).",
     )
     redis_prefix: str = Field(
         default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
@@ -239,22 +256,6 @@ class BudgetSettings(_Section):
         ge=0,
         description="How often a server re-reads budget limits and spend (limits set elsewhere apply within it).",
     )
-
-
-_URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
-
-
-def _check_url_or_ref(value: str) -> str:
-    """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
-    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
-        raise ValueError(
-            "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
-        )
-    return value
-
-
-UrlOrRef = Annotated[str, AfterValidator(_check_url_or_ref)]
-"""A URL with no password in it, or a secret reference to a URL (resolved by `sophia.secrets` at use)."""
 
 
 class MemoryBackendSettings(_Section):

@@ -144,7 +144,7 @@ async def build_gateway(
     await quality.load()
     experiments = ExperimentBook(database)
     await experiments.load()
-    url, refresh = settings.web.redis_url, settings.budgets.refresh_seconds
+    url, refresh = resolver.setting(settings.web.redis_url), settings.budgets.refresh_seconds
     spend = open_spend(url, settings.web.redis_prefix, refresh=refresh)
     breaker_sync = None
     if url and start:

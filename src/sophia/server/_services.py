@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
 from sophia.gateway import EmbedFunction, Gateway, build_gateway
+from sophia.secrets import SecretResolver
 from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class Services:
         """The key check and the request counters every shell shares (HTTP API, dashboard, MCP)."""
         settings = self.settings
         self.keys = KeyVerifier(self.accounts.verify_api_key, settings.server.auth_cache_seconds)
-        self.counters = open_counters(settings.web.redis_url, settings.web.redis_prefix)
+        redis_url = SecretResolver.for_settings(settings).setting(settings.web.redis_url)
+        self.counters = open_counters(redis_url, settings.web.redis_prefix)
         self.limiter = RateLimiter(self.counters)
         self.admission = KeyAdmission(self.keys, self.limiter)
 
