@@ -37,6 +37,7 @@ from sophia.coding import (  # noqa: E402
     CodeTools,
     CodingOptions,
     CodingTask,
+    check_shell,
     detect_checks,
     register_code_tools,
 )
@@ -47,6 +48,7 @@ from sophia.store import Database, upgrade  # noqa: E402
 from sophia.tools import ApprovalPolicy, ToolContext, ToolInvoker, ToolRegistry  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "coding"
+CHECK_ENV = Path(__file__).resolve().parents[1] / ".cache" / "check-env"
 
 
 def _oracle(current: dict[str, str]) -> Any:
@@ -86,9 +88,15 @@ def _checkout(task: dict[str, Any], base: Path, scratch: Path) -> Path:
 
 
 async def _one(
-    database: Database, gateway: Any, task: dict[str, Any], source: Path, work: Path, model: str
+    database: Database,
+    gateway: Any,
+    task: dict[str, Any],
+    source: Path,
+    work: Path,
+    model: str,
+    python: Path | None,
 ) -> dict[str, Any]:
-    registry = register_code_tools(ToolRegistry(), CodeTools())
+    registry = register_code_tools(ToolRegistry(), CodeTools(shell=check_shell(python=python)))
     invoker = ToolInvoker(registry, database, policy=ApprovalPolicy({"code.*": {"*": "auto"}}))
     workspace = work / f"ws-{task['id']}"
     context = ToolContext(
@@ -126,7 +134,16 @@ async def main() -> None:
     parser.add_argument("--oracle", type=Path, default=None, help="FIXES.json: {id: unified diff}")
     parser.add_argument("--model", default="scripted")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=CHECK_ENV if CHECK_ENV.is_dir() else None,
+        help="the Python environment the checks run with ([coding] python); default: .cache/check-env when"
+        " present (python -m venv .cache/check-env && .cache/check-env/bin/pip install pytest==8.3.5),"
+        " else Sophia's",
+    )
     args = parser.parse_args()
+    python: Path | None = args.python
     tasks: list[dict[str, Any]] = json.loads(args.tasks.read_text())
     tasks = tasks[: args.limit] if args.limit else tasks
     oracle = args.oracle or (args.tasks.parent / "fixes.json")
@@ -147,7 +164,7 @@ async def main() -> None:
         for task in tasks:
             current["fix"] = fixes.get(task["id"], "")
             source = _checkout(task, args.tasks.parent, scratch)
-            row = await _one(database, gateway, task, source, scratch, model)
+            row = await _one(database, gateway, task, source, scratch, model, python)
             rows.append(row)
             print(json.dumps(row), flush=True)
         await gateway.aclose()
@@ -155,7 +172,7 @@ async def main() -> None:
     n = len(rows)
     resolved = sum(r["resolved"] for r in rows)
     print(
-        f"model={args.model} tasks={n} resolved_rate={resolved / max(n, 1):.3f} "
+        f"model={args.model} python={python or sys.prefix} tasks={n} resolved_rate={resolved / max(n, 1):.3f} "
         f"mean_steps={sum(r['steps'] for r in rows) / max(n, 1):.1f} cost=${sum(r['cost'] for r in rows):.4f} "
         f"wall={sum(r['seconds'] for r in rows):.1f}s edits_clean={sum(r['edits_clean'] for r in rows)}/{n} "
         f"tests_detected={sum(r['tests_detected'] for r in rows)}/{n} "

@@ -3,10 +3,13 @@ plugins stay out), the Python Sophia runs on is there, and a check that cannot r
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from sophia.accounts import Role
-from sophia.coding import CheckResult, CodeTools, register_code_tools
+from sophia.coding import CheckResult, CodeTools, code_tools_for, register_code_tools
+from sophia.config import Settings
 from sophia.store import Database
 from sophia.tools import ApprovalPolicy, ToolContext, ToolInvoker, ToolRegistry
 
@@ -40,3 +43,20 @@ async def test_a_check_whose_tool_is_missing_is_unavailable_and_proves_nothing(
     assert result["status"] == "unavailable" and ran["passed"] is False
     unavailable = CheckResult.from_record(result)
     assert not unavailable.passed and not unavailable.blocking
+
+
+async def test_the_checks_run_with_the_python_environment_coding_python_names(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    environment = tmp_path / "check-env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(environment)], check=True)
+    settings = Settings(home=tmp_path / "home", coding={"python": str(environment)})
+    registry = register_code_tools(ToolRegistry(), code_tools_for(settings))
+    invoker = ToolInvoker(registry, sqlite_db, policy=ApprovalPolicy({"code.*": {"*": "auto"}}))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    context = ToolContext(user_id=1, user_name="ada", role=Role.MEMBER, workspace=workspace)
+    command = 'python3 -c "import sys; print(sys.prefix)"'
+    ran = await invoker.invoke("code.test", {"command": command}, context)
+    (result,) = ran.output["results"]
+    assert result["status"] == "passed" and result["output"].strip() == str(environment.resolve())
