@@ -63,14 +63,14 @@ def _oracle(current: dict[str, str]) -> Any:
     return answer
 
 
-async def _graded(invoker: Any, context: Any, task: dict[str, Any], workspace: Path) -> dict[str, Any]:
+async def _graded(tools: CodeTools, context: Any, task: dict[str, Any], workspace: Path) -> dict[str, Any]:
     """SWE-bench's judgement: every fail_to_pass and pass_to_pass test PASSED in one `-rA` run of the task's
     test command in the sandbox (ids as the builder recorded them: cut at the first space)."""
     command = task.get("test_command") or next(
         (c.command for c in detect_checks(workspace) if c.name == "pytest"), "python3 -m pytest -q"
     )
-    ran = await invoker.invoke("code.test", {"command": f"{command} -rA"}, context)
-    output = "".join(str(r["output"]) for r in ran.output["results"])
+    ran = await tools.test(context, f"{command} -rA | grep -E '^(PASSED|FAILED|ERROR) '")
+    output = "".join(str(r["output"]) for r in ran["results"])
     passed = set(re.findall(r"^PASSED (\S+)", output, re.MULTILINE))
     wanted = [*task.get("fail_to_pass", []), *task.get("pass_to_pass", [])]
     missing = [t for t in wanted if t not in passed]
@@ -96,7 +96,8 @@ async def _one(
     model: str,
     python: Path | None,
 ) -> dict[str, Any]:
-    registry = register_code_tools(ToolRegistry(), CodeTools(shell=check_shell(python=python)))
+    tools = CodeTools(shell=check_shell(python=python))
+    registry = register_code_tools(ToolRegistry(), tools)
     invoker = ToolInvoker(registry, database, policy=ApprovalPolicy({"code.*": {"*": "auto"}}))
     workspace = work / f"ws-{task['id']}"
     context = ToolContext(
@@ -109,7 +110,7 @@ async def _one(
     )
     started = time.monotonic()
     result = await CodingTask(session, workspace, options).run(task["task"])
-    graded = await _graded(invoker, context, task, workspace)
+    graded = await _graded(tools, context, task, workspace)
     shutil.rmtree(workspace, ignore_errors=True)
     return {
         "id": task["id"],
