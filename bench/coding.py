@@ -105,8 +105,13 @@ async def _one(
     )
     limits = RunLimits(max_steps=40)
     session = CodeSession(gateway, invoker, DirectSteps(), context=context, limits=limits, model=model)
+    entry = gateway.catalog.get(model)
     options = CodingOptions(
-        source=str(source), push=False, max_attempts=3, test_command=task.get("test_command")
+        source=str(source),
+        push=False,
+        max_attempts=3,
+        test_command=task.get("test_command"),
+        context_tokens=entry.context_window if entry is not None else None,
     )
     started = time.monotonic()
     result = await CodingTask(session, workspace, options).run(task["task"])
@@ -124,6 +129,7 @@ async def _one(
         "tests_detected": result.tests_detected,
         "weakened": bool(result.weakened),
         "failing_before": any(c["status"] == "failed" for c in result.checks_before),
+        "problems": [p[:200] for p in result.problems],
     }
 
 
