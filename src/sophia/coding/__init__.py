@@ -4,7 +4,7 @@ Only the shells import this package: they register its `code.*` tools and plug `
 run worker as the `code` run kind.
 """
 
-from sophia.coding._checks import Check, CheckResult, detect_checks, failure_digest
+from sophia.coding._checks import Check, CheckResult, check_shell, detect_checks, failure_digest
 from sophia.coding._delivery import (
     CheckRun,
     DeliveryFailed,
@@ -64,6 +64,7 @@ __all__ = [
     "ToolOutcome",
     "apply_block",
     "check_edit_path",
+    "check_shell",
     "code_run_options",
     "code_view",
     "code_tools_for",

@@ -155,8 +155,22 @@ def failure_digest(results: Sequence[CheckResult]) -> str:
     return "\n\n".join(parts)
 
 
-def check_shell(settings: ShellSettings | None = None) -> ShellRunner:
-    """The sandbox the checks run in, with the Python environment Sophia runs on bound read-only and first on
-    PATH, so `python3 -m pytest` finds pytest (and the project's own test dependencies installed there)."""
-    prefixes = tuple(dict.fromkeys((sys.prefix, sys.base_prefix)))
-    return ShellRunner(settings, read_only=prefixes, path_prefix=(str(Path(sys.prefix) / "bin"),))
+def check_shell(settings: ShellSettings | None = None, python: Path | None = None) -> ShellRunner:
+    """The sandbox the checks run in, with a Python environment bound read-only and first on PATH, so
+    `python3 -m pytest` finds pytest and the project's test dependencies: `python` (a virtualenv or an install
+    prefix, `[coding] python`), else the environment Sophia runs on."""
+    prefix = python.expanduser().resolve() if python is not None else Path(sys.prefix)
+    prefixes = dict.fromkeys((str(prefix), str(_base_prefix(prefix))))
+    return ShellRunner(settings, read_only=tuple(prefixes), path_prefix=(str(prefix / "bin"),))
+
+
+def _base_prefix(prefix: Path) -> Path:
+    """A virtualenv's interpreter lives in the `home` its pyvenv.cfg names; an install prefix is its own."""
+    if prefix == Path(sys.prefix):
+        return Path(sys.base_prefix)
+    try:
+        config = (prefix / "pyvenv.cfg").read_text()
+    except OSError:
+        return prefix
+    found = re.search(r"^home\s*=\s*(.+)$", config, re.MULTILINE)
+    return Path(found.group(1).strip()).parent if found else prefix

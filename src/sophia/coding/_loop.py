@@ -25,6 +25,7 @@ __all__ = ["CodingOptions", "CodingResult", "CodingTask"]
 
 _FILE_TOKENS = 6000
 _MAX_FILES = 4
+_RESERVED_TOKENS = 1536
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class CodingOptions:
     namespace: str | None = None
     remote: str | None = None
     """Where to push: default the clone's origin (for a local path, set it to that repository's own origin)."""
+    context_tokens: int | None = None
+    """The model's context window: the map and the files shown are cut to fit it (a 4k local model, say)."""
 
     def to_record(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -166,18 +169,29 @@ class CodingTask:
 
         return list((await self.session.local("memory.recall", recall))["lessons"])
 
+    def _budgets(self) -> tuple[int, int]:
+        """(map tokens, file tokens): the defaults, or a share of the model's context window that leaves room
+        for the instructions, the feedback of a later attempt and the answer."""
+        window = self.options.context_tokens
+        if window is None:
+            return self.options.map_tokens, _FILE_TOKENS
+        room = max(256, window - _RESERVED_TOKENS)
+        map_tokens = min(self.options.map_tokens, room // 3)
+        return map_tokens, room - map_tokens
+
     def _files_for(self, task: str) -> tuple[str, list[tuple[str, str]]]:
         repo = RepoMap(self.workspace, self.cache, embedder=self.embedder)
         ranked = repo.rank(task)
+        map_tokens, file_tokens = self._budgets()
         files: list[tuple[str, str]] = []
         used = 0
         for item in ranked[: _MAX_FILES * 3]:
             text = (self.workspace / item.summary.path).read_text(errors="replace")
-            if used + estimate_tokens(text) > _FILE_TOKENS or len(files) >= _MAX_FILES:
+            if used + estimate_tokens(text) > file_tokens or len(files) >= _MAX_FILES:
                 continue
             files.append((item.summary.path, text))
             used += estimate_tokens(text)
-        return repo.render(ranked, self.options.map_tokens), files
+        return repo.render(ranked, map_tokens), files
 
     async def _context(self, task: str) -> dict[str, Any]:
         async def gather() -> dict[str, Any]:

@@ -90,7 +90,10 @@ class CodingOrchestrator:
             self.gateway, self.invoker, steps, context=context, limits=limits, model=self.model
         )
         namespace = options.namespace or repository_namespace(options.source)
-        options = CodingOptions.from_record({**options.to_record(), "namespace": namespace})
+        entry = self.gateway.catalog.get(self.model) if self.gateway is not None else None
+        window = options.context_tokens or (entry.context_window if entry is not None else None)
+        record = {**options.to_record(), "namespace": namespace, "context_tokens": window}
+        options = CodingOptions.from_record(record)
         lessons = CodingLessons(self.memory) if self.memory is not None else None
         embedder = self.memory.embedder if self.memory is not None else None
         return CodingTask(

@@ -36,7 +36,7 @@ def code_tools_for(
         else None
     )
     return CodeTools(
-        shell=check_shell(shell),
+        shell=check_shell(shell, coding.python),
         checks=tuple(coding.checks),
         git=GitRunner(),
         cache=SummaryCache(settings.home / "cache" / "repomap"),

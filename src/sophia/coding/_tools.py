@@ -36,6 +36,8 @@ from sophia.tools import (
 __all__ = ["CodeTools", "parse_edits", "register_code_tools"]
 
 _STATE_CHARS = 20_000
+_CHECK_ENV = "PYTHONDONTWRITEBYTECODE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"
+"""The checks run the project's own tests: the pytest plugins installed beside Sophia stay out of them."""
 _SEARCH_HITS = 50
 _MAX_SEARCH_FILE = 400_000
 
@@ -169,7 +171,7 @@ class CodeTools:
         checks = [Check("custom", command)] if command else detect_checks(root, self.checks)
         results: list[CheckResult] = []
         for check in checks:
-            shell = await self.shell.run(f"export PYTHONDONTWRITEBYTECODE=1; {check.command}", context)
+            shell = await self.shell.run(f"export {_CHECK_ENV}; {check.command}", context)
             results.append(CheckResult.of_shell(check, shell))
         return {
             "passed": any(r.passed for r in results) and not any(r.blocking for r in results),

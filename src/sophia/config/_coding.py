@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CodingSettings"]
@@ -14,6 +16,11 @@ class CodingSettings(BaseModel):
     checks: list[str] = Field(
         default_factory=list,
         description="Commands run after each edit (in the sandbox); empty: detected from the repository.",
+    )
+    python: Path | None = Field(
+        default=None,
+        description="The Python environment (a virtualenv or prefix) the checks run with, bound read-only in the"
+        " sandbox; default: the one Sophia runs on.",
     )
     check_timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
     check_output_bytes: int = Field(default=200_000, gt=0)

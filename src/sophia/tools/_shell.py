@@ -63,10 +63,10 @@ def sandbox_argv(bwrap: str, workspace: Path, command: str, read_only: Sequence[
         "--die-with-parent",
         "--new-session",
         *_system_mounts(),
-        *extra,
         "--proc", "/proc",
         "--dev", "/dev",
         "--tmpfs", "/tmp",
+        *extra,  # after the private /tmp, so a folder under /tmp stays visible
         "--bind", str(workspace), SANDBOX_WORKSPACE,
         "--chdir", SANDBOX_WORKSPACE,
         "/bin/sh", "-c", command,
