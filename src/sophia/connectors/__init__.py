@@ -57,6 +57,7 @@ from sophia.connectors._sync import (
     UnknownStream,
     namespace_of,
     run_sync,
+    sync_overview,
     syncable_names,
 )
 from sophia.connectors._tools import action_tool, register_connector_tools
@@ -141,6 +142,7 @@ __all__ = [
     "register_connector_kind",
     "register_connector_tools",
     "run_sync",
+    "sync_overview",
     "slack_signature",
     "syncable_names",
     "trigger_for",
