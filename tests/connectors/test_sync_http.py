@@ -3,6 +3,7 @@ sync table with the last error, against the Linear stand-in on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -121,3 +122,32 @@ async def test_the_sync_routes_need_a_key(stack: tuple[WebStack, dict[str, str]]
     async with web.client() as client:
         assert (await client.get("/v1/connectors/linear/sync")).status_code == 401
         assert isinstance(client, httpx.AsyncClient)
+
+
+async def test_the_schedule_syncs_once_per_period_across_processes_sharing_the_database(
+    stack: tuple[WebStack, dict[str, str]],
+) -> None:
+    from sophia.connectors import Connectors, SyncSchedule
+
+    web, _ = stack
+    settings = web.services.settings.model_copy(
+        update={
+            "connectors": {
+                "linear": web.services.settings.connectors["linear"].model_copy(update={"sync_every": 1.0})
+            }
+        }
+    )
+    first, second = Connectors.open(settings), Connectors.open(settings)
+    try:
+        one = SyncSchedule(settings, web.services.database, web.memory, first)
+        two = SyncSchedule(settings, web.services.database, web.memory, second)
+        assert one.every == {"linear": 1.0} and one.tick_seconds == 1.0
+        assert await one.run_due() == [] and await two.run_due() == []  # the clock starts
+        await asyncio.sleep(1.1)
+        reports = await asyncio.gather(one.run_due(), two.run_due())
+        assert sorted(len(r) for r in reports) == [0, 1]
+        (report,) = [r for batch in reports for r in batch]
+        assert report.ok and report.totals()["written"] == 5
+    finally:
+        await first.aclose()
+        await second.aclose()

@@ -10,6 +10,7 @@ from sophia.connectors._sync._engine import (
 )
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
 from sophia.connectors._sync._run import run_sync, sync_overview, syncable_names
+from sophia.connectors._sync._schedule import SyncSchedule
 from sophia.connectors._sync._status import StreamStatus, SyncStatus
 from sophia.connectors._sync._tables import SyncClockRow, SyncRecordRow, SyncStreamRow
 
@@ -23,6 +24,7 @@ __all__ = [
     "SyncRecord",
     "SyncRecordRow",
     "SyncReport",
+    "SyncSchedule",
     "SyncStatus",
     "SyncStreamRow",
     "Syncable",
