@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
     "fly": "sophia.connectors._fly:Fly",
+    "intercom": "sophia.connectors._intercom:Intercom",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "linear": "sophia.connectors._linear:Linear",
     "n8n": "sophia.connectors._n8n:N8n",
