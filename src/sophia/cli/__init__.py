@@ -16,6 +16,7 @@ from sophia.cli import (
     _config,
     _connectors,
     _db,
+    _experiments,
     _mcp,
     _memory,
     _models,
@@ -69,6 +70,7 @@ app.command("sync")(_sync.sync_command)
 app.add_typer(_runs.runs_app)
 app.add_typer(_approvals.app)
 app.add_typer(_models.app)
+app.add_typer(_experiments.app)
 app.add_typer(_config.app)
 app.add_typer(_secrets.app)
 app.add_typer(_db.app)

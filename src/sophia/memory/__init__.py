@@ -4,6 +4,15 @@ from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
 from sophia.memory._factory import default_embedder, memory_index_path, open_memory
+from sophia.memory._graph import EntityView, GraphEdge
+from sophia.memory._graph_extract import (
+    Extraction,
+    GraphExtractor,
+    GraphOutputRefused,
+    ModelGraphExtractor,
+    RuleGraphExtractor,
+    extract_rules,
+)
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
 from sophia.memory._maintenance import ConsolidationReport, StartReport
 from sophia.memory._minilm import MiniLMEmbedder
@@ -35,7 +44,12 @@ __all__ = [
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",
+    "EntityView",
+    "Extraction",
     "Gathered",
+    "GraphEdge",
+    "GraphExtractor",
+    "GraphOutputRefused",
     "HashingEmbedder",
     "InvalidMemory",
     "InvalidNamespace",
@@ -48,6 +62,7 @@ __all__ = [
     "MemorySettings",
     "MemoryStats",
     "MiniLMEmbedder",
+    "ModelGraphExtractor",
     "NumpyVectorIndex",
     "PendingVersions",
     "Period",
@@ -58,6 +73,7 @@ __all__ = [
     "RecallHit",
     "RecallReasons",
     "RedisRecallCache",
+    "RuleGraphExtractor",
     "Scope",
     "SqliteKeywordIndex",
     "StartReport",
@@ -67,6 +83,7 @@ __all__ = [
     "Version",
     "check_namespace",
     "default_embedder",
+    "extract_rules",
     "fts_query",
     "memory_index_path",
     "open_memory",

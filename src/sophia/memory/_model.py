@@ -104,6 +104,8 @@ class MemorySettings:
     decay_factor: float = 0.9
     min_importance: float = 0.05
     cache_size: int = 1024
+    graph: bool = True
+    """Read entities and relationships out of every write into the temporal graph (rules unless a model is given)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class RecallReasons:
     importance: float
     access: float
     final_score: float
+    via_graph: str | None = None
+    """The entity a graph expansion came through; None for a direct hit."""
 
 
 @dataclass(frozen=True)

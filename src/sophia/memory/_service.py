@@ -25,6 +25,8 @@ from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
+from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extraction
+from sophia.memory._graph_extract import Extraction, GraphExtractor, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
 from sophia.memory._maintenance import Maintenance
 from sophia.memory._model import (
@@ -32,6 +34,7 @@ from sophia.memory._model import (
     MemoryKind,
     MemorySettings,
     RecallHit,
+    RecallReasons,
     Scope,
     Turn,
     check_content,
@@ -103,6 +106,7 @@ class MemoryService(Maintenance):
         cache: RecallCache | None = None,
         settings: MemorySettings | None = None,
         index_path: Path | None = None,
+        graph_extractor: GraphExtractor | None = None,
     ) -> None:
         self.database = database
         self.embedder = embedder
@@ -116,6 +120,9 @@ class MemoryService(Maintenance):
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
+        self.graph_extractor: GraphExtractor | None = (
+            graph_extractor or RuleGraphExtractor() if self.settings.graph else None
+        )
         self.resources: list[Any] = []
         """Clients `close()` also closes (`aclose()`): the Redis or Qdrant connections `open_memory` made."""
         self._start_coherence()
@@ -347,6 +354,7 @@ class MemoryService(Maintenance):
         if not drafts:
             return []
         vectors = await self._embed([d.embed_text for d in drafts])
+        extractions = await self._extract(drafts)
         rows = [memory_to_row(d.memory, d.search_text, v) for d, v in zip(drafts, vectors, strict=True)]
         with storage_errors(self.database.url):
             async with self.database.engine.begin() as conn:
@@ -361,6 +369,10 @@ class MemoryService(Maintenance):
                             f"memory {supersede.id} was updated concurrently; retry the update"
                         )
                 await conn.execute(sa.insert(memories), rows)
+                if supersede is not None:
+                    await forget_sources(conn, [supersede.id], drafts[0].memory.valid_from)
+                for draft, extraction in zip(drafts, extractions, strict=True):
+                    await write_extraction(conn, draft.memory, extraction)
                 await self.keyword.add(
                     conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
                 )
@@ -377,6 +389,12 @@ class MemoryService(Maintenance):
 
         await self._after_commit(generation, apply)
         return [d.memory.id for d in drafts]
+
+    async def _extract(self, drafts: Sequence[_Draft]) -> list[Extraction]:
+        """What the graph learns from each draft, read before the transaction (a model call may be slow)."""
+        if self.graph_extractor is None:
+            return [Extraction() for _ in drafts]
+        return [await self.graph_extractor.extract(d.memory.content, d.memory.speaker) for d in drafts]
 
     # ------------------------------------------------------------------------------------------------ reads
 
@@ -402,14 +420,19 @@ class MemoryService(Maintenance):
         k: int = 10,
         filters: Mapping[str, Any] | None = None,
         as_of: datetime | None = None,
+        expand_graph: bool = False,
     ) -> list[RecallHit]:
-        """Hybrid recall confined to `namespaces`: BM25 + vectors fused by weighted RRF, then re-scored."""
+        """Hybrid recall confined to `namespaces`: BM25 + vectors fused by weighted RRF, then re-scored.
+
+        With `expand_graph`, up to `k` more hits follow the direct ones: memories one graph hop from the entities
+        the query names (the edge's own memory, then the newest that mention the entity at its other end).
+        """
         if not isinstance(query, str) or not query.strip():
             raise InvalidMemory("the recall query must be a non-empty string")
         check_content(query, self.settings)
         scope = Scope(check_namespaces(namespaces), check_kinds(kinds), utc(as_of), now_utc())
         k, checked_filters = check_k(k, self.settings), check_filters(filters)
-        key = _cache_key(query, scope, k, checked_filters)
+        key = _cache_key(query, scope, k, checked_filters) + ("+graph" if expand_graph else "")
         await self.catch_up()
         cached = await self.cache.get_recall(key)
         if cached is not None:
@@ -417,6 +440,8 @@ class MemoryService(Maintenance):
             return cached
         query_vector = (await self._embed([query]))[0]
         hits = await self.recall_with_vector(query, query_vector, scope, k, checked_filters)
+        if expand_graph:
+            hits += await self._graph_hits(query, scope, k, checked_filters, {h.memory.id for h in hits})
         await self.cache.put_recall(key, scope.namespaces, hits)
         self._note_access(hits)
         return hits
@@ -454,6 +479,33 @@ class MemoryService(Maintenance):
                     )
                     found.update(await fetch_turns(conn, keys, scope))
         return Gathered(keyword_hits, vector_hits, found)
+
+    async def graph(self, name: str, *, namespaces: Sequence[str] | str) -> list[EntityView]:
+        """The entity called `name` in each readable namespace: its edges (closed ones too) and its mentions."""
+        allowed = check_namespaces(namespaces)
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InvalidMemory("the entity name must be a non-empty string of at most 200 characters")
+        with storage_errors(self.database.url):
+            async with self.database.engine.connect() as conn:
+                return await entity_views(conn, name, allowed)
+
+    async def _graph_hits(
+        self, query: str, scope: Scope, k: int, filters: Mapping[str, Any], seen: set[str]
+    ) -> list[RecallHit]:
+        with storage_errors(self.database.url):
+            async with self.database.engine.connect() as conn:
+                via = dict(await expansion_ids(conn, query, scope.namespaces, scope.moment, k))
+                found = await fetch_memories(conn, [i for i in via if i not in seen], scope)
+        hits = []
+        for rank, (memory_id, memory) in enumerate(found.items(), start=1):
+            if not matches_filters(memory, filters):
+                continue
+            score = 1.0 / (self.settings.rrf_k + rank)
+            reasons = RecallReasons(
+                None, None, None, None, 0.0, 0.0, 0.0, memory.importance, 0.0, score, via[memory_id]
+            )
+            hits.append(RecallHit(memory=memory, score=score, reasons=reasons))
+        return hits[:k]
 
     def _note_access(self, hits: Sequence[RecallHit]) -> None:
         for hit in hits:
