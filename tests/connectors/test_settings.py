@@ -44,3 +44,19 @@ def test_sophia_toml_connectors_load_and_bad_names_are_reported(tmp_path: Path) 
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
     assert any("connectors.Bad-Name" in problem for problem in raised.value.problems)
+
+
+def test_sync_every_takes_a_duration_and_only_fits_a_syncable_connector() -> None:
+    assert ConnectorSettings(sync_every="15m").sync_every == 900.0
+    assert ConnectorSettings(sync_every="off").sync_every == 0.0
+    with pytest.raises(ValidationError, match="a duration is a number with s, m, h or d"):
+        ConnectorSettings(sync_every="every quarter hour")
+    settings = Settings(
+        connectors={
+            "notes": ConnectorSettings(sync_every="1h"),
+            "linear": ConnectorSettings(sync_every="15m"),
+        }
+    )
+    assert connector_kind_problems(settings) == [
+        "connectors.notes.sync_every: notes has no records to sync; remove sync_every"
+    ]

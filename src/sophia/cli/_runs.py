@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from sophia.agents import OutcomeMemory, RunLimits
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.coding import CodingOrchestrator
 from sophia.config import Settings
+from sophia.connectors import SyncSchedule
 from sophia.gateway import build_gateway
 from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.observability import configure_logging
@@ -139,7 +140,12 @@ async def _serve_worker(settings: Settings, executor_id: str | None, concurrency
             f"worker [bold]{worker.executor_id}[/] is taking runs; Ctrl-C stops it", highlight=False
         )
         try:
-            await stop.wait()
+            async with AsyncExitStack() as stack:
+                if parts.tools.connectors is not None:
+                    await stack.enter_async_context(
+                        SyncSchedule(settings, parts.database, parts.memory, parts.tools.connectors)
+                    )
+                await stop.wait()
         finally:
             await forgetting.stop()
 

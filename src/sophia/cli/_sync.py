@@ -11,7 +11,7 @@ from rich.table import Table
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.cli._memory import EmbedderChoice
 from sophia.config import Settings
-from sophia.connectors import Connectors, StreamResult, Syncable, SyncReport, SyncStatus, run_sync
+from sophia.connectors import Connectors, StreamResult, SyncReport, run_sync, sync_overview
 from sophia.memory import HashingEmbedder, default_embedder, open_memory
 
 __all__ = ["sync_command"]
@@ -40,23 +40,12 @@ async def _sync(
 
 
 async def sync_status(settings: Settings) -> list[dict[str, Any]]:
-    """Every syncable connector with its streams' state (a never-synced stream shows as such)."""
     connectors = Connectors.open(settings)
     try:
-        names = {c.name: list(c.sync_streams()) for c in connectors if isinstance(c, Syncable)}
+        async with cli_database(settings) as database:
+            return await sync_overview(settings, connectors, database)
     finally:
         await connectors.aclose()
-    async with cli_database(settings) as database:
-        rows = await SyncStatus(database).streams()
-    by_key = {(r.connector, r.stream): r.to_record() for r in rows}
-    return [
-        {
-            "connector": name,
-            "every_seconds": settings.connectors[name].sync_every,
-            "streams": [by_key.get((name, s)) or {"stream": s, "last_run_at": None} for s in streams],
-        }
-        for name, streams in names.items()
-    ]
 
 
 def _print_status(listing: list[dict[str, Any]]) -> None:

@@ -53,10 +53,12 @@ from sophia.connectors._sync import (
     SyncPage,
     SyncRecord,
     SyncReport,
+    SyncSchedule,
     SyncStatus,
     UnknownStream,
     namespace_of,
     run_sync,
+    sync_overview,
     syncable_names,
 )
 from sophia.connectors._tools import action_tool, register_connector_tools
@@ -114,6 +116,7 @@ __all__ = [
     "SyncPage",
     "SyncRecord",
     "SyncReport",
+    "SyncSchedule",
     "SyncStatus",
     "Syncable",
     "UnknownConnector",
@@ -141,6 +144,7 @@ __all__ = [
     "register_connector_kind",
     "register_connector_tools",
     "run_sync",
+    "sync_overview",
     "slack_signature",
     "syncable_names",
     "trigger_for",

@@ -26,6 +26,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "asana": "sophia.connectors._asana:Asana",
     "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
+    "intercom": "sophia.connectors._intercom:Intercom",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "linear": "sophia.connectors._linear:Linear",
     "n8n": "sophia.connectors._n8n:N8n",
@@ -82,7 +83,10 @@ def connector_kind_problems(settings: Settings) -> list[str]:
     for name, connector in settings.connectors.items():
         kind = connector.kind or name
         try:
-            connector_kind(kind)
+            found = connector_kind(kind)
         except KeyError as error:
             problems.append(f"connectors.{name}.kind: {error.args[0]}")
+            continue
+        if connector.sync_every > 0 and not callable(getattr(found, "sync_page", None)):
+            problems.append(f"connectors.{name}.sync_every: {kind} has no records to sync; remove sync_every")
     return problems

@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.accounts import Role
-from sophia.connectors import Connectors, ConnectorState, accept_webhook
+from sophia.connectors import Connectors, ConnectorState, accept_webhook, run_sync, sync_overview
 from sophia.errors import NotFound
 from sophia.server._auth import CurrentPrincipal, require_role, services
 from sophia.server._inbound import InboundEvents
@@ -53,6 +54,50 @@ async def check_connector(name: str, request: Request) -> dict[str, Any]:
     result = await _connectors(request).check(name)
     await ConnectorState(services(request).database).record_check(name, result.ok, result.message)
     return {"name": name, "ok": result.ok, "message": result.message, "detail": result.detail}
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: bool = Field(default=False, description="Re-read everything (still writes no duplicate).")
+    streams: list[str] | None = Field(default=None, description="Only these streams (default: all).")
+
+
+@router.get("/{name}/sync", dependencies=[require_role(Role.ADMIN)])
+async def sync_state(name: str, request: Request) -> dict[str, Any]:
+    """The connector's sync streams: cursor age, counts of the last run, last error and failed attempts."""
+    connectors = _connectors(request)
+    connectors.get(name)
+    found = await sync_overview(services(request).settings, connectors, services(request).database, name)
+    if not found:
+        raise NotFound(f"connector {name} has no records to sync")
+    return found[0]
+
+
+@router.post("/{name}/sync", dependencies=[require_role(Role.ADMIN)])
+async def start_sync(name: str, request: Request, body: SyncRequest | None = None) -> dict[str, Any]:
+    """Sync now and answer with what was written; a failed stream is reported (and kept in the state), not 500."""
+    chosen = body or SyncRequest()
+    held = services(request)
+    if held.memory is None:
+        raise NotFound(
+            "memory is off in this process (sophia serve --only gateway); sync from another process"
+        )
+    report = await run_sync(
+        held.settings,
+        held.database,
+        held.memory,
+        name,
+        full=chosen.full,
+        streams=chosen.streams,
+        connectors=_connectors(request),
+    )
+    return {
+        "connector": name,
+        "ok": report.ok,
+        "totals": report.totals(),
+        "streams": [vars(s) for s in report.streams],
+    }
 
 
 @router.get("/{name}/events", dependencies=[require_role(Role.ADMIN)])

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings
+from sophia.connectors import SyncSchedule
 from sophia.server import (
     _anthropic,
     _approvals,
@@ -51,6 +52,11 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
                 connectors = app.state.services.toolkit().connectors
                 if connectors is not None:
                     await stack.enter_async_context(EventPollers(app, connectors))
+                    memory = app.state.services.memory
+                    if memory is not None:
+                        await stack.enter_async_context(
+                            SyncSchedule(settings, app.state.services.database, memory, connectors)
+                        )
                 yield
         finally:
             run_service = getattr(app.state, "run_service", None)

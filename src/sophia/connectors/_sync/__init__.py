@@ -9,7 +9,8 @@ from sophia.connectors._sync._engine import (
     namespace_of,
 )
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
-from sophia.connectors._sync._run import run_sync, syncable_names
+from sophia.connectors._sync._run import run_sync, sync_overview, syncable_names
+from sophia.connectors._sync._schedule import SyncSchedule
 from sophia.connectors._sync._status import StreamStatus, SyncStatus
 from sophia.connectors._sync._tables import SyncClockRow, SyncRecordRow, SyncStreamRow
 
@@ -23,11 +24,13 @@ __all__ = [
     "SyncRecord",
     "SyncRecordRow",
     "SyncReport",
+    "SyncSchedule",
     "SyncStatus",
     "SyncStreamRow",
     "Syncable",
     "UnknownStream",
     "namespace_of",
     "run_sync",
+    "sync_overview",
     "syncable_names",
 ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sophia.business import BusinessStore
 from sophia.config import Settings
 from sophia.connectors._connectors import Connectors
 from sophia.connectors._sync._engine import NotSyncable, Progress, SyncEngine, SyncReport
 from sophia.connectors._sync._protocol import Syncable
+from sophia.connectors._sync._status import SyncStatus
 from sophia.memory import MemoryService
 from sophia.store import Database
 
-__all__ = ["run_sync", "syncable_names"]
+__all__ = ["run_sync", "sync_overview", "syncable_names"]
 
 
 def syncable_names(connectors: Connectors) -> list[str]:
@@ -43,3 +46,23 @@ async def run_sync(
     finally:
         if owned:
             await opened.aclose()
+
+
+async def sync_overview(
+    settings: Settings, connectors: Connectors, database: Database, name: str | None = None
+) -> list[dict[str, Any]]:
+    """Every syncable connector (or just `name`) with its schedule and its streams' state; a stream never synced
+    shows `last_run_at: None`."""
+    wanted = [c for c in connectors if isinstance(c, Syncable) and (name is None or c.name == name)]
+    rows = await SyncStatus(database).streams(name)
+    by_key = {(r.connector, r.stream): r.to_record() for r in rows}
+    return [
+        {
+            "connector": c.name,
+            "every_seconds": settings.connectors[c.name].sync_every,
+            "streams": [
+                by_key.get((c.name, s)) or {"stream": s, "last_run_at": None} for s in c.sync_streams()
+            ],
+        }
+        for c in wanted
+    ]

@@ -87,13 +87,16 @@ class SyncStatus:
         ]
 
     async def claim(self, connector: str, every_seconds: float) -> bool:
-        """Take this period's scheduled sync of `connector`; of every process asking, one gets True."""
+        """Take this period's scheduled sync of `connector`; of every process asking, one gets True.
+
+        The first ask only starts the clock (as memory's consolidation does): the first scheduled sync comes one
+        period after start-up; `sophia sync NAME` starts one at once."""
         now = utcnow()
         try:
             async with self.database.transaction() as session:
                 if await session.get(SyncClockRow, connector) is None:
                     session.add(SyncClockRow(connector=connector, claimed_at=now))
-                    return True
+                    return False
                 claimed = await session.execute(
                     sa.update(SyncClockRow)
                     .where(

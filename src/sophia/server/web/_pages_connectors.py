@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from sophia.accounts import Role
-from sophia.connectors import ConnectorState
+from sophia.connectors import ConnectorState, sync_overview
 from sophia.server.web._guard import signed_in
 from sophia.server.web._render import render
 from sophia.server.web._sessions import WebSession
@@ -31,6 +31,7 @@ async def _cards(request: Request) -> list[dict[str, Any]]:
         return []
     state = ConnectorState(services.database)
     checks = await state.checks()
+    syncs = {o["connector"]: o for o in await sync_overview(services.settings, connectors, services.database)}
     cards = []
     for name in connectors.names():
         async with services.database.session() as session:
@@ -41,6 +42,7 @@ async def _cards(request: Request) -> list[dict[str, Any]]:
                 "check": checks.get(name),
                 "calls": calls,
                 "events": await state.events(name, _RECENT),
+                "sync": syncs.get(name),
             }
         )
     return cards
