@@ -59,6 +59,14 @@ requests_per_minute_user = 100000000
 """
 
 
+CACHE_TOML = """
+[cache]
+enabled = true
+store = "database"
+ttl = "1h"
+"""
+
+
 class BenchSetupError(RuntimeError):
     """A target could not be prepared; the message says what to install or check."""
 
@@ -182,10 +190,14 @@ def start_sophia(
     src: str | None,
     name: str = "sophia",
     extra_env: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = (),
+    toml_extra: str = "",
+    launcher: tuple[str, ...] = ("-m", "sophia"),
 ) -> Target:
+    """`sophia serve` pinned to the gateway CPU; `launcher` replaces `-m sophia` (e.g. a probing wrapper script)."""
     home = tmp / name
     home.mkdir()
-    (home / "sophia.toml").write_text(SOPHIA_TOML.format(upstream=upstream))
+    (home / "sophia.toml").write_text(SOPHIA_TOML.format(upstream=upstream) + toml_extra)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
     env.update(SOPHIA_HOME=str(home), SOPHIA_CONFIG=str(home / "sophia.toml"), UP_KEY="sk-upstream-bench")
     env.update(SOPHIA_LOGGING__LEVEL="WARNING", NO_PROXY="*")
@@ -200,7 +212,7 @@ def start_sophia(
             raise BenchSetupError(f"`sophia {' '.join(args)}` failed: {done.stderr.strip()[-800:]}")
     key = next(word for word in done.stdout.split() if word.startswith("sph_"))
     port = free_port()
-    argv = ["taskset", "-c", GATEWAY_CPU, python, "-m", "sophia", "serve", "--port", str(port)]
+    argv = ["taskset", "-c", GATEWAY_CPU, python, *launcher, "serve", "--port", str(port), *serve_args]
     process = procs.spawn(argv, home / "serve.log", env)
     target = Target(
         name, port, "/v1/chat/completions", json.dumps(BODY).encode(), f"Bearer {key}", process.pid
@@ -576,6 +588,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="an environment variable for sophia-variant only (repeatable), e.g. SOPHIA_SERVER__ENGINE=uvicorn",
     )
+    parser.add_argument(
+        "--no-gateway-only",
+        action="store_true",
+        help="skip the `sophia serve --only gateway` target (sophia-gw)",
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="add sophia-cache: [cache] on, so every repeated request is a hit",
+    )
     parser.add_argument("--rounds", type=int, help="latency rounds (default 15, quick 5)")
     parser.add_argument("--requests", type=int, help="sequential requests per target per round (default 500)")
     parser.add_argument("--seconds", type=int, help="wrk duration per concurrency (default 10, quick 3)")
@@ -620,6 +642,34 @@ def run(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
         print("starting sophia ...", flush=True)
         sophia = start_sophia(procs, tmp, upstream, args.sophia_python, args.sophia_src)
         variants = []
+        if not args.no_gateway_only:
+            print("starting sophia-gw (sophia serve --only gateway) ...", flush=True)
+            variants.append(
+                start_sophia(
+                    procs,
+                    tmp,
+                    upstream,
+                    args.sophia_python,
+                    args.sophia_src,
+                    "sophia-gw",
+                    serve_args=("--only", "gateway"),
+                )  # fmt: skip
+            )
+        if args.cache:
+            print(
+                "starting sophia-cache (the response cache on: every timed request is a hit) ...", flush=True
+            )
+            variants.append(
+                start_sophia(
+                    procs,
+                    tmp,
+                    upstream,
+                    args.sophia_python,
+                    args.sophia_src,
+                    "sophia-cache",
+                    toml_extra=CACHE_TOML,
+                )  # fmt: skip
+            )
         if args.variant_src or args.variant_env:
             print("starting sophia-variant ...", flush=True)
             extra = dict(item.partition("=")[::2] for item in args.variant_env)

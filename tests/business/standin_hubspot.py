@@ -20,7 +20,7 @@ from tests.business.standin_kit import Faults, page_of
 
 __all__ = ["PRIVATE_TOKEN", "REFRESH_TOKEN", "HubSpotData", "hubspot_app"]
 
-PRIVATE_TOKEN = "pat-na1-standin-5ecret"
+PRIVATE_TOKEN = "pat-na1-fake-standin-token"
 REFRESH_TOKEN = "hs-refresh-5ecret"
 CLIENT_ID, CLIENT_SECRET = "hs-client", "hs-client-5ecret"
 _KIND_TYPES = {"note": "notes", "email": "emails", "meeting": "meetings", "task": "tasks", "call": "calls",

@@ -27,7 +27,7 @@ from tests.business.standin_kit import Faults
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "USERNAME", "SalesforceData", "salesforce_app"]
 
-CLIENT_ID, CLIENT_SECRET = "3MVG9standin.consumer.key", "sf-consumer-5ecret"
+CLIENT_ID, CLIENT_SECRET = "3MVG9-fake-standin-consumer-key", "sf-consumer-fake-secret"
 REFRESH_TOKEN, USERNAME = "5Aep861standin-refresh-5ecret", "integration@sophia-sales.example"
 V = "/services/data/v60.0"
 _PREFIX = {"User": "005", "Account": "001", "Contact": "003", "OpportunityStage": "01J", "Opportunity": "006",

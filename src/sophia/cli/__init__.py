@@ -16,6 +16,7 @@ from sophia.cli import (
     _config,
     _connectors,
     _db,
+    _experiments,
     _mcp,
     _memory,
     _models,
@@ -23,6 +24,7 @@ from sophia.cli import (
     _runs,
     _secrets,
     _serve,
+    _sync,
     _usage,
 )
 from sophia.cli._common import CliState
@@ -64,9 +66,11 @@ app.command("worker")(_runs.worker_command)
 app.command("code")(_code.code_command)
 app.command("usage")(_usage.usage_command)
 app.command("research")(_research.research_command)
+app.command("sync")(_sync.sync_command)
 app.add_typer(_runs.runs_app)
 app.add_typer(_approvals.app)
 app.add_typer(_models.app)
+app.add_typer(_experiments.app)
 app.add_typer(_config.app)
 app.add_typer(_secrets.app)
 app.add_typer(_db.app)

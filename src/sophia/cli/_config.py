@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from sophia.cli._common import console, echo_json, fail, handle_errors, state
-from sophia.config import SECRET_SCHEMES, Settings, memory_problems, redact_url
+from sophia.config import SECRET_SCHEMES, Settings, cache_problems, memory_problems, redact_url
 from sophia.errors import ConfigError, SophiaError
 
 app = typer.Typer(name="config", help="Show and check settings.", no_args_is_help=True)
@@ -81,10 +81,13 @@ def reference_problems(settings: Settings) -> list[str]:
         value = getattr(settings.memory, name)
         if value and _is_ref(value):
             refs.append((f"memory.{name}", value))
+    if settings.cache.redis_url and _is_ref(settings.cache.redis_url):
+        refs.append(("cache.redis_url", settings.cache.redis_url))
     refs += _provider_refs(settings)
     for name, connector in settings.connectors.items():
         refs += [(f"connectors.{name}.credentials.{k}", v) for k, v in connector.credentials.items()]
     problems = provider_kind_problems(settings) + key_problems(settings) + connector_problems(settings)
+    problems += cache_problems(settings.cache)
     resolved: dict[str, str] = {}
     for where, ref in refs:
         try:

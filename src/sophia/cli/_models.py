@@ -13,7 +13,7 @@ from rich.table import Table
 from sophia.cli._common import cli_database, console, handle_errors, run_async, settings_of
 from sophia.config import TASKS, Settings
 from sophia.errors import InvalidInput
-from sophia.gateway import Caller, Gateway, build_catalog, build_gateway
+from sophia.gateway import Caller, Estimate, Gateway, build_catalog, build_gateway
 from sophia.observability import configure_logging
 
 app = typer.Typer(name="models", help="Models in the catalog and their live health.", no_args_is_help=True)
@@ -102,16 +102,28 @@ def list_models(ctx: typer.Context) -> None:
     console.print(table)
 
 
-async def _stats(settings: Settings) -> list[dict[str, object]]:
+async def _stats(settings: Settings) -> tuple[list[dict[str, object]], list[Estimate]]:
     async with _gateway(settings) as gateway:
-        return [row.to_dict() for row in gateway.health.all()]
+        book, catalog = gateway.router.quality, gateway.catalog
+        estimates = [
+            book.estimate(task, model, entry.quality if (entry := catalog.get(model)) is not None else 0.5)
+            for task, model in book.known()
+        ]
+        return [row.to_dict() for row in gateway.health.all()], estimates
+
+
+def _print_estimates(estimates: list[Estimate]) -> None:
+    table = Table("task", "model", "prior", "estimate", "evidence", title="Quality learned from outcomes")
+    for e in estimates:
+        table.add_row(e.task, e.model, f"{e.prior:.2f}", f"{e.mean:.3f}", str(e.evidence))
+    console.print(table if estimates else "no outcomes recorded yet (feedback, run outcomes)")
 
 
 @app.command("stats")
 @handle_errors
 def stats(ctx: typer.Context) -> None:
-    """Live health per deployment as persisted by running servers: latency, TTFT, error rate, cost."""
-    rows = run_async(_stats(settings_of(ctx)))
+    """Live health per deployment (latency, TTFT, error rate, cost) and the quality learned per task and model."""
+    rows, estimates = run_async(_stats(settings_of(ctx)))
     table = Table("deployment", "requests", "failures", "error rate", "latency ms", "TTFT ms", "avg cost $")
     for row in sorted(rows, key=lambda r: str(r["deployment"])):
         table.add_row(
@@ -124,6 +136,7 @@ def stats(ctx: typer.Context) -> None:
             _num(row["cost_usd"], 6),
         )
     console.print(table if rows else "no requests recorded yet")
+    _print_estimates(estimates)
 
 
 def _num(value: object, digits: int = 1) -> str:

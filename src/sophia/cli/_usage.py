@@ -70,6 +70,12 @@ def usage_command(
         f"{total.input_tokens:,} input and {total.output_tokens:,} output tokens, ${total.cost_usd:,.4f}",
         highlight=False,
     )
+    cache = report.cache
+    console.print(
+        f"response cache: {cache.hits:,} of {cache.requests:,} chat requests answered ({cache.hit_rate:.1%}), "
+        f"${cache.saved_usd:,.4f} saved",
+        highlight=False,
+    )
     console.print(_table("By day", "day", [day for day in report.by_day if day.requests]))
     console.print(_table("By model", "model", report.by_model))
     console.print(_table("By user", "user", report.by_user))

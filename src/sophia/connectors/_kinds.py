@@ -23,8 +23,11 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "asana": "sophia.connectors._asana:Asana",
+    "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
+    "linear": "sophia.connectors._linear:Linear",
     "n8n": "sophia.connectors._n8n:N8n",
     "neon": "sophia.connectors._neon:Neon",
     "github": "sophia.connectors._github:GitHub",

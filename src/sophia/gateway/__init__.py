@@ -5,6 +5,8 @@ from sophia.gateway._budget_book import BudgetBook, BudgetTarget, BudgetUse, acc
 from sophia.gateway._budgets import BudgetExceeded, BudgetGuard, BudgetLimit, Caller, Period, Scope
 from sophia.gateway._builtin_kinds import PROFILES as PROVIDER_PROFILES
 from sophia.gateway._builtin_kinds import KindProfile, key_problems
+from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache, cache_key, tenant_of
+from sophia.gateway._cache_stores import CacheStore, DatabaseCacheStore, RedisCacheStore
 from sophia.gateway._catalog import BUILTIN_BY_KIND, LOCAL_MODEL, Catalog, ModelEntry
 from sophia.gateway._errors import (
     ProviderAuthError,
@@ -17,7 +19,8 @@ from sophia.gateway._errors import (
     StreamInterrupted,
     parse_retry_after,
 )
-from sophia.gateway._factory import build_catalog, build_gateway, build_provider
+from sophia.gateway._experiments import Experiment, ExperimentBook, Variant
+from sophia.gateway._factory import build_cache, build_catalog, build_gateway, build_provider
 from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
 from sophia.gateway._health import DeploymentHealth, HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
@@ -31,12 +34,23 @@ from sophia.gateway._provider_kinds import (
     register_provider_kind,
     reload_provider_kinds,
 )
+from sophia.gateway._quality import (
+    GENERAL_TASK,
+    OUTCOME_SOURCES,
+    Estimate,
+    Evidence,
+    QualityBook,
+    outcome_stats,
+)
 from sophia.gateway._retry import Retryable, RetryPolicy
 from sophia.gateway._router import ModelNotFound, RequestTraits, RoutePlan, Router, check_chains, classify
+from sophia.gateway._semantic_cache import EmbedFunction, SemanticIndex
+from sophia.gateway._sequential import ArmStats, Verdict, compare, msprt
 from sophia.gateway._sse import encode_sse
 from sophia.gateway._synced_catalog import SyncedModel, catalog_path, read_synced
 from sophia.gateway._usage import (
     USAGE_MAX_DAYS,
+    CacheTotals,
     Labels,
     LedgerEntry,
     Totals,
@@ -48,9 +62,12 @@ from sophia.gateway._usage import (
 __all__ = [
     "BUILTIN_BY_KIND",
     "ENTRY_POINT_GROUP",
+    "GENERAL_TASK",
+    "OUTCOME_SOURCES",
     "LOCAL_MODEL",
     "PROVIDER_PROFILES",
     "USAGE_MAX_DAYS",
+    "ArmStats",
     "AttemptRecord",
     "BreakerBoard",
     "BreakerState",
@@ -60,10 +77,21 @@ __all__ = [
     "BudgetLimit",
     "BudgetTarget",
     "BudgetUse",
+    "CacheKey",
+    "CacheMode",
+    "CacheStore",
+    "CacheTotals",
+    "CachedAnswer",
     "Caller",
     "Catalog",
     "CircuitBreaker",
+    "DatabaseCacheStore",
     "DeploymentHealth",
+    "EmbedFunction",
+    "Estimate",
+    "Evidence",
+    "Experiment",
+    "ExperimentBook",
     "Gateway",
     "HealthBoard",
     "KindProfile",
@@ -83,13 +111,17 @@ __all__ = [
     "ProviderSpec",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "QualityBook",
     "RequestRecord",
+    "RedisCacheStore",
     "RequestTraits",
+    "ResponseCache",
     "RetryPolicy",
     "Retryable",
     "RoutePlan",
     "Router",
     "Scope",
+    "SemanticIndex",
     "StreamInterrupted",
     "SyncedModel",
     "Totals",
@@ -97,15 +129,22 @@ __all__ = [
     "UsageLedger",
     "UsageReport",
     "UsageReports",
+    "Variant",
+    "Verdict",
     "account_labels",
+    "build_cache",
     "build_catalog",
     "build_gateway",
     "build_provider",
     "catalog_path",
+    "cache_key",
     "check_chains",
+    "compare",
     "classify",
     "encode_sse",
     "key_problems",
+    "msprt",
+    "outcome_stats",
     "parse_retry_after",
     "provider_kind_problems",
     "provider_kinds",
@@ -114,4 +153,5 @@ __all__ = [
     "reload_provider_kinds",
     "parse_openrouter",
     "sync_models",
+    "tenant_of",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from sophia.config import ProviderSettings, Settings
@@ -9,13 +11,20 @@ from sophia.errors import ConfigError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard
 from sophia.gateway._builtin_kinds import PROFILES, api_key_ref
+from sophia.gateway._cache import ResponseCache
+from sophia.gateway._cache_stores import CacheStore, DatabaseCacheStore, RedisCacheStore
 from sophia.gateway._catalog import LOCAL_MODEL, Catalog
+from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, register_provider_kind
+from sophia.gateway._quality import QualityBook
+from sophia.gateway._replicas import BreakerSync
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
+from sophia.gateway._semantic_cache import EmbedFunction, SemanticIndex
+from sophia.gateway._spend import open_spend
 from sophia.gateway.providers import (
     AnthropicProvider,
     ChatProvider,
@@ -28,6 +37,7 @@ from sophia.gateway.providers import (
 from sophia.secrets import SecretResolver, is_secret_ref
 from sophia.store import Database
 
+log = logging.getLogger("sophia.gateway")
 OPENAI_URL = PROFILES["openai"].base_url
 ANTHROPIC_URL = PROFILES["anthropic"].base_url
 
@@ -111,8 +121,13 @@ def build_catalog(settings: Settings) -> Catalog:
     return catalog
 
 
-async def build_gateway(settings: Settings, database: Database, *, start: bool = True) -> Gateway:
-    """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request."""
+async def build_gateway(
+    settings: Settings, database: Database, *, start: bool = True, embed: EmbedFunction | None = None
+) -> Gateway:
+    """Providers are built with their secrets resolved now, so a missing key fails at start, not mid-request.
+
+    `embed` (the memory layer's embedder, from the shell) turns on the semantic cache when `cache.semantic` asks.
+    """
     resolver = SecretResolver.for_settings(settings)
     providers: dict[str, ChatProvider] = {p.name: build_provider(p, resolver) for p in settings.providers}
     if LOCAL_MODEL not in providers:
@@ -125,16 +140,54 @@ async def build_gateway(settings: Settings, database: Database, *, start: bool =
     if start:
         ledger.start()
     max_retries = max((p.max_retries for p in settings.providers), default=2)
+    quality = QualityBook(database)
+    await quality.load()
+    experiments = ExperimentBook(database)
+    await experiments.load()
+    url, refresh = resolver.setting(settings.web.redis_url), settings.budgets.refresh_seconds
+    spend = open_spend(url, settings.web.redis_prefix, refresh=refresh)
+    breaker_sync = None
+    if url and start:
+        breaker_sync = BreakerSync(url, breakers, settings.web.redis_prefix)
+        await breaker_sync.start()
     return Gateway(
         catalog=catalog,
-        router=Router(catalog, settings.routing, health, breakers),
+        router=Router(catalog, settings.routing, health, breakers, quality),
         providers=providers,
         ledger=ledger,
-        budgets=BudgetGuard(database, refresh=settings.budgets.refresh_seconds),
+        budgets=BudgetGuard(database, refresh=refresh, spend=spend),
         health=health,
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),
+        cache=build_cache(settings, database, resolver, embed),
+        experiments=experiments,
+        breaker_sync=breaker_sync,
     )
+
+
+def build_cache(
+    settings: Settings, database: Database, resolver: SecretResolver, embed: EmbedFunction | None = None
+) -> ResponseCache | None:
+    """`[cache]`: None when off, so the request path pays one attribute check and nothing else."""
+    options = settings.cache
+    if not options.enabled:
+        return None
+    store: CacheStore
+    if options.store == "redis":
+        if not options.redis_url:
+            raise ConfigError('cache.redis_url: required when cache.store = "redis" (e.g. env:REDIS_URL)')
+        url = resolver.resolve(options.redis_url) if is_secret_ref(options.redis_url) else options.redis_url
+        store = RedisCacheStore(url, options.redis_prefix)
+    else:
+        store = DatabaseCacheStore(database)
+    semantic = None
+    if options.semantic and embed is not None:
+        semantic = SemanticIndex(embed, threshold=options.semantic_threshold)
+    elif options.semantic:
+        log.warning(
+            "cache.semantic: no embedder in this process (only `sophia serve` has one); exact cache only"
+        )
+    return ResponseCache(store, ttl=options.ttl, max_entry_bytes=options.max_entry_bytes, semantic=semantic)
 
 
 def local_model_installed() -> bool:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sophia.errors import SophiaError
+from sophia.errors import InvalidInput, NotFound, SophiaError
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard, Caller
+from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache
 from sophia.gateway._catalog import Catalog, ModelEntry
 from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
+from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._quality import GENERAL_TASK, OUTCOME_SOURCES
+from sophia.gateway._replicas import BreakerSync
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
 from sophia.gateway.providers import ChatProvider, has_content
@@ -45,6 +50,7 @@ class Outcome:
     attempts: int
     input_tokens: int
     output_tokens: int
+    cached: bool = False
 
 
 def _usage(payload: JSONDict) -> tuple[int, int]:
@@ -80,6 +86,9 @@ class Gateway:
         breakers: BreakerBoard,
         retry: RetryPolicy | None = None,
         sleep: Any = asyncio.sleep,
+        cache: ResponseCache | None = None,
+        experiments: ExperimentBook | None = None,
+        breaker_sync: BreakerSync | None = None,
     ) -> None:
         self.catalog = catalog
         self.router = router
@@ -90,18 +99,33 @@ class Gateway:
         self.breakers = breakers
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self.cache = cache
+        self.experiments = experiments
+        self.breaker_sync = breaker_sync
         # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
         self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
     async def aclose(self) -> None:
         """Drain the ledger (nothing acknowledged is lost on a clean shutdown), then close provider clients."""
         await self.ledger.aclose()
+        if self.cache is not None:
+            await self.cache.aclose()
+        await self.budgets.aclose()
+        if self.breaker_sync is not None:
+            await self.breaker_sync.aclose()
         for provider in self.providers.values():
             await provider.aclose()
 
     # -- plain completions -------------------------------------------------------------------------------------
 
-    async def complete(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
+    async def complete(
+        self, body: JSONDict, caller: Caller, request_id: str, *, cache: CacheMode = CacheMode.USE
+    ) -> tuple[JSONDict, Outcome]:
+        key = self._cache_key(body, caller, cache, stream=False)
+        if key is not None and cache is CacheMode.USE:
+            served = await self._from_cache(key, body, caller, request_id)
+            if served is not None and served[0].response is not None:
+                return served[0].response, served[1]
         plan, record = await self._begin(body, caller, request_id, stream=False)
         started = time.perf_counter()
 
@@ -113,18 +137,27 @@ class Gateway:
         except SophiaError as error:
             self._failed(record, error, started)
             raise
-        return response, self._succeeded(record, entry, plan, response, t0, started, None)
+        outcome = self._succeeded(record, entry, plan, response, t0, started, None)
+        if key is not None:
+            await self._remember(key, outcome, response=response)
+        return response, outcome
 
     # -- streams ------------------------------------------------------------------------------------------------
 
     async def open_stream(
-        self, body: JSONDict, caller: Caller, request_id: str
+        self, body: JSONDict, caller: Caller, request_id: str, *, cache: CacheMode = CacheMode.USE
     ) -> tuple[ModelEntry, AsyncIterator[JSONDict]]:
         """Fall back freely until a first content chunk arrives; then commit to that model.
 
         Returns the model and an iterator that yields the buffered first chunks, then the rest. A failure after that
-        raises `StreamInterrupted` from the iterator, and the ledger records the partial usage.
+        raises `StreamInterrupted` from the iterator, and the ledger records the partial usage. A cached stream is
+        replayed chunk for chunk.
         """
+        key = self._cache_key(body, caller, cache, stream=True)
+        if key is not None and cache is CacheMode.USE:
+            served = await self._from_cache(key, body, caller, request_id)
+            if served is not None and served[0].chunks:
+                return served[1].model, _replay(served[0].chunks)
         plan, record = await self._begin(body, caller, request_id, stream=True)
         started = time.perf_counter()
 
@@ -142,7 +175,7 @@ class Gateway:
             self._failed(record, error, started)
             raise
         ttft = (time.perf_counter() - t0) * 1000
-        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft)
+        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft, key)
 
     async def _with_fallbacks(
         self, plan: RoutePlan, record: RequestRecord, attempt: Callable[[ModelEntry], Awaitable[T]]
@@ -179,18 +212,24 @@ class Gateway:
         t0: float,
         started: float,
         ttft_ms: float,
+        key: CacheKey | None = None,
     ) -> AsyncGenerator[JSONDict, None]:
         usage_chunk: JSONDict | None = None
         delivered_chars = 0
         finished = False
+        kept: list[JSONDict] | None = [] if key is not None else None
         try:
             for chunk in head:
                 delivered_chars += _chars(chunk)
+                if kept is not None:
+                    kept.append(chunk)
                 yield chunk
             async for chunk in chunks:
                 if chunk.get("usage"):
                     usage_chunk = chunk
                 delivered_chars += _chars(chunk)
+                if kept is not None:
+                    kept.append(chunk)
                 yield chunk
             finished = True
         except ProviderError as error:
@@ -209,7 +248,11 @@ class Gateway:
         finally:
             await _close(chunks)
             if finished:
-                self._succeeded(record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars)
+                outcome = self._succeeded(
+                    record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars
+                )
+                if key is not None and kept:
+                    await self._remember(key, outcome, chunks=kept)
             elif record.status == "ok":
                 # The client went away (cancelled): charge what was produced so far.
                 record.status = "cancelled"
@@ -218,14 +261,16 @@ class Gateway:
     # -- embeddings ---------------------------------------------------------------------------------------------
 
     async def embed(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
-        await self.budgets.check(caller)
         name = body.get("model")
         entry = self.catalog.get(name) if isinstance(name, str) else None
         if entry is None:
             from sophia.gateway._router import ModelNotFound
 
             raise ModelNotFound(f'embedding model "{name}" is not in the catalog; see GET /v1/models')
+        found = entry
+        admission = await self.budgets.admit(caller, lambda: found.cost(_prompt_tokens(body, "input"), 0))
         record = RequestRecord(request_id, "embeddings", str(name), caller.api_key_id, caller.user_id, False)
+        record.admission = admission
         started = t0 = time.perf_counter()
         try:
             response = await self.providers[entry.provider].embed(body, upstream_model=entry.upstream)
@@ -236,16 +281,102 @@ class Gateway:
         plan = RoutePlan(None, (entry,), str(name))
         return response, self._succeeded(record, entry, plan, response, t0, started, None)
 
+    # -- outcomes: routing that learns ------------------------------------------------------------------------
+
+    async def record_outcome(
+        self, request_id: str, score: float, *, source: str = "feedback", user_id: str | None = None
+    ) -> tuple[str, str]:
+        """One outcome (feedback, a run's tests, a verified claim) for a request the ledger holds.
+
+        The (task, model) that answered learns from `score` in [0, 1]. With `user_id`, the request must be that
+        user's (another user's request is reported as unknown). Returns the (task, model) that learned.
+        """
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            raise InvalidInput("score: must be a number from 0 (bad) to 1 (good)")
+        if source not in OUTCOME_SOURCES:
+            raise InvalidInput(f"source: must be one of {', '.join(OUTCOME_SOURCES)}")
+        found = await self.ledger.find(request_id)
+        model = found[1] if found is not None else None
+        if found is None or model is None or (user_id is not None and found[2] != user_id):
+            raise NotFound(f'request "{request_id}" is not in the usage ledger (or did not reach a model)')
+        task, _, owner, variant = found
+        await self.router.quality.record(
+            task=task, model=model, score=float(score), source=source, request_id=request_id, user_id=owner
+        )
+        if self.experiments is not None:
+            await self.experiments.observe(variant, float(score))
+        return task or GENERAL_TASK, model
+
+    # -- the response cache -----------------------------------------------------------------------------------
+
+    def _cache_key(self, body: JSONDict, caller: Caller, mode: CacheMode, *, stream: bool) -> CacheKey | None:
+        if self.cache is None or mode is CacheMode.BYPASS:
+            return None
+        return self.cache.key(body, caller, stream=stream)
+
+    async def _from_cache(
+        self, key: CacheKey, body: JSONDict, caller: Caller, request_id: str
+    ) -> tuple[CachedAnswer, Outcome] | None:
+        """A hit costs nothing: the ledger records it with what the first answer cost as `saved_usd`."""
+        assert self.cache is not None
+        answer = await self.cache.lookup(key)
+        entry = self.catalog.get(answer.model) if answer is not None else None
+        if answer is None or entry is None:
+            return None
+        requested = body.get("model")
+        record = RequestRecord(
+            request_id,
+            "chat",
+            requested if isinstance(requested, str) else entry.name,
+            caller.api_key_id,
+            caller.user_id,
+            key.stream,
+            task=answer.task,
+            model=entry.name,
+            provider=entry.provider,
+            cache_hit=True,
+            saved_usd=answer.cost_usd,
+        )
+        self.ledger.record(record)
+        outcome = Outcome(entry, answer.task, 0.0, 0, answer.input_tokens, answer.output_tokens, cached=True)
+        return answer, outcome
+
+    async def _remember(
+        self,
+        key: CacheKey,
+        outcome: Outcome,
+        *,
+        response: JSONDict | None = None,
+        chunks: list[JSONDict] | None = None,
+    ) -> None:
+        assert self.cache is not None
+        answer = CachedAnswer(
+            outcome.model.name,
+            outcome.task,
+            outcome.cost_usd,
+            outcome.input_tokens,
+            outcome.output_tokens,
+            response=response,
+            chunks=chunks or [],
+        )
+        await self.cache.remember(key, answer)
+
     # -- bookkeeping --------------------------------------------------------------------------------------------
 
     async def _begin(
         self, body: JSONDict, caller: Caller, request_id: str, *, stream: bool
     ) -> tuple[RoutePlan, RequestRecord]:
-        await self.budgets.check(caller)
         plan = self.router.plan(body, RequestTraits.of(body))
+        variant = None
+        if self.experiments is not None and plan.task is not None:
+            plan, variant = self.experiments.steer(plan, body, caller, self.catalog)
+        steered = plan
+        admission = await self.budgets.admit(caller, lambda: _worst_cost(steered, body))
         record = RequestRecord(
             request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
         )
+        record.variant = variant
+        record.admission = admission
         return plan, record
 
     def _attempt_failed(
@@ -314,7 +445,7 @@ class Gateway:
         self.breakers.get(entry.name).record_success()
         self.health.success(entry.name, latency, ttft_ms, cost)
         self.ledger.record(record)
-        self.budgets.charge(record.user_id, record.api_key_id, cost)
+        self.budgets.charge(record.admission, cost)
         return Outcome(entry, plan.task, cost, len(record.attempts), input_tokens, output_tokens)
 
     def _failed(
@@ -326,7 +457,7 @@ class Gateway:
         record.cost_usd = sum(a.cost_usd for a in record.attempts)
         record.output_tokens = sum(a.output_tokens for a in record.attempts)
         self.ledger.record(record)
-        self.budgets.charge(record.user_id, record.api_key_id, record.cost_usd)
+        self.budgets.charge(record.admission, record.cost_usd)
 
     @staticmethod
     def _exhausted(errors: list[str], last: ProviderError | None) -> NoModelAvailable:
@@ -335,6 +466,22 @@ class Gateway:
             return NoModelAvailable(f"every model is rate limited: {summary}", last.retry_after, status=429)
         retry_after = last.retry_after if last is not None else None
         return NoModelAvailable(f"no model could answer: {summary}", retry_after)
+
+
+def _prompt_tokens(body: JSONDict, field: str = "messages") -> int:
+    """An upper bound of the prompt's tokens: no tokenizer yields fewer than one token per three characters."""
+    return len(json.dumps(body.get(field) or "", ensure_ascii=False)) // 3 + 16
+
+
+def _worst_cost(plan: RoutePlan, body: JSONDict) -> float:
+    """The most the request may cost on any candidate: its prompt and all the output it may ask for."""
+    prompt = _prompt_tokens(body)
+    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    worst = 0.0
+    for entry in plan.candidates:
+        output = asked if isinstance(asked, int) and asked > 0 else max(1, entry.context_window - prompt)
+        worst = max(worst, entry.cost(prompt, output))
+    return worst
 
 
 def _chars(chunk: JSONDict) -> int:
@@ -347,6 +494,11 @@ def _chars(chunk: JSONDict) -> int:
         for call in delta.get("tool_calls") or ():
             total += len((call.get("function") or {}).get("arguments") or "")
     return total
+
+
+async def _replay(chunks: list[JSONDict]) -> AsyncGenerator[JSONDict, None]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def _read_until_content(chunks: AsyncIterator[JSONDict]) -> list[JSONDict]:

@@ -58,7 +58,12 @@ class RequestRecord:
     status: str = "ok"
     error_code: str | None = None
     at: datetime = field(default_factory=utcnow)
+    cache_hit: bool = False
+    saved_usd: float = 0.0
+    variant: str | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
+    admission: str | None = None
+    """The budget reservation the request holds until it is charged (`BudgetGuard.admit`); not stored."""
 
     @property
     def fallbacks(self) -> int:
@@ -122,6 +127,19 @@ class UsageLedger:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    async def find(self, request_id: str) -> tuple[str | None, str | None, str | None, str | None] | None:
+        """(task, model, user id, experiment variant) of a recorded request, queued or written; None if unknown."""
+        for record in reversed(self._pending):
+            if record.id == request_id:
+                return record.task, record.model, record.user_id, record.variant
+        table = UsageRequestRow.__table__
+        query = sa.select(table.c.task, table.c.model, table.c.user_id, table.c.variant).where(
+            table.c.id == request_id
+        )
+        async with self._database.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return (row[0], row[1], row[2], row[3]) if row is not None else None
 
     async def flush(self, *, health: bool = True) -> int:
         """Write everything queued now (and the dirty deployment health unless `health=False`).
@@ -219,7 +237,7 @@ class UsageLedger:
 
 
 _HEALTH_INTERVAL = 1.0
-_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "attempts")
+_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name not in ("attempts", "admission"))
 _ATTEMPT_FIELDS = tuple(f.name for f in fields(AttemptRecord))
 _REQUEST_COLUMNS = (*_REQUEST_FIELDS, "attempts", "fallbacks")
 _ATTEMPT_COLUMNS = (*_ATTEMPT_FIELDS, "request_id")

@@ -12,6 +12,7 @@ from sophia.errors import InvalidInput, NotFound
 from sophia.gateway._breaker import BreakerBoard, BreakerState
 from sophia.gateway._catalog import LOCAL_MODEL, Catalog, ModelEntry
 from sophia.gateway._health import HealthBoard
+from sophia.gateway._quality import QualityBook
 
 TASK_PREFIX = "sophia/"
 AUTO = "auto"
@@ -145,12 +146,18 @@ class Router:
     """Orders deployments by capability fit, policy (quality / balanced / cost) and live health."""
 
     def __init__(
-        self, catalog: Catalog, routing: RoutingSettings, health: HealthBoard, breakers: BreakerBoard
+        self,
+        catalog: Catalog,
+        routing: RoutingSettings,
+        health: HealthBoard,
+        breakers: BreakerBoard,
+        quality: QualityBook | None = None,
     ):
         self.catalog = catalog
         self.routing = routing
         self.health = health
         self.breakers = breakers
+        self.quality = quality or QualityBook()
 
     def plan(self, body: dict[str, Any], traits: RequestTraits | None = None) -> RoutePlan:
         requested = body.get("model")
@@ -198,8 +205,14 @@ class Router:
         return tuple(ordered)
 
     def _score(self, entry: ModelEntry, task: str, traits: RequestTraits) -> float:
+        """Learned quality (a posterior draw for quality/balanced, its mean for cost) traded against price."""
         policy = self.routing.policy
-        quality = entry.quality + (0.1 if entry.reasoning and task in ("reasoning", "math") else 0.0)
+        learned = (
+            self.quality.mean(task, entry.name, entry.quality)
+            if policy == "cost"
+            else self.quality.sample(task, entry.name, entry.quality)
+        )
+        quality = learned + (0.1 if entry.reasoning and task in ("reasoning", "math") else 0.0)
         price = math.log10(1 + entry.blended_price)
         if entry.name == LOCAL_MODEL:
             return -10.0  # never preferred over a real model; always present as the last resort

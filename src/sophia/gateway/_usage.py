@@ -137,11 +137,33 @@ class Labels:
     keys: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CacheTotals:
+    """Requests the response cache answered, and what their first answers had cost (what the hits saved)."""
+
+    hits: int = 0
+    requests: int = 0
+    saved_usd: float = 0.0
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.requests if self.requests else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hits": self.hits,
+            "requests": self.requests,
+            "hit_rate": round(self.hit_rate, 6),
+            "saved_usd": round(self.saved_usd, 10),
+        }
+
+
 @dataclass(slots=True)
 class UsageReport:
     since: datetime
     until: datetime
     total: Totals
+    cache: CacheTotals = field(default_factory=CacheTotals)
     by_day: list[Totals] = field(default_factory=list)
     by_model: list[Totals] = field(default_factory=list)
     by_user: list[Totals] = field(default_factory=list)
@@ -155,6 +177,7 @@ class UsageReport:
             "since": self.since.isoformat(),
             "until": self.until.isoformat(),
             "total": self.total.to_dict(),
+            "cache": self.cache.to_dict(),
             "by_day": [t.to_dict() for t in self.by_day],
             "by_model": [t.to_dict() for t in self.by_model],
             "by_user": [t.to_dict() for t in self.by_user],
@@ -200,6 +223,7 @@ class UsageReports:
         async with self._db.session() as session:
             total = _totals("total", (await session.execute(sa.select(*_SUMS).where(*where))).one())
             report = UsageReport(since=query.since, until=until, total=total)
+            report.cache = await _cache_totals(session, where)
             report.by_day = await _by_day(session, where, query.since, until)
             report.by_model = await _grouped(session, UsageRequestRow.model, where, {})
             report.by_user = await _grouped(session, UsageRequestRow.user_id, where, labels.users)
@@ -211,6 +235,18 @@ class UsageReports:
                 found = await session.scalars(newest.where(*where, troubled))
                 report.problems = [_entry(r) for r in found.all()]
         return report
+
+
+async def _cache_totals(session: Any, where: list[Any]) -> CacheTotals:
+    """Over chat requests (embeddings are never cached): hits, all requests, money saved."""
+    hit = sa.case((UsageRequestRow.cache_hit.is_(True), 1), else_=0)
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(hit), 0),
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(UsageRequestRow.saved_usd), 0.0),
+    ).where(*where, UsageRequestRow.endpoint == "chat")
+    row = (await session.execute(query)).one()
+    return CacheTotals(int(row[0]), int(row[1]), float(row[2]))
 
 
 async def _grouped(session: Any, column: Any, where: list[Any], names: dict[str, str]) -> list[Totals]:
@@ -242,4 +278,13 @@ async def _by_day(session: Any, where: list[Any], since: datetime, until: dateti
     return out
 
 
-__all__ = ["USAGE_MAX_DAYS", "Labels", "LedgerEntry", "Totals", "UsageFilter", "UsageReport", "UsageReports"]
+__all__ = [
+    "USAGE_MAX_DAYS",
+    "CacheTotals",
+    "Labels",
+    "LedgerEntry",
+    "Totals",
+    "UsageFilter",
+    "UsageReport",
+    "UsageReports",
+]

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from sophia.errors import SophiaError
-from sophia.gateway import encode_sse
+from sophia.gateway import CacheMode, encode_sse
 from sophia.gateway.wire import OpenAIToAnthropicStream, from_anthropic_request, to_anthropic_response
 from sophia.observability import redactor, request_id_var
 from sophia.server._auth import authenticate, services
@@ -170,15 +170,16 @@ async def create_message(request: Request) -> Response:
         found = services(request)
         body = from_anthropic_request(parse_body(await request.body(), found.settings.server.max_body_bytes))
         caller, request_id = caller_of(principal), request_id_var.get() or ""
+        cache = CacheMode.from_header(request.headers.get("cache-control"))
         if body.get("stream") is True:
-            entry, chunks = await found.gateway.open_stream(body, caller, request_id)
+            entry, chunks = await found.gateway.open_stream(body, caller, request_id, cache=cache)
             headers = {
                 "x-sophia-model": entry.name,
                 "x-sophia-provider": entry.provider,
                 "cache-control": "no-cache",
             }
             return StreamingResponse(_events(chunks), media_type="text/event-stream", headers=headers)
-        response, outcome = await found.gateway.complete(body, caller, request_id)
+        response, outcome = await found.gateway.complete(body, caller, request_id, cache=cache)
     except SophiaError as error:
         return _error_response(error)
     return JsonResponse(to_anthropic_response(response), headers=outcome_headers(outcome))

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sophia.errors import SophiaError
+from sophia.gateway import CacheMode
 from sophia.observability import request_id_var
 from sophia.server._auth import principal_of
 from sophia.server._errors import error_response
@@ -54,12 +55,15 @@ class ChatCompletionsEndpoint:
                 return  # the client went away before sending its body
             body = parse_body(raw, found.settings.server.max_body_bytes)
             request_id = request_id_var.get() or ""
+            cache = _cache_mode(scope) if found.gateway.cache is not None else CacheMode.USE
             if body.get("stream") is True:
-                streamed = await stream_response(found.gateway, body, caller_of(principal), request_id)
+                streamed = await stream_response(found.gateway, body, caller_of(principal), request_id, cache)
                 response, outcome = None, None
             else:
                 streamed = None
-                response, outcome = await found.gateway.complete(body, caller_of(principal), request_id)
+                response, outcome = await found.gateway.complete(
+                    body, caller_of(principal), request_id, cache=cache
+                )
         except SophiaError as error:
             await sophia_error_response(error)(scope, receive, send)
             return
@@ -133,6 +137,13 @@ def sophia_error_response(error: SophiaError) -> Any:
     if error.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return error_response(error.http_status, error.message, error.code, headers=headers or None)
+
+
+def _cache_mode(scope: Scope) -> CacheMode:
+    for name, value in scope["headers"]:
+        if name == b"cache-control":
+            return CacheMode.from_header(value.decode("latin-1"))
+    return CacheMode.USE
 
 
 async def _read_body(receive: Receive) -> bytes | None:

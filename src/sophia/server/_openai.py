@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from sophia.accounts import Principal
 from sophia.config import TASKS
 from sophia.errors import BodyTooLarge, InvalidInput, PermissionDenied, SophiaError
-from sophia.gateway import Caller, Gateway, Outcome
+from sophia.gateway import CacheMode, Caller, Gateway, Outcome
 from sophia.observability import request_id_var
 from sophia.server._auth import USERS_OF_MODELS, authenticate, require_scope, services
 from sophia.server._errors import error_body
@@ -126,13 +126,16 @@ def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
 
 
 def outcome_headers(outcome: Outcome) -> dict[str, str]:
-    return {
+    headers = {
         "x-sophia-model": outcome.model.name,
         "x-sophia-provider": outcome.model.provider,
         "x-sophia-task": outcome.task or "",
         "x-sophia-attempts": str(outcome.attempts),
         "x-sophia-cost-usd": f"{outcome.cost_usd:.8f}",
     }
+    if outcome.cached:
+        headers["x-sophia-cache"] = "hit"
+    return headers
 
 
 _CHAT_OK: dict[int | str, dict[str, Any]] = {
@@ -160,19 +163,24 @@ async def chat_completions(request: Request) -> Response:
     body = await _json_object(request)
     gateway = services(request).gateway
     request_id = request_id_var.get() or ""
+    cache = CacheMode.from_header(request.headers.get("cache-control"))
     if body.get("stream") is True:
-        return await stream_response(gateway, body, caller_of(principal), request_id)
-    response, outcome = await gateway.complete(body, caller_of(principal), request_id)
+        return await stream_response(gateway, body, caller_of(principal), request_id, cache)
+    response, outcome = await gateway.complete(body, caller_of(principal), request_id, cache=cache)
     return JsonResponse(response, headers=outcome_headers(outcome))
 
 
 async def stream_response(
-    gateway: Gateway, body: dict[str, Any], caller: Caller, request_id: str
+    gateway: Gateway,
+    body: dict[str, Any],
+    caller: Caller,
+    request_id: str,
+    cache: CacheMode = CacheMode.USE,
 ) -> Response:
     """Server-sent events once a model has produced its first token (failures before that fall back)."""
     stream_options = body.get("stream_options")
     wants_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
-    entry, chunks = await gateway.open_stream(body, caller, request_id)
+    entry, chunks = await gateway.open_stream(body, caller, request_id, cache=cache)
     headers = {
         "x-sophia-model": entry.name,
         "x-sophia-provider": entry.provider,

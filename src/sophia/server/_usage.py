@@ -44,12 +44,20 @@ class UsageTotals(BaseModel):
     cost_usd: float
 
 
+class CacheUsage(BaseModel):
+    hits: int = Field(description="Chat requests the response cache answered.")
+    requests: int = Field(description="All chat requests in the range.")
+    hit_rate: float
+    saved_usd: float = Field(description="What the cached answers had cost when first made.")
+
+
 class Usage(BaseModel):
     object: Literal["usage"] = "usage"
     since: datetime
     until: datetime
     user: str | None = Field(description="Whose usage this is; null for everyone's.")
     total: UsageTotals
+    cache: CacheUsage
     by_day: list[UsageTotals]
     by_model: list[UsageTotals]
     by_user: list[UsageTotals]

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from markupsafe import escape
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from sophia.config import TASKS
 from sophia.conversations import MessageInfo
+from sophia.errors import InvalidInput
 from sophia.gateway import Caller
 from sophia.observability import request_id_var
 from sophia.server.web._chat import Asker, Citation, Final, Held, Recalled, Started, Token
@@ -135,6 +136,22 @@ async def stop(request: Request, message_id: int, me: WebSession = Me) -> Respon
     await web.conversations.message(me.user_id, message_id)  # 404 unless it is the caller's
     web.chat.stop(message_id)
     return Response(status_code=204)
+
+
+@router.post("/chat/messages/{message_id}/feedback")
+async def feedback(
+    request: Request, message_id: int, score: Annotated[float, Form(ge=0, le=1)], me: WebSession = Me
+) -> Response:
+    """Thumbs up (1) or down (0) on an answer: the router's quality estimate for its task and model learns."""
+    web = web_state(request)
+    message = await web.conversations.message(me.user_id, message_id)  # 404 unless it is the caller's
+    if message.role != "assistant" or not message.request_id:
+        raise InvalidInput("only an answer that reached a model can be rated")
+    await web.services.gateway.record_outcome(
+        message.request_id, score, source="feedback", user_id=str(me.user_id)
+    )
+    thanks = "👍 thanks" if score >= 0.5 else "👎 noted"
+    return HTMLResponse(f'<span class="chip" role="status">{thanks}</span>')
 
 
 @router.post("/chat/{conversation_id}/regenerate")
