@@ -28,6 +28,7 @@ from sophia.config import ConnectorSettings
 from sophia.connectors import Connector, SyncRecord, build_connector
 from sophia.secrets import SecretResolver
 from tests.business.generator import Business
+from tests.business.standin_gong import ACCESS_KEY, ACCESS_SECRET, GongData, gong_app
 from tests.business.standin_hubspot import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -44,7 +45,7 @@ from tests.business.standin_salesforce import USERNAME as SF_USERNAME
 from tests.business.standin_salesforce import SalesforceData, salesforce_app
 from tests.serving import serve_app
 
-__all__ = ["Standin", "connect", "hubspot_standin", "pull", "salesforce_standin"]
+__all__ = ["Standin", "connect", "gong_standin", "hubspot_standin", "pull", "salesforce_standin"]
 
 
 @dataclass
@@ -100,6 +101,17 @@ def salesforce_standin(
         options = {}
     with serve_app(salesforce_app(data, faults, key.public_key())) as url:
         yield Standin("salesforce", url, data, faults, credentials, options)
+
+
+@contextmanager
+def gong_standin(business: Business, *, throttle_every: int | None = 13) -> Iterator[Standin]:
+    """Gong (Basic auth with an access key; its 429 carries Retry-After)."""
+    faults = Faults(throttle_every, None)
+    data = GongData(business)
+    with serve_app(gong_app(data, faults)) as url:
+        yield Standin(
+            "gong", url, data, faults, {"access_key": ACCESS_KEY, "access_key_secret": ACCESS_SECRET}
+        )
 
 
 class _NoSleep:

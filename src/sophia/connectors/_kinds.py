@@ -32,6 +32,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "n8n": "sophia.connectors._n8n:N8n",
     "neon": "sophia.connectors._neon:Neon",
     "github": "sophia.connectors._github:GitHub",
+    "gong": "sophia.connectors._gong:Gong",
     "hubspot": "sophia.connectors._hubspot:HubSpot",
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "qdrant": "sophia.connectors._qdrant:Qdrant",
