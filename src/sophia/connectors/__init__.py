@@ -42,7 +42,7 @@ from sophia.connectors._model import (
     action,
 )
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
-from sophia.connectors._ratelimit import RateGate, RateState
+from sophia.connectors._ratelimit import KeyedRateGates, RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
 from sophia.connectors._sync import Syncable, SyncPage, SyncRecord
 from sophia.connectors._tools import action_tool, register_connector_tools
@@ -87,6 +87,7 @@ __all__ = [
     "DryRunStop",
     "EventRecord",
     "HeaderToken",
+    "KeyedRateGates",
     "NoAuth",
     "OAuthRefresh",
     "RateGate",

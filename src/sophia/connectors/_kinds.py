@@ -23,6 +23,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "airtable": "sophia.connectors._airtable:Airtable",
     "asana": "sophia.connectors._asana:Asana",
     "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
