@@ -55,14 +55,22 @@ async def _run(
                 requests_per_second=1000,
             ),
             "airtable": ConnectorSettings(credentials={"token": "env:AT"}, requests_per_second=1000),
+            "looker": ConnectorSettings(
+                credentials={"client_id": "env:AT", "client_secret": "env:AT"}, requests_per_second=1000
+            ),
         },
     )
     runtime: McpRuntime = await open_runtime(settings, sqlite_database, embedder="hashing")
     try:
         async with Client(build_server("data", runtime)) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            assert {"snowflake.query", "snowflake.execute", "airtable.records.list"} <= set(tools)
-            assert all(name.split(".")[0] in ("snowflake", "airtable") for name in tools)
+            assert {
+                "snowflake.query",
+                "snowflake.execute",
+                "airtable.records.list",
+                "looker.queries.run",
+            } <= set(tools)
+            assert all(name.split(".")[0] in ("snowflake", "airtable", "looker") for name in tools)
             execute = tools["snowflake.execute"].annotations
             assert execute is not None and execute.read_only_hint is False
             queried = await client.call_tool("snowflake.query", {"sql": "SELECT * FROM accounts"})

@@ -28,6 +28,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
+    "looker": "sophia.connectors._looker:Looker",
     "n8n": "sophia.connectors._n8n:N8n",
     "neon": "sophia.connectors._neon:Neon",
     "github": "sophia.connectors._github:GitHub",
