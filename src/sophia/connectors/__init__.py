@@ -42,7 +42,7 @@ from sophia.connectors._model import (
     action,
 )
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
-from sophia.connectors._ratelimit import RateGate, RateState
+from sophia.connectors._ratelimit import KeyedRateGates, RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
 from sophia.connectors._sync import (
     NotSyncable,
@@ -103,6 +103,7 @@ __all__ = [
     "DryRunStop",
     "EventRecord",
     "HeaderToken",
+    "KeyedRateGates",
     "NoAuth",
     "NotSyncable",
     "OAuthRefresh",

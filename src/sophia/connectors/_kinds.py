@@ -23,12 +23,14 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "airtable": "sophia.connectors._airtable:Airtable",
     "asana": "sophia.connectors._asana:Asana",
     "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "intercom": "sophia.connectors._intercom:Intercom",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
     "linear": "sophia.connectors._linear:Linear",
+    "looker": "sophia.connectors._looker:Looker",
     "n8n": "sophia.connectors._n8n:N8n",
     "neon": "sophia.connectors._neon:Neon",
     "github": "sophia.connectors._github:GitHub",

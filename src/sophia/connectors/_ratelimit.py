@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RateGate", "RateState"]
+__all__ = ["KeyedRateGates", "RateGate", "RateState"]
 
 _EPOCH_MS = 1e12
 _EPOCH_S = 1e9
@@ -138,3 +138,31 @@ class RateGate:
         now = self._clock()
         reset_in = None if self._reset_at is None else max(0.0, self._reset_at - now)
         return RateState(self._limit, self._remaining, reset_in, max(0.0, self._blocked_until - now))
+
+
+class KeyedRateGates:
+    """One `RateGate` per key, for a service that limits per resource (Airtable: 5 requests/s per base)."""
+
+    def __init__(
+        self,
+        requests_per_second: float,
+        *,
+        max_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._rate, self._max_wait, self._clock, self._sleep = requests_per_second, max_wait, clock, sleep
+        self._gates: dict[str, RateGate] = {}
+
+    def gate(self, key: str) -> RateGate:
+        found = self._gates.get(key)
+        if found is None:
+            found = RateGate(
+                requests_per_second=self._rate, max_wait=self._max_wait, clock=self._clock, sleep=self._sleep
+            )
+            self._gates[key] = found
+        return found
+
+    async def wait(self, key: str) -> float:
+        """Wait for `key`'s next slot; returns 0, or the too-long wait that was refused."""
+        return await self.gate(key).wait()
