@@ -14,6 +14,7 @@ import json
 import re
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,6 +147,9 @@ class CorpusService:
         self.local_urls = local_urls
         self.searches = 0
         self.pages_served = 0
+        self.page_requests: Counter[str] = Counter()
+        """Requests per canonical URL, counted on arrival (a test counts fetches here)."""
+        self._holds: dict[str, threading.Event] = {}
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +174,11 @@ class CorpusService:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def hold(self, url: str) -> threading.Event:
+        """Requests for `url` (canonical) wait until the returned event is set: a page that hangs mid-run."""
+        self._holds[url] = threading.Event()
+        return self._holds[url]
 
     def shown_url(self, url: str) -> str:
         if not self.local_urls:
@@ -220,9 +229,13 @@ class CorpusService:
         self._send(request, 200, "application/json", json.dumps(body).encode())
 
     def _page(self, request: BaseHTTPRequestHandler, url: str) -> None:
+        self.page_requests[url] += 1
         path = self.index.page(url)
         if path is None:
             return self._send(request, 404, "text/html", b"<html><title>404</title>no such page</html>")
+        held = self._holds.get(url)
+        if held is not None:
+            held.wait(300)
         self.pages_served += 1
         self._send(request, 200, "text/html; charset=utf-8", path.read_bytes())
 

@@ -140,3 +140,11 @@ def test_a_diff_that_deletes_a_file_is_refused() -> None:
 def test_text_with_no_edit_is_refused_with_the_format() -> None:
     with pytest.raises(EditRefused, match="SEARCH/REPLACE"):
         parse_edits("I think the bug is in parse().")
+
+
+def test_an_edit_sent_again_after_it_was_applied_changes_nothing_and_is_not_refused() -> None:
+    block = EditBlock("calc.py", "    return a - b\n", "    return a + b\n")
+    once = apply_block("def add(a, b):\n    return a - b\n", block)
+    assert apply_block(once, block) == once == "def add(a, b):\n    return a + b\n"
+    with pytest.raises(EditRefused):
+        apply_block("def add(a, b):\n    return a * b\n", block)

@@ -84,6 +84,7 @@ async def test_a_refused_edit_is_fed_back_and_the_next_attempt_lands(
     result = await task.run("add() subtracts; fix it")
 
     assert result.status == "resolved" and result.attempts == 2 and result.refused == 1
+    assert [(o["attempt"], o["solved"]) for o in result.model_outcomes] == [(1, False), (2, True)]
     feedback = [m["content"] for m in provider.calls[1]["messages"] if m["role"] == "user"][-1]
     assert "not found in calc.py" in feedback and "return a - b" in feedback
 
@@ -99,3 +100,28 @@ async def test_weakening_a_test_to_pass_is_flagged_and_never_counts_as_resolved(
     assert result.status == "failed" and result.attempts == 3
     assert result.weakened == ["test_calc.py: tests 2 -> 2, assertions 2 -> 1"]
     assert result.branch is None and not (remote / "pushes.log").exists()
+
+
+async def test_each_attempts_outcome_reaches_the_gateways_outcome_hook_once(
+    sqlite_db: Database, tmp_path: Path, buggy_repo: tuple[Path, Path]
+) -> None:
+    """The routing-from-outcomes gateway exposes `record_outcome(request_id, score, source=)`; a gateway
+    built here with that hook receives one outcome per edit, against the ledger's request ids."""
+    repo, _ = buggy_repo
+    wrong = "calc.py\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+    task, provider = await _task(sqlite_db, tmp_path, repo, [wrong, FIX], InMemoryPullRequests())
+    task.options = CodingOptions(source=str(repo), push=False, max_attempts=3)
+    received: list[tuple[str, float, str]] = []
+
+    async def record_outcome(request_id: str, score: float, *, source: str = "feedback") -> tuple[str, str]:
+        received.append((request_id, score, source))
+        return "coding", "scripted"
+
+    task.session.gateway.record_outcome = record_outcome  # type: ignore[union-attr]
+    result = await task.run("add() subtracts; fix it")
+
+    assert result.status == "resolved"
+    assert [(score, source) for _, score, source in received] == [(0.0, "run"), (1.0, "run")]
+    assert len({request_id for request_id, _, _ in received}) == 2
+    outcome_steps = [r for r in task.session.records if r.name == "gateway.outcome"]
+    assert [r.status for r in outcome_steps] == ["ok", "ok"]

@@ -139,7 +139,7 @@ class OpenApi:
 def _nullable(node: Any) -> Any:
     """OpenAPI 3.0's `nullable: true` as JSON Schema's `type: [..., "null"]`."""
     if isinstance(node, dict):
-        out = {key: _nullable(value) for key, value in node.items() if key != "nullable"}
+        out = {k: _nullable(v) for k, v in node.items() if not (k == "nullable" and isinstance(v, bool))}
         if node.get("nullable") is True and isinstance(node.get("type"), str):
             out["type"] = [node["type"], "null"]
         if "enum" in out and node.get("nullable") is True:

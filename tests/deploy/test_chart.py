@@ -74,6 +74,20 @@ def test_api_and_worker_run_the_real_commands_with_probes_on_the_real_routes() -
     assert api["resources"]["requests"]["cpu"] and worker["resources"]["requests"]["memory"]
 
 
+def test_a_terminating_api_pod_drains_then_finishes_its_requests_before_kubernetes_kills_it() -> None:
+    spec = named(
+        render({**BASE, "api": {"drainSeconds": 7, "gracefulShutdownSeconds": 25}}), "prod-sophia-api"
+    )
+    pod = spec["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert (
+        env["SOPHIA_SERVER__DRAIN_SECONDS"] == "7" and env["SOPHIA_SERVER__GRACEFUL_SHUTDOWN_SECONDS"] == "25"
+    )
+    assert (
+        pod["terminationGracePeriodSeconds"] > 7 + 25
+    )  # SIGKILL only after the drain and the graceful shutdown
+
+
 def test_rendered_environment_names_are_real_settings() -> None:
     from sophia.config import Settings
 

@@ -61,3 +61,16 @@ def test_bad_input_exits_with_a_clear_error_and_writes_nothing(home: Path, tmp_p
     refused = runner.invoke(app, ["--embedder", "hashing", "import", str(broken)])
     assert refused.exit_code == 2 and "line 2" in refused.output
     assert json.loads(sophia("stats"))["memories"] == 0
+
+
+def test_graph_shows_the_owner_change_with_its_history(home: Path) -> None:
+    sophia("add", "Dana owns the Acme account.", "-n", "project:sales")
+    sophia("add", "Priya owns the Acme account now.", "-n", "project:sales")
+    views = json.loads(sophia("graph", "ACME", "-n", "project:sales", "--json"))
+    (acme,) = views
+    owners = [(e["subject"], e["valid_until"] is None) for e in acme["edges"] if e["relation"] == "owns"]
+    assert acme["namespace"] == "project:sales" and owners == [("Dana", False), ("Priya", True)]
+    table = sophia("graph", "acme", "-n", "project:sales")
+    assert "Priya" in table and "current" in table
+    missing = runner.invoke(app, ["--embedder", "hashing", "graph", "acme"])  # not in global
+    assert missing.exit_code == 1 and "no entity 'acme'" in missing.output

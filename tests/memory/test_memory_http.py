@@ -144,3 +144,28 @@ async def test_forget_and_stats_are_confined_to_the_caller(api: Api) -> None:
 async def test_requests_without_a_key_are_refused(api: Api) -> None:
     client, _, _ = api
     assert (await client.post("/v1/memory/recall", json={"query": "x"})).status_code == 401
+
+
+async def test_graph_is_confined_to_the_callers_namespaces(api: Api) -> None:
+    client, users, _ = api
+    await _remember(client, auth(users, "mia"), content="Dana owns the Acme account.")
+    await _remember(client, auth(users, "mia"), content="Dana called about the renewal on Tuesday.")
+    await _remember(client, auth(users, "max"), content="Zed owns the Acme account.")
+    mine = (await client.get("/v1/memory/graph/acme", headers=auth(users, "mia"))).json()["data"]
+    assert [(v["namespace"], [e["subject"] for e in v["edges"]]) for v in mine] == [
+        (f"user:{users['mia'][0]}", ["Dana"])
+    ]
+    refused = await client.get(
+        "/v1/memory/graph/acme", params={"namespace": f"user:{users['mia'][0]}"}, headers=auth(users, "max")
+    )
+    assert refused.status_code == 403
+    both = await client.get(
+        "/v1/memory/graph/acme",
+        params={"namespace": [f"user:{users['mia'][0]}", f"user:{users['max'][0]}"]},
+        headers=auth(users, "ada"),
+    )
+    assert sorted(e["subject"] for v in both.json()["data"] for e in v["edges"]) == ["Dana", "Zed"]
+    body = {"query": "who owns the acme account", "k": 1, "expand_graph": True}
+    hits = (await client.post("/v1/memory/recall", json=body, headers=auth(users, "mia"))).json()["data"]
+    assert any("renewal" in h["memory"]["content"] and h["reasons"]["via_graph"] == "Dana" for h in hits)
+    assert all("Zed" not in h["memory"]["content"] for h in hits)

@@ -1,7 +1,8 @@
 """Per-user isolation under random operations, on SQLite and PostgreSQL.
 
 Several users each read their own namespaces and one shared project; they remember, update, forget, recall
-(twice, so the second answer is a cache hit), get and export in random order, often naming each other's memory
+(twice, so the second answer is a cache hit; with and without graph expansion), read the graph, get and export
+in random order, often naming each other's memory
 ids. A model of who wrote what checks that nothing another user owns ever comes back, and that another user's
 memory can be neither changed nor forgotten.
 """
@@ -21,11 +22,14 @@ USERS = 4
 WORDS = ["coffee", "deploy", "salary", "password", "roadmap", "holiday", "invoice", "bug", "acme", "renewal"]
 _runs = itertools.count()
 
+PEOPLE, THINGS = ["Dana", "Priya", "Zed"], ["Acme", "Globex"]
 text = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
+relation = st.builds("{} owns the {} account".format, st.sampled_from(PEOPLE), st.sampled_from(THINGS))
 user = st.integers(0, USERS - 1)
 target = st.integers(0, 10_000)
 operation = st.one_of(
-    st.tuples(st.just("remember"), user, st.sampled_from(["own", "agent", "shared"]), text),
+    st.tuples(st.just("remember"), user, st.sampled_from(["own", "agent", "shared"]), text | relation),
+    st.tuples(st.just("graph"), user, st.sampled_from(PEOPLE + THINGS), st.integers(1, 10)),
     st.tuples(st.just("update"), user, target, text),
     st.tuples(st.just("forget"), user, target, st.booleans()),
     st.tuples(st.just("recall"), user, text, st.integers(1, 15)),
@@ -78,9 +82,26 @@ async def _apply(memory: MemoryService, world: World, op: tuple[str, int, object
             assert hit.memory.id in world.current
             assert hit.memory.content == world.content_of[hit.memory.id]
         assert [h.memory.id for h in first] == [h.memory.id for h in again]
+    elif name == "graph":
+        await _graph(memory, world, u, str(arg), int(str(extra)))
     else:
         exported = [m async for m in memory.export(namespaces=readable)]
         assert {m.id for m in exported} == {i for i in world.current if world.may_read(u, i)}
+
+
+async def _graph(memory: MemoryService, world: World, u: int, entity: str, k: int) -> None:
+    """Neither the graph view nor a graph-expanded recall names another user's memory or namespace."""
+    readable = world.readable(u)
+    for view in await memory.graph(entity, namespaces=readable):
+        assert view.namespace in readable
+        for memory_id in [*view.mentioned_in, *(e.source_memory_id for e in view.edges)]:
+            assert world.may_read(u, memory_id), f"user {u} saw {memory_id} through the graph"
+        assert all(e.namespace == view.namespace for e in view.edges)
+    for query in (f"who owns the {entity} account", f"what did {entity} say"):
+        for hit in await memory.recall(query, readable, k=k, expand_graph=True):
+            assert world.may_read(u, hit.memory.id), f"user {u} recalled {hit.memory.namespace}"
+            assert hit.memory.id in world.current
+            assert hit.memory.content == world.content_of[hit.memory.id]
 
 
 async def _on_target(
@@ -130,3 +151,5 @@ async def test_no_operation_ever_shows_or_changes_another_users_memory(
     for u in range(USERS):  # a last check for everyone, whatever the random ops left
         await _apply(memory, world, ("export", u, 0, ""))
         await _apply(memory, world, ("recall", u, " ".join(WORDS), 15))
+        for entity in PEOPLE + THINGS:
+            await _apply(memory, world, ("graph", u, entity, 10))

@@ -126,3 +126,139 @@ async def test_the_model_path_keeps_only_verified_claims(
     cited = {p.id: p for p in report.citations}
     assert all(c.quote in " ".join(cited[c.passage_id].text.split()) for c in report.claims)
     assert DOC.url in {p.url for p in report.citations} and "p_invented" not in cited
+
+
+def _checking_script(asked: list[str]) -> Callable[[dict[str, Any]], str]:
+    """Plans one sub-question, proposes two faithful claims per passage, and as the checker rejects the one
+    about flag 1 (lexically supported, so only the model check can drop it)."""
+
+    def script(body: dict[str, Any]) -> str:
+        user = body["messages"][-1]["content"]
+        asked.append(user.split(":", 1)[0])
+        if user.startswith("Sentence:"):
+            return orjson.dumps({"supported": "flag is 1" not in user}).decode()
+        if "Passages:" not in user:
+            return orjson.dumps({"sub_questions": ["What does each overcommit_memory flag do?"]}).decode()
+        ids = [line[1 : line.index("]")] for line in user.split("\n") if line.startswith("[p")]
+        said = (
+            "The default value is 0.",
+            "When this flag is 1, the kernel pretends there is always enough memory until it actually runs out.",
+        )
+        return orjson.dumps(
+            {"claims": [{"text": s, "passage_id": i, "quote": s} for i in ids for s in said]}
+        ).decode()
+
+    return script
+
+
+async def test_the_model_check_drops_a_claim_the_model_finds_unsupported(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    from sophia.gateway.providers import ScriptedProvider
+
+    asked: list[str] = []
+    gateway: Gateway = build_gateway(database, ScriptedProvider(_checking_script(asked), name="scripted"))
+    try:
+        service = make_service(gateway=gateway, check_claims_with_model=True, cost_budget_usd=100.0)
+        report = await service.research(
+            "What is the default of vm.overcommit_memory?", mode="model", depth="quick"
+        )
+    finally:
+        await gateway.aclose()
+    assert "Sentence" in asked  # the checker was asked, through the gateway
+    model_claims = [c for c in report.claims if c.checked_by_model]
+    assert model_claims and all("flag is 1" not in c.text for c in report.claims)
+    assert any("model check" in reason for reason in report.refused)
+
+
+async def test_past_the_cost_budget_no_further_model_call_is_made(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    from sophia.gateway.providers import ScriptedProvider
+
+    asked: list[str] = []
+    gateway: Gateway = build_gateway(database, ScriptedProvider(_checking_script(asked), name="scripted"))
+    try:
+        service = make_service(gateway=gateway, check_claims_with_model=True, cost_budget_usd=1e-12)
+        report = await service.research(
+            "What is the default of vm.overcommit_memory in Linux?", mode="model", depth="standard"
+        )
+    finally:
+        await gateway.aclose()
+    assert len(asked) == 1  # the plan spent the budget: no claims or checks were asked of the model
+    assert report.claims and not any(c.checked_by_model for c in report.claims)
+
+
+def _clarifying_script(restated: str, seen: list[str]) -> Callable[[dict[str, Any]], str]:
+    def script(body: dict[str, Any]) -> str:
+        system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+        if system.startswith("You prepare research"):
+            return orjson.dumps({"question": restated}).decode()
+        if "Passages:" not in user:
+            seen.append(user)
+            return orjson.dumps({"sub_questions": []}).decode()
+        return orjson.dumps({"claims": []}).decode()
+
+    return script
+
+
+async def test_the_clarify_step_restates_the_question_unless_it_drifts_off_it(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    from sophia.gateway.providers import ScriptedProvider
+
+    asked = "kernel default for overcommit?"
+    for restated, expected in (
+        ("What is the Linux kernel's default vm.overcommit_memory value (overcommit)?", "restated"),
+        ("Tell me about bananas and their history.", "kept"),
+    ):
+        seen: list[str] = []
+        gateway: Gateway = build_gateway(
+            database, ScriptedProvider(_clarifying_script(restated, seen), name="s")
+        )
+        try:
+            service = make_service(gateway=gateway, clarify=True, cost_budget_usd=100.0)
+            report = await service.research(asked, mode="model", depth="standard")
+        finally:
+            await gateway.aclose()
+        planned_from = restated if expected == "restated" else asked
+        assert seen == [planned_from] and report.sub_questions[0] == planned_from
+        assert report.question == asked  # the report still answers what was asked
+        assert report.claims  # the run went on to search and cite from the question it planned from
+
+
+async def test_a_replayed_run_counts_the_model_spend_of_its_checkpointed_steps(
+    make_service: Callable[..., ResearchService], database: Any, corpus: Any
+) -> None:
+    """A stand-in for DBOS's replay: the second run gets every step's checkpointed output and calls nothing."""
+    from sophia.gateway.providers import ScriptedProvider
+
+    kept: dict[str, Any] = {}
+
+    async def recording(name: str, function: Callable[[], Any]) -> Any:
+        kept[name] = await function()
+        return kept[name]
+
+    async def replaying(name: str, function: Callable[[], Any]) -> Any:
+        return kept[name]
+
+    reports, asked = [], []
+    for step in (recording, replaying):
+        gateway: Gateway = build_gateway(database, ScriptedProvider(_checking_script(asked), name="scripted"))
+        try:
+            service = make_service(gateway=gateway, check_claims_with_model=True, cost_budget_usd=100.0)
+            reports.append(
+                await service.research(
+                    "What is the default of vm.overcommit_memory?", mode="model", step=step
+                )
+            )
+        finally:
+            await gateway.aclose()
+        if step is recording:
+            calls, searches = len(asked), corpus.searches
+    assert (
+        len(asked) == calls and corpus.searches == searches
+    )  # the replay asked the model and the web nothing
+    first, again = (r.json() for r in reports)
+    assert first["cost_usd"] > 0 and again["cost_usd"] == first["cost_usd"]
+    assert again["claims"] == first["claims"]

@@ -56,3 +56,21 @@ async def test_an_admin_may_search_any_namespace_and_a_viewer_cannot_forget(stac
     viewer, csrf = await stack.signed_in("vic")
     async with viewer:
         assert (await viewer.post(f"/memory/{mine}/forget", data={"csrf_token": csrf})).status_code == 403
+
+
+async def test_graph_view_shows_my_entitys_relationships_and_history_only(stack: WebStack) -> None:
+    mia, max_ = stack.users["mia"], stack.users["max"]
+    first = await stack.memory.remember("Dana owns the Acme account.", namespace=f"user:{mia}")
+    await stack.memory.remember("Priya owns the Acme account <b>now</b>.", namespace=f"user:{mia}")
+    await stack.memory.remember("Zed owns the Acme account.", namespace=f"user:{max_}")
+    client, _ = await stack.signed_in("mia")
+    async with client:
+        page = await client.get("/memory/graph", params={"entity": "acme"})
+        other = await client.get("/memory/graph", params={"entity": "acme", "ns": f"user:{max_}"})
+    assert page.status_code == 200 and 'data-entity="Acme"' in page.text
+    rows = re.findall(
+        r'<tr class="edge (current|closed)" data-relation="owns">\s*<td><a [^>]*>(\w+)</a>', page.text
+    )
+    assert rows == [("closed", "Dana"), ("current", "Priya")]
+    assert f'href="/memory/{first}?' in page.text and "Zed" not in page.text
+    assert other.status_code == 403

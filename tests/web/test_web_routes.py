@@ -15,6 +15,7 @@ PAGES = [
     "/chat/abc",
     "/memory",
     "/memory/abc",
+    "/memory/graph",
     "/runs",
     "/runs/abc",
     "/usage",

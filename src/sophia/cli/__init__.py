@@ -1,7 +1,7 @@
 """The `sophia` command. Each sub-command group lives in its own module; this file only wires them.
 
-The groups that reach the agents, runs, coding and memory layers (~85 MB resident once imported: DBOS, pydantic-ai,
-NumPy, trafilatura) are added on first use of `app`, and `sophia serve …` never adds them, so
+The groups that reach the agents, runs, coding, connectors' sync and memory layers (~85 MB resident once imported:
+DBOS, pydantic-ai, NumPy, trafilatura) are added on first use of `app`, and `sophia serve …` never adds them, so
 `sophia serve --only gateway` holds only what the gateway needs.
 """
 
@@ -79,11 +79,12 @@ def _full() -> typer.Typer:
     """The whole command: the heavy groups are imported and added once."""
     global _complete
     if not _complete:
-        from sophia.cli import _approvals, _code, _connectors, _memory, _runs
+        from sophia.cli import _approvals, _code, _connectors, _memory, _runs, _sync
 
         _app.command("run")(_runs.run_command)
         _app.command("worker")(_runs.worker_command)
         _app.command("code")(_code.code_command)
+        _app.command("sync")(_sync.sync_command)
         _app.add_typer(_runs.runs_app)
         _app.add_typer(_approvals.app)
         _app.add_typer(_memory.app)

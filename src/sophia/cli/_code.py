@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,57 +11,12 @@ from sophia.accounts import Principal
 from sophia.agents import RunLimits
 from sophia.cli._common import console, handle_errors, run_async, settings_of
 from sophia.cli._runs import _step_line, _worker, local_admin, open_parts
+from sophia.coding import code_run_options
 from sophia.config import Settings
-from sophia.errors import InvalidInput
 from sophia.observability import configure_logging
 from sophia.runs import TERMINAL_STATUSES, RunService
 
-__all__ = ["code_command", "code_options"]
-
-
-def _origin_of(path: Path) -> str | None:
-    found = subprocess.run(
-        ["git", "-C", str(path), "remote", "get-url", "origin"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-        },
-    )
-    return found.stdout.strip() or None if found.returncode == 0 else None
-
-
-def code_options(
-    repo: str,
-    *,
-    branch: str | None,
-    push: bool,
-    base: str | None,
-    test_command: str | None,
-    settings: Settings,
-) -> dict[str, Any]:
-    """A local path is cloned (never edited in place) and pushed to its own origin; a URL is cloned and pushed to."""
-    path = Path(repo).expanduser()
-    if "://" not in repo and not repo.startswith("git@"):
-        if not (path / ".git").exists():
-            raise InvalidInput(f"{repo[:200]!r} is not a git repository (no .git); give a path or a URL")
-        source = str(path.resolve())
-        remote = _origin_of(path.resolve())
-    else:
-        source, remote = repo, None
-    return {
-        "source": source,
-        "remote": remote,
-        "branch": branch,
-        "push": push and settings.coding.push,
-        "base": base or settings.coding.base_branch,
-        "test_command": test_command,
-        "max_attempts": settings.coding.max_attempts,
-        "map_tokens": settings.coding.map_tokens,
-    }
+__all__ = ["code_command"]
 
 
 async def _follow(service: RunService, principal: Principal, run_id: str, approve: bool) -> str:
@@ -135,7 +88,7 @@ def code_command(
     """Fix or change a repository: map it, edit, run its checks in the sandbox, commit, push, open a draft PR."""
     settings = settings_of(ctx)
     configure_logging("WARNING", settings.logging.format)
-    options = code_options(
+    options = code_run_options(
         repo, branch=branch, push=push, base=base, test_command=test_command, settings=settings
     )
     limits = RunLimits(max_steps=max_steps, max_cost_usd=max_cost, max_seconds=3600.0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -45,11 +47,23 @@ class EmbedderChoice(enum.StrEnum):
 
 @asynccontextmanager
 async def _local_runtime(
-    settings: Settings, name: str, embedder: str, *, connect_external: bool = True
+    settings: Settings,
+    name: str,
+    embedder: str,
+    *,
+    connect_external: bool = True,
+    workspace: Path | None = None,
 ) -> AsyncIterator[Any]:
-    """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner."""
+    """Sophia's registry and invoker on the configured database; the caller is you, or SOPHIA_API_KEY's owner.
+
+    `workspace` (checked against `[tools] workspace_roots`) is the directory the workspace and `code` tools act on.
+    """
     from sophia.mcp import open_runtime
-    from sophia.tools import ToolContext
+    from sophia.tools import ToolContext, WorkspaceRoots
+
+    folder = None
+    if workspace is not None:
+        folder = WorkspaceRoots(settings.home, settings.tools.workspace_roots).check(workspace.absolute())
 
     async with cli_database(settings) as database:
         runtime = await open_runtime(settings, database, embedder=embedder, connect_external=connect_external)
@@ -58,17 +72,19 @@ async def _local_runtime(
             if key and runtime.accounts is not None:
                 principal = await runtime.accounts.verify_api_key(key)
                 runtime.context = ToolContext.of(principal, agent=f"mcp:{name}")
+            if folder is not None:
+                runtime.context = dataclasses.replace(runtime.context, workspace=folder)
             yield runtime
         finally:
             await runtime.aclose()
 
 
-async def _serve_stdio(settings: Settings, name: str, embedder: str) -> None:
+async def _serve_stdio(settings: Settings, name: str, embedder: str, workspace: Path | None) -> None:
     from mcp.server.stdio import stdio_server
 
     from sophia.mcp import build_server
 
-    async with _local_runtime(settings, name, embedder) as runtime:
+    async with _local_runtime(settings, name, embedder, workspace=workspace) as runtime:
         server = build_server(name, runtime)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
@@ -116,6 +132,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="HTTP bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default from settings).")] = None,
     embedder: Annotated[EmbedderChoice, typer.Option(help="Memory embeddings.")] = EmbedderChoice.MINILM,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            help="stdio: the checkout the code and workspace tools work in (under a workspace root)."
+        ),
+    ] = None,
 ) -> None:
     """Serve one of Sophia's MCP servers; over stdio the caller is you (or SOPHIA_API_KEY's owner)."""
     from sophia.mcp import SERVER_NAMES
@@ -126,8 +148,10 @@ def serve(
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     if transport is Transport.STDIO:
         configure_logging("WARNING", settings.logging.format, stream=sys.stderr)
-        run_async(_serve_stdio(settings, name, embedder.value))
+        run_async(_serve_stdio(settings, name, embedder.value, workspace))
         return
+    if workspace is not None:
+        fail("--workspace is for stdio; over HTTP each run brings its own workspace")
     configure_logging(settings.logging.level, settings.logging.format)
     _serve_http(settings, name, host, port, embedder.value)
 

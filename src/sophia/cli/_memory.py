@@ -1,4 +1,4 @@
-"""`sophia memory add|search|show|forget|stats|reindex|consolidate|export|import`: the operator's view of memory.
+"""`sophia memory add|search|show|graph|forget|stats|reindex|consolidate|export|import`: the operator's view of memory.
 
 The CLI runs with the operator's authority (every namespace); long work shows a rich progress bar.
 """
@@ -117,11 +117,14 @@ def search(
     ] = None,
     k: int = 10,
     kind: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    graph: Annotated[
+        bool, typer.Option(help="add up to k hits one graph hop from the entities named")
+    ] = False,
 ) -> None:
     """Recall by meaning and keywords; the table shows why each hit ranked where it did."""
     namespaces = namespace or ["global"]
-    hits = _with_memory(ctx, lambda s: s.recall(query, namespaces, kind or None, k))
-    table = Table("score", "kind", "namespace", "content", "kw", "vec", "id")
+    hits = _with_memory(ctx, lambda s: s.recall(query, namespaces, kind or None, k, expand_graph=graph))
+    table = Table("score", "kind", "namespace", "content", "kw", "vec", "via", "id")
     table.columns[-1].no_wrap = True
     for hit in hits:
         r = hit.reasons
@@ -132,6 +135,7 @@ def search(
             hit.memory.content[:80],
             "-" if r.keyword_rank is None else str(r.keyword_rank),
             "-" if r.vector_rank is None else str(r.vector_rank),
+            r.via_graph or "-",
             hit.memory.id,
         )
     console.print(table, width=max(console.width, 160))
@@ -147,6 +151,34 @@ def show(ctx: typer.Context, memory_id: str) -> None:
         return await service.get(memory_id, namespaces=namespace or "global")
 
     console.print_json(json.dumps(memory_record(_with_memory(ctx, work))))
+
+
+@app.command("graph")
+@handle_errors
+def graph(
+    ctx: typer.Context,
+    entity: str,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="repeat for several; default global")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the entity views as JSON")] = False,
+) -> None:
+    """What the graph knows about ENTITY: every relationship (closed ones with their end) and its source memory."""
+    views = _with_memory(ctx, lambda s: s.graph(entity, namespaces=namespace or ["global"]))
+    if as_json:
+        console.print_json(json.dumps([asdict(v) for v in views], default=str))
+        return
+    if not views:
+        fail(f"no entity {entity[:80]!r} in {', '.join(namespace or ['global'])}", code=1)
+    for view in views:
+        table = Table("subject", "relation", "object", "valid from", "valid until", "source memory")
+        table.title = f"{view.name} ({view.type}) in {view.namespace}: {len(view.mentioned_in)} mention(s)"
+        for e in view.edges:
+            until = "current" if e.valid_until is None else f"{e.valid_until:%Y-%m-%d %H:%M}"
+            table.add_row(
+                e.subject, e.relation, e.object, f"{e.valid_from:%Y-%m-%d %H:%M}", until, e.source_memory_id
+            )
+        console.print(table, width=max(console.width, 140))
 
 
 @app.command("forget")

@@ -23,9 +23,11 @@ from sophia.config import Settings
 from sophia.gateway import build_gateway
 from sophia.memory import ConsolidationSchedule, MemoryService, open_memory
 from sophia.observability import configure_logging
+from sophia.research import ResearchService
 from sophia.runs import (
     TERMINAL_STATUSES,
     ApprovalDesk,
+    ResearchRun,
     RunInfo,
     RunRuntime,
     RunService,
@@ -102,7 +104,10 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
         kinds={
             "code": CodingOrchestrator(
                 gateway, parts.invoker, parts.memory, model=parts.settings.coding.model
-            )
+            ),
+            "research": ResearchRun(
+                ResearchService(parts.settings, gateway=gateway, memory=parts.memory), parts.database
+            ),
         },
     )
     worker = RunWorker(
@@ -225,8 +230,8 @@ def run_command(
     agent: Annotated[
         str,
         typer.Option(
-            help="chat (one agent with tools), team (planner, specialists, reviewer) or consensus "
-            "(independent answers, a judge picks)."
+            help="chat (one agent with tools), team (planner, specialists, reviewer), consensus "
+            "(independent answers, a judge picks) or research (a cited report; the output is its JSON)."
         ),
     ] = "chat",
     max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many model and tool calls.")] = 30,

@@ -18,7 +18,6 @@ from sophia.errors import ConfigError
 from sophia.observability import configure_logging
 
 log = logging.getLogger("sophia.serve")
-GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 async def _preflight(settings: Settings) -> None:
@@ -63,13 +62,13 @@ def serve(
     if settings.server.engine == "granian":
         _run_granian(app, bind_host, bind_port, settings)
     else:
-        _run_uvicorn(app, bind_host, bind_port, settings.server.trusted_proxies)
+        _run_uvicorn(app, bind_host, bind_port, settings)
 
 
-def _run_uvicorn(app: Any, host: str, port: int, trusted_proxies: list[str]) -> None:
+def _run_uvicorn(app: Any, host: str, port: int, settings: Settings) -> None:
     import uvicorn
 
-    from sophia.server import http_protocol, proxy_options
+    from sophia.server import DrainingServer, http_protocol, proxy_options
 
     config = uvicorn.Config(
         app,
@@ -80,10 +79,10 @@ def _run_uvicorn(app: Any, host: str, port: int, trusted_proxies: list[str]) -> 
         log_config=None,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **proxy_options(trusted_proxies),
+        timeout_graceful_shutdown=round(settings.server.graceful_shutdown_seconds),
+        **proxy_options(settings.server.trusted_proxies),
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config, app=app, drain_seconds=settings.server.drain_seconds).run()
 
 
 class _QuietEmbedWarning(logging.Filter):
@@ -120,7 +119,7 @@ def _run_granian(app: Any, host: str, port: int, settings: Settings) -> None:
         log_level=LogLevels.warning,
         log_dictconfig={"loggers": {"_granian": {"level": "WARNING", "propagate": True}}},
     )
-    server.workers_kill_timeout = GRACEFUL_SHUTDOWN_SECONDS
+    server.workers_kill_timeout = round(settings.server.graceful_shutdown_seconds)
     # Granian installs its logging config with `dictConfig`; put Sophia's handler back on the root logger.
     configure_logging(settings.logging.level, settings.logging.format)
     logging.getLogger("_granian").addFilter(_QuietEmbedWarning())

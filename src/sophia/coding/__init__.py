@@ -4,23 +4,24 @@ Only the shells import this package: they register its `code.*` tools and plug `
 run worker as the `code` run kind.
 """
 
-from sophia.coding._checks import Check, CheckResult, detect_checks, failure_digest
+from sophia.coding._checks import Check, CheckResult, check_shell, detect_checks, failure_digest
 from sophia.coding._delivery import (
     CheckRun,
     DeliveryFailed,
     Deployer,
     DeployResult,
-    GitHubPullRequests,
     InMemoryPullRequests,
     PullRequest,
     PullRequests,
     repository_slug,
 )
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, check_edit_path, parse_blocks
+from sophia.coding._github import GitHubDelivery, github_delivery
 from sophia.coding._gitops import GitFailed, GitRunner
 from sophia.coding._lessons import CodingLessons, repository_namespace
 from sophia.coding._loop import CodingOptions, CodingResult, CodingTask
-from sophia.coding._orchestrator import CodingOrchestrator, render_result
+from sophia.coding._options import code_run_options, is_remote_url
+from sophia.coding._orchestrator import CodeView, CodingOrchestrator, code_view, render_result
 from sophia.coding._repomap import RankedFile, RepoMap, SummaryCache, estimate_tokens
 from sophia.coding._session import CodeSession, ModelReply, ToolOutcome
 from sophia.coding._setup import code_tools_for
@@ -36,6 +37,7 @@ __all__ = [
     "CheckRun",
     "CodeSession",
     "CodeTools",
+    "CodeView",
     "CodingLessons",
     "CodingOptions",
     "CodingOrchestrator",
@@ -48,7 +50,7 @@ __all__ = [
     "EditRefused",
     "FileSummary",
     "GitFailed",
-    "GitHubPullRequests",
+    "GitHubDelivery",
     "GitRunner",
     "InMemoryPullRequests",
     "ModelReply",
@@ -62,10 +64,15 @@ __all__ = [
     "ToolOutcome",
     "apply_block",
     "check_edit_path",
+    "check_shell",
+    "code_run_options",
+    "code_view",
     "code_tools_for",
     "detect_checks",
     "estimate_tokens",
+    "github_delivery",
     "failure_digest",
+    "is_remote_url",
     "is_test_file",
     "language_of",
     "looks_like_diff",

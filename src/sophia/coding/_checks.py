@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "CheckResult", "detect_checks", "failure_digest"]
+from sophia.tools import ShellRunner, ShellSettings
+
+__all__ = ["Check", "CheckResult", "check_shell", "detect_checks", "failure_digest"]
 
 _NOT_FOUND = 127
 _DIGEST_CHARS = 4000
@@ -36,7 +39,12 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.status in ("passed", "unavailable")
+        return self.status == "passed"
+
+    @property
+    def blocking(self) -> bool:
+        """Failed or timed out: the change is not done. `unavailable` proves nothing either way."""
+        return self.status in ("failed", "timed_out")
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -140,8 +148,29 @@ def failure_digest(results: Sequence[CheckResult]) -> str:
     """What the model reads after a failed attempt: each failed check's command and its output's tail."""
     parts: list[str] = []
     for result in results:
-        if result.passed:
+        if not result.blocking:
             continue
         tail = result.output[-_DIGEST_CHARS:]
         parts.append(f"$ {result.command}  ({result.status}, exit {result.exit_code})\n{tail}")
     return "\n\n".join(parts)
+
+
+def check_shell(settings: ShellSettings | None = None, python: Path | None = None) -> ShellRunner:
+    """The sandbox the checks run in, with a Python environment bound read-only and first on PATH, so
+    `python3 -m pytest` finds pytest and the project's test dependencies: `python` (a virtualenv or an install
+    prefix, `[coding] python`), else the environment Sophia runs on."""
+    prefix = python.expanduser().resolve() if python is not None else Path(sys.prefix)
+    prefixes = dict.fromkeys((str(prefix), str(_base_prefix(prefix))))
+    return ShellRunner(settings, read_only=tuple(prefixes), path_prefix=(str(prefix / "bin"),))
+
+
+def _base_prefix(prefix: Path) -> Path:
+    """A virtualenv's interpreter lives in the `home` its pyvenv.cfg names; an install prefix is its own."""
+    if prefix == Path(sys.prefix):
+        return Path(sys.base_prefix)
+    try:
+        config = (prefix / "pyvenv.cfg").read_text()
+    except OSError:
+        return prefix
+    found = re.search(r"^home\s*=\s*(.+)$", config, re.MULTILINE)
+    return Path(found.group(1).strip()).parent if found else prefix

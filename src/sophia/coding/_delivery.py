@@ -1,7 +1,7 @@
 """Delivery: draft pull requests and their checks behind a small Protocol, and a deploy with health check and rollback.
 
-`GitHubPullRequests` speaks GitHub's REST API (pulls, check-runs) over httpx; `InMemoryPullRequests` is the real-
-code double. When the GitHub connector lands in `sophia.connectors` it will implement the same Protocol.
+`GitHubDelivery` (`_github.py`) implements the Protocol on the GitHub connector; `InMemoryPullRequests` is the
+real-code double.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ __all__ = [
     "DeployResult",
     "Deployer",
     "DeliveryFailed",
-    "GitHubPullRequests",
     "InMemoryPullRequests",
     "PullRequest",
     "PullRequests",
@@ -85,70 +84,6 @@ def repository_slug(url: str) -> str | None:
         return None
     parts = [p for p in text.split("/") if p]
     return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 else None
-
-
-class GitHubPullRequests:
-    """GitHub's REST API: `POST /repos/{repo}/pulls`, `GET …/pulls?head=`, `GET …/commits/{ref}/check-runs`."""
-
-    def __init__(
-        self,
-        token: str | None,
-        *,
-        base_url: str = "https://api.github.com",
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers, transport=transport, timeout=timeout
-        )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = await self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise DeliveryFailed(f"GitHub did not answer {method} {path}: {type(error).__name__}") from None
-        if response.status_code >= 400:
-            try:
-                message = str(response.json().get("message", ""))[:300]
-            except ValueError:
-                message = response.text[:300]
-            raise DeliveryFailed(f"GitHub refused {method} {path} ({response.status_code}): {message}")
-        return response.json()
-
-    @staticmethod
-    def _pull(data: dict[str, Any]) -> PullRequest:
-        return PullRequest(
-            int(data["number"]),
-            str(data["html_url"]),
-            str(data["head"]["ref"]),
-            str(data["base"]["ref"]),
-            bool(data.get("draft", False)),
-            str(data.get("state", "open")),
-        )
-
-    async def find_open(self, repo: str, head: str) -> PullRequest | None:
-        owner = repo.split("/", 1)[0]
-        found = await self._request("GET", f"/repos/{repo}/pulls", params={"head": f"{owner}:{head}"})
-        return self._pull(found[0]) if found else None
-
-    async def open_pull_request(
-        self, repo: str, *, title: str, body: str, head: str, base: str, draft: bool = True
-    ) -> PullRequest:
-        payload = {"title": title, "body": body, "head": head, "base": base, "draft": draft}
-        return self._pull(await self._request("POST", f"/repos/{repo}/pulls", json=payload))
-
-    async def read_checks(self, repo: str, ref: str) -> list[CheckRun]:
-        data = await self._request("GET", f"/repos/{repo}/commits/{ref}/check-runs")
-        return [
-            CheckRun(str(c["name"]), str(c["status"]), c.get("conclusion"))
-            for c in data.get("check_runs", [])
-        ]
 
 
 @dataclass

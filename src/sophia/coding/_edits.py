@@ -198,4 +198,9 @@ def apply_block(content: str | None, block: EditBlock) -> str:
             f"the SEARCH text occurs {exact} times in {block.path}; include more surrounding lines "
             "so it matches exactly once"
         )
-    return _apply_loose(content, block)
+    try:
+        return _apply_loose(content, block)
+    except EditRefused:
+        if block.replace.strip() and len(_aligned(content, block.replace)) == 1:
+            return content  # the same edit sent again after it was applied: nothing left to change
+        raise

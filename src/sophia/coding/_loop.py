@@ -19,11 +19,13 @@ from sophia.coding._repomap import RepoMap, SummaryCache, estimate_tokens
 from sophia.coding._session import CodeSession
 from sophia.coding._weakening import is_test_file, weakened_tests
 from sophia.errors import SophiaError
+from sophia.memory import Embedder
 
 __all__ = ["CodingOptions", "CodingResult", "CodingTask"]
 
 _FILE_TOKENS = 6000
 _MAX_FILES = 4
+_RESERVED_TOKENS = 1536
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class CodingOptions:
     namespace: str | None = None
     remote: str | None = None
     """Where to push: default the clone's origin (for a local path, set it to that repository's own origin)."""
+    context_tokens: int | None = None
+    """The model's context window: the map and the files shown are cut to fit it (a 4k local model, say)."""
 
     def to_record(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -71,6 +75,8 @@ class CodingResult:
     problems: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
     models: list[str] = field(default_factory=list)
+    model_outcomes: list[dict[str, Any]] = field(default_factory=list)
+    """Per attempt, the model that wrote the edit and whether the checks then passed (fed to the gateway)."""
 
     @property
     def edits_clean(self) -> bool:
@@ -120,6 +126,7 @@ class CodingTask:
         lessons: CodingLessons | None = None,
         git: GitRunner | None = None,
         cache: SummaryCache | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.session = session
         self.workspace = workspace
@@ -127,6 +134,7 @@ class CodingTask:
         self.lessons = lessons
         self.git = git or GitRunner()
         self.cache = cache or SummaryCache()
+        self.embedder = embedder
         self.result = CodingResult()
         self.base_branch = options.base or "main"
 
@@ -161,18 +169,29 @@ class CodingTask:
 
         return list((await self.session.local("memory.recall", recall))["lessons"])
 
+    def _budgets(self) -> tuple[int, int]:
+        """(map tokens, file tokens): the defaults, or a share of the model's context window that leaves room
+        for the instructions, the feedback of a later attempt and the answer."""
+        window = self.options.context_tokens
+        if window is None:
+            return self.options.map_tokens, _FILE_TOKENS
+        room = max(256, window - _RESERVED_TOKENS)
+        map_tokens = min(self.options.map_tokens, room // 3)
+        return map_tokens, room - map_tokens
+
     def _files_for(self, task: str) -> tuple[str, list[tuple[str, str]]]:
-        repo = RepoMap(self.workspace, self.cache)
+        repo = RepoMap(self.workspace, self.cache, embedder=self.embedder)
         ranked = repo.rank(task)
+        map_tokens, file_tokens = self._budgets()
         files: list[tuple[str, str]] = []
         used = 0
         for item in ranked[: _MAX_FILES * 3]:
             text = (self.workspace / item.summary.path).read_text(errors="replace")
-            if used + estimate_tokens(text) > _FILE_TOKENS or len(files) >= _MAX_FILES:
+            if used + estimate_tokens(text) > file_tokens or len(files) >= _MAX_FILES:
                 continue
             files.append((item.summary.path, text))
             used += estimate_tokens(text)
-        return repo.render(ranked, self.options.map_tokens), files
+        return repo.render(ranked, map_tokens), files
 
     async def _context(self, task: str) -> dict[str, Any]:
         async def gather() -> dict[str, Any]:
@@ -238,14 +257,25 @@ class CodingTask:
             result.edits += 1
             result.refused += len(refused)
             if edit.ok and not edit.output["applied"]:
+                result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": False})
+                await self.session.record_outcome(reply, 0.0)
                 messages.append({"role": "user", "content": feedback_message(refused, "", [])})
                 continue
             checks = await self._check(f"after-{attempt}")
             result.checks = [c.to_record() for c in checks]
             result.weakened = await self._weakened(base)
-            passed = all(c.passed for c in checks)
-            if passed and not result.weakened:
-                result.status = "resolved" if result.tests_detected else "unverified"
+            solved = not any(c.blocking for c in checks) and not result.weakened
+            result.model_outcomes.append({"model": reply.model, "attempt": attempt, "solved": solved})
+            await self.session.record_outcome(reply, 1.0 if solved else 0.0)
+            if solved:
+                proven = result.tests_detected and any(c.passed for c in checks)
+                result.status = "resolved" if proven else "unverified"
+                if not proven:
+                    missing = [c.command for c in checks if c.status == "unavailable"]
+                    result.problems.append(
+                        "no check proved the change"
+                        + (f" (not installed in the sandbox: {', '.join(missing)})" if missing else "")
+                    )
                 break
             feedback = feedback_message(refused, failure_digest(checks), result.weakened)
             messages.append({"role": "user", "content": feedback})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sophia.memory import MemoryService
 from sophia.runs import KindCall, KindOutcome
 from sophia.tools import ToolContext, ToolInvoker
 
-__all__ = ["CodingOrchestrator", "render_result"]
+__all__ = ["CodeView", "CodingOrchestrator", "code_view", "render_result"]
 
 _OUTPUT_DIFF_CHARS = 30_000
 _OUTPUT_CHECK_CHARS = 6_000
@@ -36,6 +37,42 @@ def render_result(result: CodingResult) -> str:
     return "\n\n".join(parts)
 
 
+_SECTION = re.compile(r"\n\n--- (diff|self-review|(.+) \((passed|failed|timed_out|unavailable)\)) ---\n")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    command: str
+    status: str
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeView:
+    """A code run's output cut back into what `render_result` wrote: summary, diff, checks, review."""
+
+    summary: str
+    diff: str = ""
+    checks: tuple[CheckView, ...] = ()
+    review: str = ""
+
+
+def code_view(output: str) -> CodeView:
+    found = list(_SECTION.finditer(output))
+    summary = output[: found[0].start()] if found else output
+    diff, review, checks = "", "", []
+    for index, match in enumerate(found):
+        end = found[index + 1].start() if index + 1 < len(found) else len(output)
+        body = output[match.end() : end]
+        if match.group(1) == "diff":
+            diff = body
+        elif match.group(1) == "self-review":
+            review = body
+        else:
+            checks.append(CheckView(match.group(2), match.group(3), body))
+    return CodeView(summary, diff, tuple(checks), review)
+
+
 @dataclass
 class CodingOrchestrator:
     gateway: Gateway | None
@@ -53,9 +90,15 @@ class CodingOrchestrator:
             self.gateway, self.invoker, steps, context=context, limits=limits, model=self.model
         )
         namespace = options.namespace or repository_namespace(options.source)
-        options = CodingOptions.from_record({**options.to_record(), "namespace": namespace})
+        entry = self.gateway.catalog.get(self.model) if self.gateway is not None else None
+        window = options.context_tokens or (entry.context_window if entry is not None else None)
+        record = {**options.to_record(), "namespace": namespace, "context_tokens": window}
+        options = CodingOptions.from_record(record)
         lessons = CodingLessons(self.memory) if self.memory is not None else None
-        return CodingTask(session, Path(context.workspace), options, lessons=lessons, cache=self.cache)
+        embedder = self.memory.embedder if self.memory is not None else None
+        return CodingTask(
+            session, Path(context.workspace), options, lessons=lessons, cache=self.cache, embedder=embedder
+        )
 
     async def __call__(self, call: KindCall) -> KindOutcome:
         options = CodingOptions.from_record(call.options)

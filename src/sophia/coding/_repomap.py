@@ -1,8 +1,9 @@
 """The repository map: every source file's symbols, ranked by relevance to the task and cut to a token budget.
 
 Ranking is a personalised PageRank over the reference graph (file A uses a name file B defines: an edge A→B),
-started from the files the task's words point at and from the boosts the caller adds (the memory's hybrid
-recall, see `CodeIndex`). Summaries are cached by the hash of each file's content, so a second map of a large
+started from the files the task's words point at, from memory's hybrid text ranking of each file's outline
+against the task (`sophia.memory.rank_texts`: BM25, then vectors when an embedder is given, fused by RRF) and
+from the boosts the caller adds. Summaries are cached by the hash of each file's content, so a second map of a large
 repository re-parses only what changed.
 """
 
@@ -20,9 +21,9 @@ from pathlib import Path
 
 from sophia.coding._symbols import FileSummary, python_summary
 from sophia.coding._treesitter import language_of, treesitter_summary
-from sophia.memory import query_terms
+from sophia.memory import Embedder, query_terms, rank_texts
 
-__all__ = ["RankedFile", "RepoMap", "SummaryCache", "estimate_tokens"]
+__all__ = ["RankedFile", "RepoMap", "SummaryCache", "estimate_tokens", "text_boosts"]
 
 EXTRACTOR_VERSION = "1"
 _MAX_FILE_BYTES = 400_000
@@ -34,6 +35,8 @@ _SKIPPED_DIRS = frozenset(
 _DAMPING = 0.85
 _ITERATIONS = 40
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEXT_TOP = 10
+_TEXT_WEIGHT = 2.0
 
 
 def estimate_tokens(text: str) -> int:
@@ -106,9 +109,12 @@ def _summarise(relative: str, data: bytes, digest: str) -> FileSummary:
 class RepoMap:
     """Summaries of one repository checkout; `rank` and `render` make the map a model reads."""
 
-    def __init__(self, root: Path, cache: SummaryCache | None = None) -> None:
+    def __init__(
+        self, root: Path, cache: SummaryCache | None = None, *, embedder: Embedder | None = None
+    ) -> None:
         self.root = root.resolve()
         self.cache = cache or SummaryCache()
+        self.embedder = embedder
 
     def summaries(self) -> list[FileSummary]:
         out: list[FileSummary] = []
@@ -136,6 +142,8 @@ class RepoMap:
         if not files:
             return []
         start = _task_weights(task, files)
+        for path, weight in text_boosts(task, files, self.embedder).items():
+            start[path] = start.get(path, 0.0) + weight
         for path, weight in (boosts or {}).items():
             start[path] = start.get(path, 0.0) + weight
         scores = _pagerank(files, start)
@@ -168,6 +176,14 @@ def outline(summary: FileSummary) -> str:
         indent = "    " if symbol.parent else "  "
         lines.append(f"{indent}{symbol.line}: {symbol.signature}")
     return "\n".join(lines) + "\n"
+
+
+def text_boosts(task: str, files: list[FileSummary], embedder: Embedder | None) -> dict[str, float]:
+    """The hybrid text ranking of the files' outlines against the task: the top ten, weighted by rank."""
+    if not task.strip():
+        return {}
+    ranked = rank_texts(task, [outline(f) for f in files], embedder=embedder)
+    return {files[i].path: _TEXT_WEIGHT / (1 + place) for place, (i, _) in enumerate(ranked[:_TEXT_TOP])}
 
 
 def _task_weights(task: str, files: list[FileSummary]) -> dict[str, float]:

@@ -36,6 +36,8 @@ class ModelReply:
     text: str
     model: str
     cost_usd: float
+    request_id: str = ""
+    """The gateway request id (the usage ledger's), which an outcome is recorded against."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,8 +98,9 @@ class CodeSession:
         body = {"model": self.model_name, "messages": messages, "stream": False, "temperature": 0}
 
         async def call() -> dict[str, Any]:
+            request_id = uuid.uuid4().hex
             try:
-                response, outcome = await gateway.complete(body, self.caller, uuid.uuid4().hex)
+                response, outcome = await gateway.complete(body, self.caller, request_id)
             except SophiaError as error:
                 return {"error": error.message}
             message = (response.get("choices") or [{}])[0].get("message") or {}
@@ -107,6 +110,7 @@ class CodeSession:
                 "cost_usd": outcome.cost_usd,
                 "input_tokens": outcome.input_tokens,
                 "output_tokens": outcome.output_tokens,
+                "request_id": request_id,
             }
 
         data = await self.steps.run_step(seq, f"model:{purpose}", call, once=False)
@@ -131,7 +135,24 @@ class CodeSession:
                 detail,
             )  # fmt: skip
         )
-        return ModelReply(str(data["text"]), str(data["model"]), cost)
+        return ModelReply(str(data["text"]), str(data["model"]), cost, str(data.get("request_id") or ""))
+
+    async def record_outcome(self, reply: ModelReply, score: float) -> None:
+        """Tell the gateway how the answer did (1 = its edit passed the checks), so routing for the task learns
+        which model solves it. A step run once: a replay never counts an outcome twice. A gateway without
+        outcome learning (`record_outcome`) is left alone."""
+        record = getattr(self.gateway, "record_outcome", None)
+        if record is None or not reply.request_id:
+            return
+
+        async def send() -> dict[str, Any]:
+            try:
+                task, model = await record(reply.request_id, score, source="run")
+            except SophiaError as error:
+                return {"status": "error", "message": error.message}
+            return {"status": "ok", "summary": f"{model} on {task}: {score:g}"}
+
+        await self.local("gateway.outcome", send, once=True)
 
     async def local(self, name: str, function: StepFunction, *, once: bool = False) -> dict[str, Any]:
         """A step of the orchestrator's own (clone, diff, recall): checkpointed, shown with the run's steps."""

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from sophia.coding._checks import Check, CheckResult, detect_checks
+from sophia.coding._checks import Check, CheckResult, check_shell, detect_checks
 from sophia.coding._delivery import DeliveryFailed, Deployer, PullRequests, repository_slug
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, parse_blocks
+from sophia.coding._github import GitHubDelivery
 from sophia.coding._gitops import GitRunner
 from sophia.coding._repomap import RepoMap, SummaryCache
 from sophia.coding._udiff import looks_like_diff, parse_unified_diff
@@ -35,6 +36,8 @@ from sophia.tools import (
 __all__ = ["CodeTools", "parse_edits", "register_code_tools"]
 
 _STATE_CHARS = 20_000
+_CHECK_ENV = "PYTHONDONTWRITEBYTECODE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"
+"""The checks run the project's own tests: the pytest plugins installed beside Sophia stay out of them."""
 _SEARCH_HITS = 50
 _MAX_SEARCH_FILE = 400_000
 
@@ -65,13 +68,18 @@ def _write(path: Path, content: str) -> None:
 
 @dataclass
 class CodeTools:
-    """Holds what the tools share: shell limits, git, the map cache, pull requests and the deployer."""
+    """Holds what the tools share: shell limits, git, the map cache, pull requests and the deployer.
 
-    shell: ShellRunner = field(default_factory=ShellRunner)
+    With `github` (the GitHub connector) the push and the pull request go through it; `pull_requests` alone
+    (a double in tests) opens pull requests and the push goes to the clone's origin with plain git.
+    """
+
+    shell: ShellRunner = field(default_factory=check_shell)
     checks: Sequence[str] = ()
     git: GitRunner = field(default_factory=GitRunner)
     cache: SummaryCache = field(default_factory=SummaryCache)
     pull_requests: PullRequests | None = None
+    github: GitHubDelivery | None = None
     github_repo: str | None = None
     deployer: Deployer | None = None
 
@@ -163,10 +171,10 @@ class CodeTools:
         checks = [Check("custom", command)] if command else detect_checks(root, self.checks)
         results: list[CheckResult] = []
         for check in checks:
-            shell = await self.shell.run(f"export PYTHONDONTWRITEBYTECODE=1; {check.command}", context)
+            shell = await self.shell.run(f"export {_CHECK_ENV}; {check.command}", context)
             results.append(CheckResult.of_shell(check, shell))
         return {
-            "passed": bool(results) and all(r.passed for r in results),
+            "passed": any(r.passed for r in results) and not any(r.blocking for r in results),
             "detected": [c.to_record() for c in checks],
             "results": [r.to_record() for r in results],
         }
@@ -199,10 +207,20 @@ class CodeTools:
         """Push the branch to the remote; a branch the remote already has at this commit is not pushed again."""
         _check_branch(branch)
         root = resolve_in_workspace(context, ".")
+        if self.github is not None and remote is None:
+            repo = self._repo(await self.git.remote_url(root))
+            return {**(await self.github.push(repo, root, branch, self.git)), "repo": repo}
         url = remote or await self.git.remote_url(root)
         if url is None:
             raise DeliveryFailed("the repository has no origin remote; give the remote to push to")
         return {**(await self.git.push(root, url, branch)), "remote": _shown_url(url)}
+
+    @property
+    def _pulls(self) -> PullRequests:
+        pulls = self.github or self.pull_requests
+        if pulls is None:
+            raise DeliveryFailed("no pull-request service is configured; add [connectors.github]")
+        return pulls
 
     def _repo(self, remote_url: str | None) -> str:
         repo = self.github_repo or (repository_slug(remote_url) if remote_url else None)
@@ -219,14 +237,13 @@ class CodeTools:
         context: ToolContext,
     ) -> dict[str, Any]:
         """Open a draft pull request, or return the one already open for the branch (never a second one)."""
-        if self.pull_requests is None:
-            raise DeliveryFailed("no pull-request service is configured; set [coding] github_token")
+        pulls = self._pulls
         root = resolve_in_workspace(context, ".")
         repo = self._repo(await self.git.remote_url(root))
-        found = await self.pull_requests.find_open(repo, branch)
+        found = await pulls.find_open(repo, branch)
         if found is not None:
             return {**found.to_record(), "repo": repo, "created": False}
-        pull = await self.pull_requests.open_pull_request(
+        pull = await pulls.open_pull_request(
             repo, title=title[:250], body=body[:60_000], head=branch, base=base, draft=True
         )
         return {**pull.to_record(), "repo": repo, "created": True}
@@ -235,10 +252,9 @@ class CodeTools:
         self, ref: Annotated[str, "A branch or commit."], context: ToolContext
     ) -> list[dict[str, Any]]:
         """The CI check runs reported for a branch or commit."""
-        if self.pull_requests is None:
-            raise DeliveryFailed("no pull-request service is configured; set [coding] github_token")
+        pulls = self._pulls
         repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
-        return [c.to_record() for c in await self.pull_requests.read_checks(repo, ref)]
+        return [c.to_record() for c in await pulls.read_checks(repo, ref)]
 
     async def deploy(self, context: ToolContext) -> dict[str, Any]:
         """Run the configured deploy command, verify the health URL, and roll back when it fails."""

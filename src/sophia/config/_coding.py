@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CodingSettings"]
-
-_REFERENCE_SCHEMES = ("env:", "secret:", "file:", "vault:", "esc:")
 
 
 class CodingSettings(BaseModel):
@@ -17,6 +17,11 @@ class CodingSettings(BaseModel):
         default_factory=list,
         description="Commands run after each edit (in the sandbox); empty: detected from the repository.",
     )
+    python: Path | None = Field(
+        default=None,
+        description="The Python environment (a virtualenv or prefix) the checks run with, bound read-only in the"
+        " sandbox; default: the one Sophia runs on.",
+    )
     check_timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
     check_output_bytes: int = Field(default=200_000, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=50, description="Edit-and-check rounds before giving up.")
@@ -25,16 +30,12 @@ class CodingSettings(BaseModel):
     base_branch: str | None = Field(
         default=None, description="The pull request's base; default: the clone's."
     )
-    github_token: str | None = Field(default=None, description="A secret reference, e.g. `secret:github`.")
-    github_api_url: str = "https://api.github.com"
+    github: str | None = Field(
+        default=None,
+        description="The GitHub connector ([connectors.NAME]) that pushes and opens pull requests; default: the"
+        " only one configured.",
+    )
     github_repo: str | None = Field(default=None, description="`owner/name`; default: from the remote URL.")
     deploy_command: str | None = Field(default=None, description="Run on the host after an approved deploy.")
     deploy_health_url: str | None = None
     rollback_command: str | None = None
-
-    @field_validator("github_token")
-    @classmethod
-    def _a_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(_REFERENCE_SCHEMES):
-            raise ValueError("github_token must be a secret reference (env:NAME, secret:NAME, file:/path, …)")
-        return value

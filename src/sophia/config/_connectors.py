@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+
+from sophia.config._durations import seconds
 
 __all__ = ["CONNECTOR_NAME", "ConnectorSettings", "EventTrigger"]
 
@@ -68,6 +70,10 @@ class ConnectorSettings(_Section):
         ge=0,
         le=3600,
         description="Longest wait for a rate-limit reset before failing the call.",
+    )
+    sync_every: Annotated[float, BeforeValidator(seconds), Field(ge=0)] = Field(
+        default=0.0,
+        description='Sync this connector (if it is syncable) every period, e.g. "15m"; "off" or 0: only on demand.',
     )
     on_event: dict[str, EventTrigger] = Field(
         default_factory=dict,

@@ -66,6 +66,14 @@ class ResearchSettings(_Section):
         default="auto",
         description="auto: the model writes claims when one other than the bundled one is set.",
     )
+    clarify: bool = Field(
+        default=False,
+        description="Let the model restate the question as one self-contained question before planning.",
+    )
+    check_claims_with_model: bool = Field(
+        default=False,
+        description="After the lexical check, ask the model whether each kept claim's quote supports it.",
+    )
     remember_findings: bool = Field(default=True, description="Store kept claims as research memories.")
     allow_private_sources: bool = Field(
         default=False,

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
+from sophia.config._durations import seconds as _seconds
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import ResearchSettings
 from sophia.config._tools import ToolSettings
@@ -99,6 +100,18 @@ class ServerSettings(_Section):
         default=True,
         description="Run a run worker inside `sophia serve`; keep off when separate `sophia worker`s take runs.",
     )
+    drain_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="After SIGTERM, keep serving this long with /readyz at 503 so load balancers stop sending.",
+    )
+    graceful_shutdown_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Then how long in-flight requests and streams may take to finish before they are cut.",
+    )
 
 
 class LoggingSettings(_Section):
@@ -137,6 +150,22 @@ class SecretsSettings(_Section):
     esc: EscSettings | None = None
 
 
+_URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
+
+
+def _check_url_or_ref(value: str) -> str:
+    """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
+    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
+        raise ValueError(
+            "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
+        )
+    return value
+
+
+UrlOrRef = Annotated[str, AfterValidator(_check_url_or_ref)]
+"""A URL with no password in it, or a secret reference to a URL (resolved by `sophia.secrets` at use)."""
+
+
 class WebSettings(_Section):
     """Dashboard, session, rate-limit and metrics settings; every default is the safe one."""
 
@@ -157,7 +186,11 @@ class WebSettings(_Section):
         ge=0,
         description="Per client address, requests whose API key is missing or wrong (API and MCP); 0 turns it off.",
     )
-    redis_url: str | None = Field(default=None, description="Share rate-limit counters between replicas.")
+    redis_url: UrlOrRef | None = Field(
+        default=None,
+        description="What replicas share: rate-limit counters, budget spend and reservations, breaker state "
+        "(a URL, or a secret reference to one such as env:REDIS_URL).",
+    )
     redis_prefix: str = Field(
         default="sophia:", min_length=1, description="Prefix of the counters' Redis keys, one per deployment."
     )
@@ -223,36 +256,6 @@ class BudgetSettings(_Section):
         ge=0,
         description="How often a server re-reads budget limits and spend (limits set elsewhere apply within it).",
     )
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
-
-
-def _seconds(value: Any) -> Any:
-    """'90s', '30m', '1h', '1d', a number of seconds, or 'off'/0 (never) -> seconds as a float."""
-    if isinstance(value, str):
-        if value.strip().lower() in ("off", "never", ""):
-            return 0.0
-        match = _DURATION.match(value.lower())
-        if match is None:
-            raise ValueError('a duration is a number with s, m, h or d ("90s", "1h", "1d"), or "off"')
-        return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    return value
-
-
-def _check_url_or_ref(value: str) -> str:
-    """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
-    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
-        raise ValueError(
-            "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
-        )
-    return value
-
-
-UrlOrRef = Annotated[str, AfterValidator(_check_url_or_ref)]
-"""A URL with no password in it, or a secret reference to a URL (resolved by `sophia.secrets` at use)."""
 
 
 class MemoryBackendSettings(_Section):

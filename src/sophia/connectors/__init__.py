@@ -44,7 +44,21 @@ from sophia.connectors._model import (
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import RateGate, RateState
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
-from sophia.connectors._sync import Syncable, SyncPage, SyncRecord
+from sophia.connectors._sync import (
+    NotSyncable,
+    StreamResult,
+    StreamStatus,
+    Syncable,
+    SyncEngine,
+    SyncPage,
+    SyncRecord,
+    SyncReport,
+    SyncStatus,
+    UnknownStream,
+    namespace_of,
+    run_sync,
+    syncable_names,
+)
 from sophia.connectors._tools import action_tool, register_connector_tools
 from sophia.connectors._webhooks import (
     SLACK_REPLAY_WINDOW,
@@ -88,15 +102,22 @@ __all__ = [
     "EventRecord",
     "HeaderToken",
     "NoAuth",
+    "NotSyncable",
     "OAuthRefresh",
     "RateGate",
     "RateState",
     "RequestPreview",
     "Resolve",
+    "StreamResult",
+    "StreamStatus",
+    "SyncEngine",
     "SyncPage",
     "SyncRecord",
+    "SyncReport",
+    "SyncStatus",
     "Syncable",
     "UnknownConnector",
+    "UnknownStream",
     "WebhookEvent",
     "WebhookRefused",
     "accept_event",
@@ -107,6 +128,7 @@ __all__ = [
     "build_connector",
     "call_scope",
     "collect_cursor",
+    "namespace_of",
     "collect_links",
     "connector_kind",
     "connector_kind_names",
@@ -118,7 +140,9 @@ __all__ = [
     "parse_retry_after",
     "register_connector_kind",
     "register_connector_tools",
+    "run_sync",
     "slack_signature",
+    "syncable_names",
     "trigger_for",
     "verify_github",
     "verify_slack",

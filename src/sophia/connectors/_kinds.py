@@ -23,13 +23,18 @@ __all__ = [
 ENTRY_POINT_GROUP = "sophia.connectors"
 
 BUILTIN_KINDS: dict[str, str] = {
+    "asana": "sophia.connectors._asana:Asana",
+    "snowflake": "sophia.connectors._snowflake:Snowflake",
     "fly": "sophia.connectors._fly:Fly",
     "lambda": "sophia.connectors._lambda:LambdaCloud",
+    "linear": "sophia.connectors._linear:Linear",
     "n8n": "sophia.connectors._n8n:N8n",
     "neon": "sophia.connectors._neon:Neon",
     "github": "sophia.connectors._github:GitHub",
+    "hubspot": "sophia.connectors._hubspot:HubSpot",
     "openrouter": "sophia.connectors._openrouter:OpenRouter",
     "qdrant": "sophia.connectors._qdrant:Qdrant",
+    "salesforce": "sophia.connectors._salesforce:Salesforce",
     "slack": "sophia.connectors._slack:Slack",
     "telegram": "sophia.connectors._telegram:Telegram",
 }

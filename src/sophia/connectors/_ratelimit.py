@@ -58,6 +58,29 @@ def reset_delay(value: str | None, now_epoch: float) -> float | None:
     return max(0.0, number)
 
 
+_BUDGETS = (
+    ("x-ratelimit-", "ratelimit-"),
+    ("x-ratelimit-requests-",),  # Linear: requests per hour
+    ("x-ratelimit-complexity-",),  # Linear: query complexity points per hour
+)
+
+
+def _tightest(headers: Mapping[str, str], now_epoch: float) -> tuple[int | None, int | None, float | None]:
+    """(limit, remaining, reset) of the budget closest to running out, when a service reports several."""
+    found: list[tuple[int | None, int, float | None]] = []
+    for prefixes in _BUDGETS:
+        remaining = _header_int(headers, *(p + "remaining" for p in prefixes))
+        if remaining is None:
+            continue
+        limit = _header_int(headers, *(p + "limit" for p in prefixes))
+        raw = next((headers[p + "reset"] for p in prefixes if p + "reset" in headers), None)
+        found.append((limit, remaining, reset_delay(raw, now_epoch)))
+    if not found:
+        reset = reset_delay(headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset"), now_epoch)
+        return _header_int(headers, "x-ratelimit-limit", "ratelimit-limit"), None, reset
+    return min(found, key=lambda budget: budget[1])
+
+
 class RateGate:
     """Waits before a request when the service asked for it, or to keep a configured pace.
 
@@ -100,9 +123,8 @@ class RateGate:
     def observe(self, headers: Mapping[str, str], retry_after: float | None) -> None:
         """Learn from a response: a Retry-After blocks; remaining 0 blocks until the reset."""
         now = self._clock()
-        self._limit = _header_int(headers, "x-ratelimit-limit", "ratelimit-limit") or self._limit
-        remaining = _header_int(headers, "x-ratelimit-remaining", "ratelimit-remaining")
-        reset = reset_delay(headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset"), self._wall())
+        limit, remaining, reset = _tightest(headers, self._wall())
+        self._limit = limit or self._limit
         if remaining is not None:
             self._remaining = remaining
         if reset is not None:

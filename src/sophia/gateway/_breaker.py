@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+Transition = Callable[[str, "BreakerState", float], None]
+"""Called with (deployment, new state, cool-down seconds) when a breaker opens or closes on its own evidence."""
+
 
 class BreakerState(StrEnum):
     CLOSED = "closed"
@@ -30,6 +33,8 @@ class CircuitBreaker:
     opened_at: float = 0.0
     current_cooldown: float = field(default=0.0)
     _probe_in_flight: bool = False
+    name: str = ""
+    on_transition: Transition | None = None
 
     def allow(self) -> bool:
         """May a request go to this deployment now? In half-open, only one probe at a time."""
@@ -46,6 +51,8 @@ class CircuitBreaker:
         return True
 
     def record_success(self) -> None:
+        if self.state is not BreakerState.CLOSED and self.on_transition is not None:
+            self.on_transition(self.name, BreakerState.CLOSED, 0.0)
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0
         self.current_cooldown = 0.0
@@ -67,11 +74,26 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, (self.current_cooldown or self.cooldown) - (self.clock() - self.opened_at))
 
+    def apply(self, state: BreakerState, cooldown: float) -> None:
+        """Take another replica's verdict: open for `cooldown` seconds from now, or closed."""
+        if state is BreakerState.OPEN:
+            self.state = BreakerState.OPEN
+            self.opened_at = self.clock()
+            self.current_cooldown = cooldown
+            self._probe_in_flight = False
+        else:
+            self.state = BreakerState.CLOSED
+            self.consecutive_failures = 0
+            self.current_cooldown = 0.0
+            self._probe_in_flight = False
+
     def _open(self, cooldown: float) -> None:
         self.state = BreakerState.OPEN
         self.opened_at = self.clock()
         self.current_cooldown = cooldown
         self._probe_in_flight = False
+        if self.on_transition is not None:
+            self.on_transition(self.name, BreakerState.OPEN, cooldown)
 
 
 class BreakerBoard:
@@ -84,13 +106,21 @@ class BreakerBoard:
         self._cooldown = cooldown
         self._clock = clock
         self._breakers: dict[str, CircuitBreaker] = {}
+        self.on_transition: Transition | None = None
+        """Set by `BreakerSync` so replicas hear of each other's breakers opening and closing."""
 
     def get(self, deployment: str) -> CircuitBreaker:
         breaker = self._breakers.get(deployment)
         if breaker is None:
-            breaker = CircuitBreaker(self._threshold, self._cooldown, clock=self._clock)
+            breaker = CircuitBreaker(
+                self._threshold, self._cooldown, clock=self._clock, name=deployment, on_transition=self._relay
+            )
             self._breakers[deployment] = breaker
         return breaker
+
+    def _relay(self, deployment: str, state: BreakerState, cooldown: float) -> None:
+        if self.on_transition is not None:
+            self.on_transition(deployment, state, cooldown)
 
     def states(self) -> dict[str, BreakerState]:
         return {name: b.state for name, b in self._breakers.items()}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -10,6 +12,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from sophia.errors import InvalidInput, SophiaError
+from sophia.gateway._spend import MemorySpend, SpendKey, SpendStore
 from sophia.gateway._tables import BudgetRow, UsageRequestRow
 from sophia.store import Database, utcnow
 
@@ -71,17 +74,24 @@ def _seconds_to_period_end(period: Period, now: datetime) -> float:
 
 
 class BudgetGuard:
-    """Keeps spend per (scope, period) in memory, seeded from the ledger and re-read every `refresh` seconds.
+    """Limits from the database (re-read every `refresh` seconds); spend in a `SpendStore` seeded from the ledger.
 
-    Re-reading keeps replicas that share one database close to each other's spend.
+    A request is admitted with a cost estimate reserved against every budget that applies (`admit`) and settled
+    with its real cost when it ends (`charge`), so concurrent requests cannot all slip under the same limit. With
+    `spend = RedisSpend(...)` every replica shares the counters; with the default `MemorySpend` replicas that share
+    only a database follow each other's spend within `refresh` seconds.
     """
 
-    def __init__(self, database: Database, *, refresh: float = 10.0) -> None:
+    def __init__(self, database: Database, *, refresh: float = 10.0, spend: SpendStore | None = None) -> None:
         self._database = database
         self._refresh = refresh
         self._limits: dict[tuple[Scope, str], list[BudgetLimit]] = {}
         self._limits_loaded_at = 0.0
-        self._spent: dict[tuple[Scope, str, Period, datetime], tuple[float, float]] = {}
+        self.spend = spend or MemorySpend(refresh)
+        self._periods: dict[str, tuple[Scope, str, datetime]] = {}
+        self._admitted: dict[str, list[SpendKey]] = {}
+        self._replica = secrets.token_hex(6)
+        self._admissions = 0
 
     async def set_limit(self, scope: Scope, scope_id: str | None, period: Period, limit_usd: float) -> None:
         if limit_usd < 0:
@@ -127,30 +137,53 @@ class BudgetGuard:
         await self._load_limits()
         return [limit for group in self._limits.values() for limit in group]
 
-    async def check(self, caller: Caller) -> None:
-        """Raise BudgetExceeded when any budget that applies to the caller is used up."""
-        now = datetime.now(UTC)
-        for limit in await self._applicable(caller):
-            spent = await self._spent_in(limit.scope, limit.scope_id, limit.period, now)
-            if spent >= limit.limit_usd:
-                raise BudgetExceeded(
-                    f"the {limit.period.value} budget of ${limit.limit_usd:.2f} for {self._describe(limit)} is used "
-                    f"up (${spent:.4f} spent); raise it or wait for the next period",
-                    retry_after=_seconds_to_period_end(limit.period, now),
-                )
+    async def admit(self, caller: Caller, estimate_usd: Callable[[], float]) -> str | None:
+        """Reserve the request's estimated cost on every budget that applies, or raise BudgetExceeded.
 
-    def charge(self, user_id: str | None, api_key_id: str | None, cost_usd: float) -> None:
-        """Add a finished request's cost to every counter that is tracked in memory."""
-        if cost_usd <= 0:
+        Returns the reservation to pass to `charge` (None when no budget applies)."""
+        limits = await self._applicable(caller)
+        if not limits:
+            return None
+        self._admissions += 1
+        request_id = f"{self._replica}-{self._admissions}"
+        now = datetime.now(UTC)
+        keys = [self._spend_key(limit, now) for limit in limits]
+        used_up = await self.spend.admit(request_id, keys, max(0.0, estimate_usd()), self._ledger_spend)
+        if used_up >= 0:
+            limit = limits[used_up]
+            spent = await self.spend.spent(keys[used_up], self._ledger_spend)
+            raise BudgetExceeded(
+                f"the {limit.period.value} budget of ${limit.limit_usd:.2f} for {self._describe(limit)} is used "
+                f"up (${spent:.4f} spent, with requests in flight); raise it or wait for the next period",
+                retry_after=_seconds_to_period_end(limit.period, now),
+            )
+        self._admitted[request_id] = keys
+        return request_id
+
+    async def check(self, caller: Caller) -> None:
+        """Raise BudgetExceeded when a budget that applies is used up; reserves nothing."""
+        self.charge(await self.admit(caller, lambda: 0.0), 0.0)
+
+    def charge(self, admission: str | None, cost_usd: float) -> None:
+        """A finished request's real cost replaces its reservation."""
+        keys = self._admitted.pop(admission, None) if admission else None
+        if admission is None or not keys:
             return
-        ids = {Scope.GLOBAL: GLOBAL_ID, Scope.USER: user_id, Scope.KEY: api_key_id}
-        for key, (spent, loaded_at) in list(self._spent.items()):
-            scope, scope_id = key[0], key[1]
-            if ids.get(scope) == scope_id:
-                self._spent[key] = (spent + cost_usd, loaded_at)
+        self.spend.settle(admission, keys, max(0.0, cost_usd))
+
+    async def aclose(self) -> None:
+        await self.spend.aclose()
 
     async def spent(self, scope: Scope, scope_id: str, period: Period) -> float:
-        return await self._spent_in(scope, scope_id, period, datetime.now(UTC))
+        key = self._spend_key(BudgetLimit(scope, scope_id, period, 0.0), datetime.now(UTC))
+        return await self.spend.spent(key, self._ledger_spend)
+
+    def _spend_key(self, limit: BudgetLimit, now: datetime) -> SpendKey:
+        start = period_start(limit.period, now)
+        name = f"{limit.scope.value}:{limit.scope_id}:{limit.period.value}:{start:%Y%m%d}"
+        self._periods[name] = (limit.scope, limit.scope_id, start)
+        ttl = _seconds_to_period_end(limit.period, now) + 86_400
+        return SpendKey(name, limit.limit_usd, ttl)
 
     @staticmethod
     def _describe(limit: BudgetLimit) -> str:
@@ -181,12 +214,8 @@ class BudgetGuard:
         self._limits = limits
         self._limits_loaded_at = time.monotonic()
 
-    async def _spent_in(self, scope: Scope, scope_id: str, period: Period, now: datetime) -> float:
-        start = period_start(period, now)
-        key = (scope, scope_id, period, start)
-        cached = self._spent.get(key)
-        if cached is not None and time.monotonic() - cached[1] < self._refresh:
-            return cached[0]
+    async def _ledger_spend(self, key: SpendKey) -> float:
+        scope, scope_id, start = self._periods[key.name]
         query = sa.select(sa.func.coalesce(sa.func.sum(UsageRequestRow.cost_usd), 0.0)).where(
             UsageRequestRow.at >= start
         )
@@ -195,6 +224,4 @@ class BudgetGuard:
         elif scope is Scope.KEY:
             query = query.where(UsageRequestRow.api_key_id == scope_id)
         async with self._database.session() as session:
-            total = float(await session.scalar(query) or 0.0)
-        self._spent[key] = (total, time.monotonic())
-        return total
+            return float(await session.scalar(query) or 0.0)

@@ -20,9 +20,11 @@ from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, register_provider_kind
 from sophia.gateway._quality import QualityBook
+from sophia.gateway._replicas import BreakerSync
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import Router, check_chains
 from sophia.gateway._semantic_cache import EmbedFunction, SemanticIndex
+from sophia.gateway._spend import open_spend
 from sophia.gateway.providers import (
     AnthropicProvider,
     ChatProvider,
@@ -142,17 +144,24 @@ async def build_gateway(
     await quality.load()
     experiments = ExperimentBook(database)
     await experiments.load()
+    url, refresh = resolver.setting(settings.web.redis_url), settings.budgets.refresh_seconds
+    spend = open_spend(url, settings.web.redis_prefix, refresh=refresh)
+    breaker_sync = None
+    if url and start:
+        breaker_sync = BreakerSync(url, breakers, settings.web.redis_prefix)
+        await breaker_sync.start()
     return Gateway(
         catalog=catalog,
         router=Router(catalog, settings.routing, health, breakers, quality),
         providers=providers,
         ledger=ledger,
-        budgets=BudgetGuard(database, refresh=settings.budgets.refresh_seconds),
+        budgets=BudgetGuard(database, refresh=refresh, spend=spend),
         health=health,
         breakers=breakers,
         retry=RetryPolicy(max_retries=max_retries),
         cache=build_cache(settings, database, resolver, embed),
         experiments=experiments,
+        breaker_sync=breaker_sync,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._health import HealthBoard
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._quality import GENERAL_TASK, OUTCOME_SOURCES
+from sophia.gateway._replicas import BreakerSync
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
 from sophia.gateway.providers import ChatProvider, has_content
@@ -86,6 +88,7 @@ class Gateway:
         sleep: Any = asyncio.sleep,
         cache: ResponseCache | None = None,
         experiments: ExperimentBook | None = None,
+        breaker_sync: BreakerSync | None = None,
     ) -> None:
         self.catalog = catalog
         self.router = router
@@ -98,6 +101,7 @@ class Gateway:
         self._sleep = sleep
         self.cache = cache
         self.experiments = experiments
+        self.breaker_sync = breaker_sync
         # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
         self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
 
@@ -106,6 +110,9 @@ class Gateway:
         await self.ledger.aclose()
         if self.cache is not None:
             await self.cache.aclose()
+        await self.budgets.aclose()
+        if self.breaker_sync is not None:
+            await self.breaker_sync.aclose()
         for provider in self.providers.values():
             await provider.aclose()
 
@@ -254,14 +261,16 @@ class Gateway:
     # -- embeddings ---------------------------------------------------------------------------------------------
 
     async def embed(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
-        await self.budgets.check(caller)
         name = body.get("model")
         entry = self.catalog.get(name) if isinstance(name, str) else None
         if entry is None:
             from sophia.gateway._router import ModelNotFound
 
             raise ModelNotFound(f'embedding model "{name}" is not in the catalog; see GET /v1/models')
+        found = entry
+        admission = await self.budgets.admit(caller, lambda: found.cost(_prompt_tokens(body, "input"), 0))
         record = RequestRecord(request_id, "embeddings", str(name), caller.api_key_id, caller.user_id, False)
+        record.admission = admission
         started = t0 = time.perf_counter()
         try:
             response = await self.providers[entry.provider].embed(body, upstream_model=entry.upstream)
@@ -357,15 +366,17 @@ class Gateway:
     async def _begin(
         self, body: JSONDict, caller: Caller, request_id: str, *, stream: bool
     ) -> tuple[RoutePlan, RequestRecord]:
-        await self.budgets.check(caller)
         plan = self.router.plan(body, RequestTraits.of(body))
         variant = None
         if self.experiments is not None and plan.task is not None:
             plan, variant = self.experiments.steer(plan, body, caller, self.catalog)
+        steered = plan
+        admission = await self.budgets.admit(caller, lambda: _worst_cost(steered, body))
         record = RequestRecord(
             request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
         )
         record.variant = variant
+        record.admission = admission
         return plan, record
 
     def _attempt_failed(
@@ -434,7 +445,7 @@ class Gateway:
         self.breakers.get(entry.name).record_success()
         self.health.success(entry.name, latency, ttft_ms, cost)
         self.ledger.record(record)
-        self.budgets.charge(record.user_id, record.api_key_id, cost)
+        self.budgets.charge(record.admission, cost)
         return Outcome(entry, plan.task, cost, len(record.attempts), input_tokens, output_tokens)
 
     def _failed(
@@ -446,7 +457,7 @@ class Gateway:
         record.cost_usd = sum(a.cost_usd for a in record.attempts)
         record.output_tokens = sum(a.output_tokens for a in record.attempts)
         self.ledger.record(record)
-        self.budgets.charge(record.user_id, record.api_key_id, record.cost_usd)
+        self.budgets.charge(record.admission, record.cost_usd)
 
     @staticmethod
     def _exhausted(errors: list[str], last: ProviderError | None) -> NoModelAvailable:
@@ -455,6 +466,22 @@ class Gateway:
             return NoModelAvailable(f"every model is rate limited: {summary}", last.retry_after, status=429)
         retry_after = last.retry_after if last is not None else None
         return NoModelAvailable(f"no model could answer: {summary}", retry_after)
+
+
+def _prompt_tokens(body: JSONDict, field: str = "messages") -> int:
+    """An upper bound of the prompt's tokens: no tokenizer yields fewer than one token per three characters."""
+    return len(json.dumps(body.get(field) or "", ensure_ascii=False)) // 3 + 16
+
+
+def _worst_cost(plan: RoutePlan, body: JSONDict) -> float:
+    """The most the request may cost on any candidate: its prompt and all the output it may ask for."""
+    prompt = _prompt_tokens(body)
+    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    worst = 0.0
+    for entry in plan.candidates:
+        output = asked if isinstance(asked, int) and asked > 0 else max(1, entry.context_window - prompt)
+        worst = max(worst, entry.cost(prompt, output))
+    return worst
 
 
 def _chars(chunk: JSONDict) -> int:

@@ -62,6 +62,8 @@ class RequestRecord:
     saved_usd: float = 0.0
     variant: str | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
+    admission: str | None = None
+    """The budget reservation the request holds until it is charged (`BudgetGuard.admit`); not stored."""
 
     @property
     def fallbacks(self) -> int:
@@ -235,7 +237,7 @@ class UsageLedger:
 
 
 _HEALTH_INTERVAL = 1.0
-_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name != "attempts")
+_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord) if f.name not in ("attempts", "admission"))
 _ATTEMPT_FIELDS = tuple(f.name for f in fields(AttemptRecord))
 _REQUEST_COLUMNS = (*_REQUEST_FIELDS, "attempts", "fallbacks")
 _ATTEMPT_COLUMNS = (*_ATTEMPT_FIELDS, "request_id")

@@ -4,6 +4,15 @@ from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
 from sophia.memory._factory import default_embedder, memory_index_path, open_memory
+from sophia.memory._graph import EntityView, GraphEdge
+from sophia.memory._graph_extract import (
+    Extraction,
+    GraphExtractor,
+    GraphOutputRefused,
+    ModelGraphExtractor,
+    RuleGraphExtractor,
+    extract_rules,
+)
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
 from sophia.memory._maintenance import ConsolidationReport, StartReport
 from sophia.memory._minilm import MiniLMEmbedder
@@ -25,7 +34,7 @@ from sophia.memory._query_dates import Period, periods_in
 from sophia.memory._ranking import Gathered, rank_gathered
 from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._schedule import ConsolidationSchedule
-from sophia.memory._service import MemoryService
+from sophia.memory._service import MemoryService, PendingVersions, Version
 from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
@@ -35,7 +44,12 @@ __all__ = [
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",
+    "EntityView",
+    "Extraction",
     "Gathered",
+    "GraphEdge",
+    "GraphExtractor",
+    "GraphOutputRefused",
     "HashingEmbedder",
     "InvalidMemory",
     "InvalidNamespace",
@@ -48,7 +62,9 @@ __all__ = [
     "MemorySettings",
     "MemoryStats",
     "MiniLMEmbedder",
+    "ModelGraphExtractor",
     "NumpyVectorIndex",
+    "PendingVersions",
     "Period",
     "PgVectorIndex",
     "PostgresKeywordIndex",
@@ -57,14 +73,17 @@ __all__ = [
     "RecallHit",
     "RecallReasons",
     "RedisRecallCache",
+    "RuleGraphExtractor",
     "Scope",
     "SqliteKeywordIndex",
     "StartReport",
     "Turn",
     "VectorEntry",
     "VectorIndex",
+    "Version",
     "check_namespace",
     "default_embedder",
+    "extract_rules",
     "fts_query",
     "memory_index_path",
     "open_memory",

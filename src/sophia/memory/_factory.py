@@ -49,13 +49,9 @@ def memory_index_path(settings: Settings, embedder: Embedder) -> Path:
 
 def _resolved(settings: Settings, value: str | None) -> str | None:
     """A setting that may be a secret reference, as its value (registered with the redactor when it is one)."""
-    if value is None:
-        return None
-    from sophia.secrets import SecretResolver, is_secret_ref
+    from sophia.secrets import SecretResolver
 
-    if not is_secret_ref(value):
-        return value
-    return SecretResolver(settings.home, settings.secrets.key_file).resolve(value).strip()
+    return SecretResolver(settings.home, settings.secrets.key_file).setting(value)
 
 
 async def configured_vector_index(

@@ -22,6 +22,7 @@ from sophia.memory._changes import current_generation, prune_changes, record_cha
 from sophia.memory._coherence import Coherence
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
+from sophia.memory._graph import forget_sources
 from sophia.memory._keyword import KeywordIndex
 from sophia.memory._model import (
     Memory,
@@ -186,8 +187,10 @@ class Maintenance(Coherence):
                     ids = sorted({v for i in ids for v in await version_chain(conn, i)})
                     await self.keyword.remove(conn, ids)
                     await delete_rows(conn, ids)
+                    await forget_sources(conn, ids, None)
                 else:
                     ids = await close_rows(conn, ids, now_utc())
+                    await forget_sources(conn, ids, now_utc())
                 generation = await record_change(conn, allowed, ids, now_utc())
 
         async def apply() -> None:

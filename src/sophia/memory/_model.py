@@ -22,7 +22,7 @@ class MemoryKind(StrEnum):
     PREFERENCE = "preference"
 
 
-_NAMESPACE = re.compile(r"^(?:global|(?:user|project|agent):[A-Za-z0-9][A-Za-z0-9._@+-]{0,127})$")
+_NAMESPACE = re.compile(r"^(?:global|(?:user|project|agent|connector):[A-Za-z0-9][A-Za-z0-9._@+-]{0,127})$")
 _FILTER_FIELDS = ("source", "speaker", "session_id")
 _FILTER_RANGES = ("min_importance", "occurred_after", "occurred_before")
 Scalar = str | int | float | bool | None
@@ -32,8 +32,8 @@ def check_namespace(namespace: str) -> str:
     """Return the namespace if well formed; malformed names are refused, never guessed at."""
     if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
         raise InvalidNamespace(
-            f"namespace {str(namespace)[:80]!r} is malformed: use 'global', 'user:<id>', 'project:<name>' "
-            "or 'agent:<name>' (letters, digits and . _ @ + - only)"
+            f"namespace {str(namespace)[:80]!r} is malformed: use 'global', 'user:<id>', 'project:<name>', "
+            "'agent:<name>' or 'connector:<name>' (letters, digits and . _ @ + - only)"
         )
     return namespace
 
@@ -104,6 +104,8 @@ class MemorySettings:
     decay_factor: float = 0.9
     min_importance: float = 0.05
     cache_size: int = 1024
+    graph: bool = True
+    """Read entities and relationships out of every write into the temporal graph (rules unless a model is given)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class RecallReasons:
     importance: float
     access: float
     final_score: float
+    via_graph: str | None = None
+    """The entity a graph expansion came through; None for a direct hit."""
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,14 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
+from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extraction
+from sophia.memory._graph_extract import Extraction, GraphExtractor, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
 from sophia.memory._maintenance import Maintenance
 from sophia.memory._model import (
@@ -31,6 +34,7 @@ from sophia.memory._model import (
     MemoryKind,
     MemorySettings,
     RecallHit,
+    RecallReasons,
     Scope,
     Turn,
     check_content,
@@ -47,7 +51,7 @@ from sophia.memory._model import (
 )
 from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._ranking import NEIGHBOUR_SOURCES, Gathered, neighbour_keys, rank_gathered
-from sophia.memory._rows import fetch_memories, fetch_turns
+from sophia.memory._rows import close_rows, fetch_memories, fetch_turns
 from sophia.memory._schema import memories, memory_to_row, search_text_of
 from sophia.memory._vector import F32, NumpyVectorIndex, VectorEntry, VectorIndex
 from sophia.store import Database, storage_errors
@@ -64,6 +68,31 @@ class _Draft:
     embed_text: str
 
 
+@dataclass(frozen=True)
+class Version:
+    """One memory version for `write_versions`: new, or superseding the still-current memory `supersedes`."""
+
+    content: str
+    namespace: str
+    kind: str | MemoryKind = MemoryKind.FACT
+    metadata: Mapping[str, Any] | None = None
+    source: str | None = None
+    occurred_at: datetime | None = None
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingVersions:
+    """Versions written in a caller's transaction; `MemoryService.publish` makes them searchable after commit."""
+
+    ids: list[str]
+    closed: list[str]
+    generation: int
+    entries: list[VectorEntry]
+    namespaces: list[str]
+    at: datetime
+
+
 class MemoryService(Maintenance):
     """The one entry point to memory. Callers pass the namespaces the user may read; nothing else shows."""
 
@@ -77,6 +106,7 @@ class MemoryService(Maintenance):
         cache: RecallCache | None = None,
         settings: MemorySettings | None = None,
         index_path: Path | None = None,
+        graph_extractor: GraphExtractor | None = None,
     ) -> None:
         self.database = database
         self.embedder = embedder
@@ -90,6 +120,9 @@ class MemoryService(Maintenance):
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
+        self.graph_extractor: GraphExtractor | None = (
+            graph_extractor or RuleGraphExtractor() if self.settings.graph else None
+        )
         self.resources: list[Any] = []
         """Clients `close()` also closes (`aclose()`): the Redis or Qdrant connections `open_memory` made."""
         self._start_coherence()
@@ -195,6 +228,59 @@ class MemoryService(Maintenance):
         (new_id,) = await self._write([draft], supersede=old)
         return new_id
 
+    async def write_versions(
+        self, conn: AsyncConnection, versions: Sequence[Version], *, close: Sequence[str] = ()
+    ) -> PendingVersions:
+        """Add versions inside the caller's transaction (a sync commits a page with its cursor); each superseded
+        memory and each id in `close` gets its validity closed, so `as_of` still sees the old text. Call
+        `publish` after commit; a crash before it is repaired by `start()` from the rows."""
+        drafts = [
+            replace(d, memory=replace(d.memory, supersedes=v.supersedes))
+            for v, d in ((v, self._version_draft(v)) for v in versions)
+        ]
+        at = now_utc()
+        closing = [v.supersedes for v in versions if v.supersedes] + list(close)
+        closed = await close_rows(conn, closing, at) if closing else []
+        vectors = await self._embed([d.embed_text for d in drafts]) if drafts else None
+        entries: list[VectorEntry] = []
+        if drafts and vectors is not None:
+            drafts = [replace(d, memory=replace(d.memory, valid_from=at)) for d in drafts]
+            rows = [memory_to_row(d.memory, d.search_text, v) for d, v in zip(drafts, vectors, strict=True)]
+            await conn.execute(sa.insert(memories), rows)
+            await self.keyword.add(conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts])
+            entries = [_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)]
+        namespaces = sorted({d.memory.namespace for d in drafts} | {v.namespace for v in versions})
+        ids = [d.memory.id for d in drafts]
+        generation = await record_change(conn, namespaces, ids + closed, at) if ids or closed else 0
+        return PendingVersions(ids, closed, generation, entries, namespaces, at)
+
+    async def publish(self, pending: PendingVersions) -> None:
+        """After the caller's commit: the vector index and the cache learn what `write_versions` wrote."""
+        if not pending.ids and not pending.closed:
+            return
+
+        async def apply() -> None:
+            if pending.closed:
+                await self.vector.close_validity(pending.closed, pending.at)
+            await self.vector.add(pending.entries)
+            await self.cache.invalidate(pending.namespaces, pending.closed)
+
+        await self._after_commit(pending.generation, apply)
+
+    def _version_draft(self, version: Version) -> _Draft:
+        return self._draft(
+            version.content,
+            namespace=version.namespace,
+            kind=version.kind,
+            metadata=version.metadata,
+            importance=0.5,
+            source=version.source,
+            speaker=None,
+            session_id=None,
+            occurred_at=version.occurred_at,
+            turn_index=None,
+        )
+
     def _draft(
         self,
         content: str,
@@ -268,6 +354,7 @@ class MemoryService(Maintenance):
         if not drafts:
             return []
         vectors = await self._embed([d.embed_text for d in drafts])
+        extractions = await self._extract(drafts)
         rows = [memory_to_row(d.memory, d.search_text, v) for d, v in zip(drafts, vectors, strict=True)]
         with storage_errors(self.database.url):
             async with self.database.engine.begin() as conn:
@@ -282,6 +369,10 @@ class MemoryService(Maintenance):
                             f"memory {supersede.id} was updated concurrently; retry the update"
                         )
                 await conn.execute(sa.insert(memories), rows)
+                if supersede is not None:
+                    await forget_sources(conn, [supersede.id], drafts[0].memory.valid_from)
+                for draft, extraction in zip(drafts, extractions, strict=True):
+                    await write_extraction(conn, draft.memory, extraction)
                 await self.keyword.add(
                     conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
                 )
@@ -298,6 +389,12 @@ class MemoryService(Maintenance):
 
         await self._after_commit(generation, apply)
         return [d.memory.id for d in drafts]
+
+    async def _extract(self, drafts: Sequence[_Draft]) -> list[Extraction]:
+        """What the graph learns from each draft, read before the transaction (a model call may be slow)."""
+        if self.graph_extractor is None:
+            return [Extraction() for _ in drafts]
+        return [await self.graph_extractor.extract(d.memory.content, d.memory.speaker) for d in drafts]
 
     # ------------------------------------------------------------------------------------------------ reads
 
@@ -323,14 +420,19 @@ class MemoryService(Maintenance):
         k: int = 10,
         filters: Mapping[str, Any] | None = None,
         as_of: datetime | None = None,
+        expand_graph: bool = False,
     ) -> list[RecallHit]:
-        """Hybrid recall confined to `namespaces`: BM25 + vectors fused by weighted RRF, then re-scored."""
+        """Hybrid recall confined to `namespaces`: BM25 + vectors fused by weighted RRF, then re-scored.
+
+        With `expand_graph`, up to `k` more hits follow the direct ones: memories one graph hop from the entities
+        the query names (the edge's own memory, then the newest that mention the entity at its other end).
+        """
         if not isinstance(query, str) or not query.strip():
             raise InvalidMemory("the recall query must be a non-empty string")
         check_content(query, self.settings)
         scope = Scope(check_namespaces(namespaces), check_kinds(kinds), utc(as_of), now_utc())
         k, checked_filters = check_k(k, self.settings), check_filters(filters)
-        key = _cache_key(query, scope, k, checked_filters)
+        key = _cache_key(query, scope, k, checked_filters) + ("+graph" if expand_graph else "")
         await self.catch_up()
         cached = await self.cache.get_recall(key)
         if cached is not None:
@@ -338,6 +440,8 @@ class MemoryService(Maintenance):
             return cached
         query_vector = (await self._embed([query]))[0]
         hits = await self.recall_with_vector(query, query_vector, scope, k, checked_filters)
+        if expand_graph:
+            hits += await self._graph_hits(query, scope, k, checked_filters, {h.memory.id for h in hits})
         await self.cache.put_recall(key, scope.namespaces, hits)
         self._note_access(hits)
         return hits
@@ -375,6 +479,33 @@ class MemoryService(Maintenance):
                     )
                     found.update(await fetch_turns(conn, keys, scope))
         return Gathered(keyword_hits, vector_hits, found)
+
+    async def graph(self, name: str, *, namespaces: Sequence[str] | str) -> list[EntityView]:
+        """The entity called `name` in each readable namespace: its edges (closed ones too) and its mentions."""
+        allowed = check_namespaces(namespaces)
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InvalidMemory("the entity name must be a non-empty string of at most 200 characters")
+        with storage_errors(self.database.url):
+            async with self.database.engine.connect() as conn:
+                return await entity_views(conn, name, allowed)
+
+    async def _graph_hits(
+        self, query: str, scope: Scope, k: int, filters: Mapping[str, Any], seen: set[str]
+    ) -> list[RecallHit]:
+        with storage_errors(self.database.url):
+            async with self.database.engine.connect() as conn:
+                via = dict(await expansion_ids(conn, query, scope.namespaces, scope.moment, k))
+                found = await fetch_memories(conn, [i for i in via if i not in seen], scope)
+        hits = []
+        for rank, (memory_id, memory) in enumerate(found.items(), start=1):
+            if not matches_filters(memory, filters):
+                continue
+            score = 1.0 / (self.settings.rrf_k + rank)
+            reasons = RecallReasons(
+                None, None, None, None, 0.0, 0.0, 0.0, memory.importance, 0.0, score, via[memory_id]
+            )
+            hits.append(RecallHit(memory=memory, score=score, reasons=reasons))
+        return hits[:k]
 
     def _note_access(self, hits: Sequence[RecallHit]) -> None:
         for hit in hits:

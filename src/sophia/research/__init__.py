@@ -3,6 +3,7 @@ passages they cite, and reports whose citations are built by code from passage i
 
 from sophia.research._errors import (
     CitationRefused,
+    ResearchBudgetSpent,
     ResearchError,
     SourceFailed,
     SourceKeyMissing,
@@ -58,6 +59,7 @@ __all__ = [
     "Passage",
     "PerplexitySource",
     "PubMedSource",
+    "ResearchBudgetSpent",
     "ResearchError",
     "ResearchPipeline",
     "ResearchReport",

@@ -74,3 +74,10 @@ class CitationRefused(ResearchError):
 
     code = "citation_refused"
     http_status = 422
+
+
+class ResearchBudgetSpent(ResearchError):
+    """The run's model spend reached `[research] cost_budget_usd`: no further model call is made."""
+
+    code = "research_budget_spent"
+    http_status = 402

@@ -97,6 +97,8 @@ class ResearchReport:
     markdown: str
     stats: dict[str, int] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
+    """Model spend of the run, replayed steps included."""
 
     def json(self) -> dict[str, Any]:
         numbers = {p.id: n for n, p in enumerate(self.citations, start=1)}
@@ -124,4 +126,5 @@ class ResearchReport:
             "markdown": self.markdown,
             "stats": self.stats,
             "refused": self.refused,
+            "cost_usd": round(self.cost_usd, 6),
         }

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from sophia.config import ResearchSettings
@@ -79,6 +79,7 @@ class _Run:
         )
     )
     refused: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
 
     def remaining(self) -> float:
         return max(0.05, self.deadline - time.monotonic())
@@ -131,6 +132,8 @@ class ResearchPipeline:
         use_model = self.writer is not None and chosen != "extractive"
         run = _Run(question, DEPTHS[depth or self.settings.depth], 0.0, step, on_event)
         run.deadline = time.monotonic() + self.settings.time_budget_seconds
+        if use_model and plan and self.settings.clarify:
+            await self._clarify(run)
         subs = await self._plan(run, use_model and plan, plan)
         await run.emit("plan", {"sub_questions": subs})
         results = await self._search(run, subs, names)
@@ -157,11 +160,30 @@ class ResearchPipeline:
             stats=run.stats,
             refused=run.refused,
         )
+        report.cost_usd = run.cost_usd
         await run.emit("report", {"confidence": report.confidence, "citations": len(report.citations)})
         await self._remember(run, report)
         return report
 
     # -- stages ---------------------------------------------------------------------------------------------------
+
+    async def _clarify(self, run: _Run) -> None:
+        """The model's restatement replaces the question for planning and search, unless it drifts off it
+        (it must keep at least half of the question's content words)."""
+        writer = self.writer
+        assert writer is not None
+
+        async def clarified() -> str:
+            return await writer.clarify(run.question)
+
+        try:
+            restated: str = await self._model_step(run, "research:clarify", clarified)
+        except SophiaError as error:
+            log.warning("research clarify step failed, keeping the question: %s", error.message)
+            return
+        if restated and restated != run.question and coverage(run.question, restated) >= WEAK:
+            run.question = restated
+            await run.emit("clarify", {"question": restated})
 
     async def _plan(self, run: _Run, ask_model: bool, plan: bool) -> list[str]:
         limit = run.depth.sub_questions if plan else 1
@@ -173,7 +195,7 @@ class ResearchPipeline:
                 return await writer.plan(run.question, limit)
 
             try:
-                extra: list[str] = await run.step("research:plan", planned)
+                extra: list[str] = await self._model_step(run, "research:plan", planned)
             except SophiaError as error:
                 log.warning("research planning by the model failed, planning by rule: %s", error.message)
                 extra = []
@@ -191,15 +213,15 @@ class ResearchPipeline:
 
             async def searched() -> list[dict[str, Any]]:
                 try:
-                    async with asyncio.timeout(min(self.source_timeout, run.remaining())):
+                    async with gate, asyncio.timeout(min(self.source_timeout, run.remaining())):
                         return [asdict(r) for r in await source.search(sub, k)]
                 except TimeoutError:
                     return [{"error": f"{name} timed out"}]
                 except SophiaError as error:
                     return [{"error": error.message}]
 
-            async with gate:
-                raw: list[dict[str, Any]] = await run.step(f"search:{name}:{sub[:80]}", searched)
+            # The gate is inside the step: steps start in a fixed order, which a durable replay relies on.
+            raw: list[dict[str, Any]] = await run.step(f"search:{name}:{sub[:80]}", searched)
             run.stats["sources_queried"] += 1
             if raw and "error" in raw[0]:
                 run.stats["source_errors"] += 1
@@ -229,15 +251,14 @@ class ResearchPipeline:
 
             async def fetched() -> dict[str, Any]:
                 try:
-                    async with asyncio.timeout(min(self.fetch_timeout, run.remaining())):
+                    async with gate, asyncio.timeout(min(self.fetch_timeout, run.remaining())):
                         return asdict(await source.fetch(result.url))
                 except TimeoutError:
                     return {"error": f"reading {result.url[:200]} timed out"}
                 except SophiaError as error:
                     return {"error": error.message}
 
-            async with gate:
-                raw: dict[str, Any] = await run.step(f"fetch:{canonical_url(result.url)[:200]}", fetched)
+            raw: dict[str, Any] = await run.step(f"fetch:{canonical_url(result.url)[:200]}", fetched)
             if "error" in raw:
                 run.stats["fetch_errors"] += 1
                 await run.emit("fetch_error", {"url": result.url, "error": raw["error"]})
@@ -277,7 +298,9 @@ class ResearchPipeline:
             return await writer.claims(sub, selected)
 
         try:
-            proposed: list[dict[str, Any]] = await run.step(f"research:claims:{sub[:80]}", written)
+            proposed: list[dict[str, Any]] = await self._model_step(
+                run, f"research:claims:{sub[:80]}", written
+            )
         except SophiaError as error:
             log.warning("research claims by the model failed, extracting instead: %s", error.message)
             return self._extractive_claims(sub, selected)
@@ -289,10 +312,56 @@ class ResearchPipeline:
                 run.refused.append(checked.reason or "refused")
             else:
                 kept.append(checked.claim)
+        if self.settings.check_claims_with_model:
+            kept = await self._model_checked(run, kept)
         await run.emit(
             "claims", {"sub_question": sub, "kept": len(kept), "dropped": len(proposed) - len(kept)}
         )
         return kept or self._extractive_claims(sub, selected)
+
+    async def _model_checked(self, run: _Run, claims: list[Claim]) -> list[Claim]:
+        """Each claim the lexical check kept, asked of the model too; one it rejects is dropped. Past the cost
+        budget the rest stay as the lexical check left them (`checked_by_model` false)."""
+        writer = self.writer
+        assert writer is not None
+        kept = []
+        for claim in claims:
+
+            async def verdict(claim: Claim = claim) -> bool:
+                return await writer.check(claim.text, claim.quote)
+
+            try:
+                supported: bool = await self._model_step(
+                    run, f"research:check:{claim.passage_id}:{claim.text[:60]}", verdict
+                )
+            except SophiaError as error:
+                log.warning("research model check stopped: %s", error.message)
+                kept.append(claim)
+                continue
+            if supported:
+                kept.append(replace(claim, checked_by_model=True))
+            else:
+                run.stats["claims_dropped"] += 1
+                run.refused.append(
+                    f"the model check found passage {claim.passage_id} does not support the claim"
+                )
+        return kept
+
+    async def _model_step(self, run: _Run, name: str, function: Callable[[], Awaitable[Any]]) -> Any:
+        """A model call as a step whose output carries its cost, so a resumed run still counts (and budgets)
+        what its replayed calls spent."""
+        writer = self.writer
+        assert writer is not None
+
+        async def body() -> dict[str, Any]:
+            before = writer.cost_usd
+            value = await function()
+            return {"value": value, "cost_usd": writer.cost_usd - before}
+
+        out: dict[str, Any] = await run.step(name, body)
+        run.cost_usd += float(out["cost_usd"])
+        writer.cost_usd = max(writer.cost_usd, run.cost_usd)
+        return out["value"]
 
     def _within_budget(self) -> bool:
         return self.writer is not None and self.writer.cost_usd < self.settings.cost_budget_usd

@@ -66,6 +66,10 @@ class ResearchService:
             transport=self.transport,
         )
 
+    async def check_sources(self, names: Sequence[str] | None) -> None:
+        """Raise what `research` would (an unknown source, a missing key) before a run is queued."""
+        await _close(self.sources(names, ["global"]))
+
     def available(self) -> list[str]:
         return list(SOURCE_KINDS)
 
@@ -74,7 +78,7 @@ class ResearchService:
             return None
         if mode == "auto" and all(entry.name == LOCAL_MODEL for entry in self.gateway.catalog):
             return None  # the bundled 135M model cannot write trustworthy claims: extractive brief instead
-        return ModelWriter(self.gateway, caller)
+        return ModelWriter(self.gateway, caller, budget_usd=self.settings.research.cost_budget_usd)
 
     async def research(
         self,

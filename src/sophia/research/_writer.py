@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from sophia.gateway import Caller, Gateway
+from sophia.research._errors import ResearchBudgetSpent
 from sophia.research._model import Passage
 
 __all__ = ["ModelWriter", "parse_json_object"]
@@ -34,14 +35,30 @@ def parse_json_object(text: str) -> dict[str, Any]:
 
 
 class ModelWriter:
-    def __init__(self, gateway: Gateway, caller: Caller, *, model: str = "sophia/research") -> None:
+    """`budget_usd` is a hard stop: once the run's spend reaches it, every further call raises
+    `ResearchBudgetSpent` (the pipeline then extracts instead)."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        caller: Caller,
+        *,
+        model: str = "sophia/research",
+        budget_usd: float = float("inf"),
+    ) -> None:
         self.gateway = gateway
         self.caller = caller
         self.model = model
+        self.budget_usd = budget_usd
         self.cost_usd = 0.0
         self.calls = 0
 
     async def ask(self, system: str, user: str, max_tokens: int = 800) -> str:
+        if self.cost_usd >= self.budget_usd:
+            raise ResearchBudgetSpent(
+                f"this research run spent ${self.cost_usd:.4f} of its ${self.budget_usd:.4f} model budget "
+                "([research] cost_budget_usd); the rest is extractive"
+            )
         body = {
             "model": self.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -55,6 +72,18 @@ class ModelWriter:
         self.calls += 1
         choices = response.get("choices") or [{}]
         return str((choices[0].get("message") or {}).get("content") or "")
+
+    async def clarify(self, question: str) -> str:
+        """The question restated so it stands on its own (products, versions, abbreviations spelled out)."""
+        text = await self.ask(
+            "You prepare research. Restate the user's question as one self-contained, unambiguous question: "
+            "name the products and versions it implies and spell out abbreviations; add nothing it does not ask. "
+            'Answer with JSON only: {"question": "..."}',
+            question,
+            max_tokens=200,
+        )
+        found = parse_json_object(text).get("question")
+        return " ".join(found.split())[:500] if isinstance(found, str) else ""
 
     async def plan(self, question: str, limit: int) -> list[str]:
         text = await self.ask(
@@ -81,3 +110,13 @@ class ModelWriter:
         )
         raw = parse_json_object(text).get("claims")
         return [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+
+    async def check(self, sentence: str, quote: str) -> bool:
+        """The optional model check: does the quote, and nothing else, say what the sentence says?"""
+        text = await self.ask(
+            'You check citations. Answer with JSON only: {"supported": true} when the quoted passage, on its own, '
+            'states what the sentence says, else {"supported": false}.',
+            f"Sentence: {sentence}\n\nQuoted passage: {quote}",
+            max_tokens=20,
+        )
+        return parse_json_object(text).get("supported") is True

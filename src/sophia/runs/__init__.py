@@ -8,6 +8,7 @@ from sophia.runs._approvals import ApprovalDesk, Decided
 from sophia.runs._counts import count_runs_by_status
 from sophia.runs._durable import DurableSteps, approval_topic
 from sophia.runs._kinds import KindCall, KindOutcome, RunKind
+from sophia.runs._research import EVENT_KIND, ResearchEvent, ResearchRun, research_events
 from sophia.runs._runtime import (
     Panel,
     RunRuntime,
@@ -35,6 +36,7 @@ from sophia.runs._workflow import execute_run, run_workflow
 __all__ = [
     "AGENT_KINDS",
     "APP_VERSION",
+    "EVENT_KIND",
     "PLUGGED_KINDS",
     "QUEUE",
     "RUN_STATUSES",
@@ -46,6 +48,8 @@ __all__ = [
     "KindCall",
     "KindOutcome",
     "Panel",
+    "ResearchEvent",
+    "ResearchRun",
     "RunDetail",
     "RunInfo",
     "RunKind",
@@ -66,6 +70,7 @@ __all__ = [
     "execute_run",
     "install_runtime",
     "load_sealing_key",
+    "research_events",
     "run_workflow",
     "system_database_url",
 ]

@@ -88,6 +88,10 @@ class SecretResolver:
             self._backend = Vault(self._home, self._key_file, environ=self._environ)
         return self._backend
 
+    def setting(self, value: str | None) -> str | None:
+        """A setting that may be a secret reference (a Redis URL with its password, say), as its value."""
+        return None if value is None else self.resolve(value).strip() if is_secret_ref(value) else value
+
     def resolve(self, ref: str) -> str:
         """The secret a reference points to; a SecretError names what to fix and never contains a value."""
         match = _REF.fullmatch(ref)

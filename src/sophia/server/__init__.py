@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sophia.server._auth import CurrentPrincipal, authenticate, require_role
+    from sophia.server._drain import DrainingServer
     from sophia.server._gateway_app import create_gateway_app
     from sophia.server._services import Services
     from sophia.server._toolkit import ToolKit, open_toolkit
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "CurrentPrincipal": "sophia.server._auth",
+    "DrainingServer": "sophia.server._drain",
     "authenticate": "sophia.server._auth",
     "require_role": "sophia.server._auth",
     "Services": "sophia.server._services",
@@ -42,6 +44,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CurrentPrincipal",
+    "DrainingServer",
     "Services",
     "ToolKit",
     "authenticate",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from sophia.errors import StorageError
+from sophia.server._drain import is_draining
 from sophia.server._json import JsonResponse
 from sophia.server._schemas import Health, Readiness, ok
 from sophia.server._services import Services
-from sophia.store import is_up_to_date
+from sophia.store import migration_state
 
 router = APIRouter(tags=["health"])
 
@@ -26,11 +27,14 @@ async def healthz() -> JsonResponse:
 )
 async def readyz(request: Request) -> JsonResponse:
     services: Services = request.app.state.services
+    if is_draining(request.app):
+        return JsonResponse({"status": "draining", "checks": {"server": "draining"}}, status_code=503)
     checks: dict[str, str] = {}
     try:
         await services.database.ping()
         checks["database"] = "ok"
-        checks["migrations"] = "ok" if await is_up_to_date(services.database.url) else "pending"
+        state = await migration_state(services.database)
+        checks["migrations"] = "pending" if state == "pending" else "ok"
     except StorageError:
         checks["database"] = "unreachable"
     ready = all(v == "ok" for v in checks.values())

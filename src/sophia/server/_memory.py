@@ -1,4 +1,6 @@
-"""`/v1/memory`: remember, recall (with reasons), get, forget, stats — confined to the caller's namespaces.
+"""`/v1/memory`: remember, recall (with reasons, graph-expanded on request), get, forget, stats, graph.
+
+Everything is confined to the caller's namespaces.
 
 Members read `user:<their id>` and `global` and write only their own namespace; admins reach every namespace;
 viewers read only. Every check runs before the service writes, so a refused request leaves nothing behind.
@@ -11,12 +13,12 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.accounts import Principal, Role
 from sophia.errors import PermissionDenied
-from sophia.memory import Memory, MemoryService, RecallHit, check_namespace, open_memory
+from sophia.memory import EntityView, Memory, MemoryService, RecallHit, check_namespace, open_memory
 from sophia.server._auth import CurrentPrincipal, services
 from sophia.server._schemas import MAX_TTL_SECONDS, Number, UtcDatetime
 
@@ -46,6 +48,9 @@ class RecallBody(BaseModel):
     k: Annotated[int, Field(ge=1, le=100), Number] = 10
     filters: dict[str, Any] | None = None
     as_of: UtcDatetime | None = None
+    expand_graph: bool = Field(
+        default=False, description="add up to k hits one graph hop from named entities"
+    )
 
 
 async def memory_service(request: Request) -> MemoryService:
@@ -127,7 +132,9 @@ async def remember(body: RememberBody, request: Request, principal: CurrentPrinc
 async def recall(body: RecallBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     namespaces = readable(principal, body.namespaces)
     service = await memory_service(request)
-    hits = await service.recall(body.query, namespaces, body.kinds, body.k, body.filters, body.as_of)
+    hits = await service.recall(
+        body.query, namespaces, body.kinds, body.k, body.filters, body.as_of, expand_graph=body.expand_graph
+    )
     return {"object": "list", "data": [hit_json(hit) for hit in hits]}
 
 
@@ -138,6 +145,36 @@ async def stats(request: Request, principal: CurrentPrincipal) -> dict[str, Any]
         return {"object": "memory.stats", **asdict(await service.stats())}
     found = await service.stats(namespaces=readable(principal))
     return {"object": "memory.stats", **{k: getattr(found, k) for k in ("memories", "current", "by_kind")}}
+
+
+@router.get("/graph/{entity}")
+async def graph(
+    entity: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    namespace: Annotated[list[str] | None, Query(description="repeat; default your readable ones")] = None,
+) -> dict[str, Any]:
+    """The entity in each namespace the caller may read: its edges (closed ones too) and the memories behind them."""
+    namespaces = readable(principal, namespace)
+    views = await (await memory_service(request)).graph(entity, namespaces=namespaces)
+    return {"object": "list", "data": [entity_json(view) for view in views]}
+
+
+def entity_json(view: EntityView) -> dict[str, Any]:
+    edges = [
+        {
+            **asdict(e),
+            "valid_from": e.valid_from.isoformat(),
+            "valid_until": e.valid_until and e.valid_until.isoformat(),
+        }
+        for e in view.edges
+    ]
+    return {
+        "object": "memory.entity",
+        **asdict(view),
+        "edges": edges,
+        "mentioned_in": list(view.mentioned_in),
+    }
 
 
 @router.get("/{memory_id}")

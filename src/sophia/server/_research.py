@@ -1,5 +1,6 @@
-"""`/v1/research`: a cited report for the caller (findings remembered in their own namespace), as one JSON answer
-or, with `"stream": true`, as server-sent events (`plan`, `searched`, `read`, `claims`, … then `report`)."""
+"""`/v1/research`: a cited report for the caller (findings remembered in their own namespace), as one JSON answer,
+with `"stream": true` as server-sent events (`plan`, `searched`, `read`, `claims`, … then `report`), or with
+`"run": true` as a durable `research` run (`/v1/research/runs/{id}` and its `/events` stream)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.errors import SophiaError
@@ -16,6 +17,7 @@ from sophia.gateway import encode_sse
 from sophia.research import ResearchService
 from sophia.server._auth import CurrentPrincipal, services
 from sophia.server._memory import memory_service
+from sophia.server._research_runs import start_run
 
 __all__ = ["router"]
 
@@ -30,6 +32,7 @@ class ResearchBody(BaseModel):
     sources: list[str] | None = Field(default=None, max_length=14)
     mode: Literal["auto", "extractive", "model"] | None = None
     stream: bool = False
+    run: bool = Field(default=False, description="Queue a durable research run instead of answering now.")
 
 
 async def research_service(request: Request) -> ResearchService:
@@ -44,9 +47,12 @@ async def research_service(request: Request) -> ResearchService:
 @router.post("", response_model=None)
 async def research(
     body: ResearchBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any] | StreamingResponse:
+) -> dict[str, Any] | StreamingResponse | JSONResponse:
     service = await research_service(request)
     remember = principal.role.value in ("member", "admin")
+    if body.run:
+        options = {"depth": body.depth, "sources": body.sources, "mode": body.mode}
+        return await start_run(request, principal, body.question, options, service)
     if not body.stream:
         report = await service.research(
             body.question,

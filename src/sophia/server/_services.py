@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sophia.accounts import AccountService, KeyAdmission, KeyVerifier, RateLimiter
 from sophia.config import Settings
 from sophia.gateway import EmbedFunction, Gateway, build_gateway
+from sophia.secrets import SecretResolver
 from sophia.store import CounterStore, Database, open_counters, open_database
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class Services:
         """The key check and the request counters every shell shares (HTTP API, dashboard, MCP)."""
         settings = self.settings
         self.keys = KeyVerifier(self.accounts.verify_api_key, settings.server.auth_cache_seconds)
-        self.counters = open_counters(settings.web.redis_url, settings.web.redis_prefix)
+        redis_url = SecretResolver.for_settings(settings).setting(settings.web.redis_url)
+        self.counters = open_counters(redis_url, settings.web.redis_prefix)
         self.limiter = RateLimiter(self.counters)
         self.admission = KeyAdmission(self.keys, self.limiter)
 
@@ -154,10 +156,14 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
 
 
 def _plugged_kinds(services: Any, kit: Any) -> dict[str, Any]:
-    """The `code` run kind: the coding orchestrator, on the same gateway, tools and memory as the chat."""
+    """The `code` run kind (the coding orchestrator, on the same gateway, tools and memory as the chat) and the
+    `research` run kind."""
     from sophia.coding import CodingOrchestrator
+    from sophia.research import ResearchService
+    from sophia.runs import ResearchRun
 
     orchestrator = CodingOrchestrator(
         services.gateway, kit.invoker, services.memory, model=services.settings.coding.model
     )
-    return {"code": orchestrator}
+    research = ResearchService(services.settings, gateway=services.gateway, memory=services.memory)
+    return {"code": orchestrator, "research": ResearchRun(research, services.database)}

@@ -73,7 +73,6 @@ async def open_toolkit(
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
     register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
-    register_code_tools(registry, code_tools_for(settings))
     sealer = ArgumentSealer(load_sealing_key(settings.home))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
@@ -85,6 +84,7 @@ async def open_toolkit(
         announcer = ApprovalAnnouncer(kit.connectors)
         if announcer:
             invoker.notifiers.append(announcer)
+    register_code_tools(registry, code_tools_for(settings, connectors=kit.connectors or ()))
     if settings.mcp_servers:
         from sophia.mcp import McpClients  # the MCP SDK takes a second to import; only when configured
         from sophia.secrets import SecretResolver

@@ -19,6 +19,7 @@ from sophia.store._migrate import (
     head_revision,
     is_up_to_date,
     known_revisions,
+    migration_state,
     upgrade,
 )
 from sophia.store._url import open_database, resolve_database_url
@@ -41,6 +42,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "is_up_to_date",
+    "migration_state",
     "known_revisions",
     "list_audit",
     "normalize_url",

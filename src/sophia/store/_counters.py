@@ -20,6 +20,9 @@ class CounterStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def lease(self, key: str, holder: str, ttl: float) -> bool:
+        """Hold `key` for `ttl` seconds (renewed while `holder` keeps asking); False while another holds it."""
+
     async def aclose(self) -> None: ...
 
 
@@ -49,8 +52,19 @@ class MemoryCounters:
     async def delete(self, key: str) -> None:
         self._counts.pop(key, None)
 
+    async def lease(self, key: str, holder: str, ttl: float) -> bool:
+        return True  # one process: nobody else to hold it
+
     async def aclose(self) -> None:
         self._counts.clear()
+
+
+# Take the lease when free, renew it when ours: one atomic step. KEYS: the lease; ARGV: holder, ttl ms.
+_LEASE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
 
 
 class RedisCounters:
@@ -63,6 +77,7 @@ class RedisCounters:
             raise ImportError("Redis counters need the 'redis' extra: pip install 'sophia[redis]'") from None
         self._redis: Any = aioredis.from_url(url)
         self._prefix = prefix
+        self._lease = self._redis.register_script(_LEASE)
 
     async def incr(self, key: str, window: float) -> tuple[int, float]:
         name = self._prefix + key
@@ -83,6 +98,10 @@ class RedisCounters:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+    async def lease(self, key: str, holder: str, ttl: float) -> bool:
+        held = await self._lease(keys=[self._prefix + key], args=[holder, max(1, int(ttl * 1000))])
+        return bool(held)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

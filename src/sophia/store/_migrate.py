@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from sophia.config import redact_url
 from sophia.errors import InvalidInput, StorageError
-from sophia.store._engine import create_engine, storage_errors
+from sophia.store._engine import Database, create_engine, storage_errors
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -25,6 +26,7 @@ __all__ = [
     "head_revision",
     "is_up_to_date",
     "known_revisions",
+    "migration_state",
     "upgrade",
 ]
 
@@ -98,6 +100,25 @@ async def _on_connection(url: str, work: Callable[[Connection], T]) -> T:
 
 def _read_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+async def migration_state(database: Database) -> Literal["current", "pending", "ahead"]:
+    """Where a running server's database stands against this code, on the server's own engine (probes are cheap).
+
+    "ahead": a newer release has migrated it. Migrations stay backward compatible for one release, so old pods keep
+    serving beside new ones during a rolling upgrade instead of turning unready the moment the hook Job runs.
+    """
+    with storage_errors(database.url):
+        async with database.engine.connect() as connection:
+            revision = await connection.run_sync(_read_revision)
+    if revision == head_revision():
+        return "current"
+    return "pending" if revision is None or revision in _shipped() else "ahead"
+
+
+@functools.cache
+def _shipped() -> frozenset[str]:
+    return frozenset(known_revisions())
 
 
 async def current_revision(url: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,8 +51,12 @@ def _system_mounts() -> list[str]:
     return args
 
 
-def sandbox_argv(bwrap: str, workspace: Path, command: str) -> list[str]:
-    """bubblewrap: new namespaces (no network), read-only system, private /tmp, the workspace as /workspace."""
+def sandbox_argv(bwrap: str, workspace: Path, command: str, read_only: Sequence[str] = ()) -> list[str]:
+    """bubblewrap: new namespaces (no network), read-only system, private /tmp, the workspace as /workspace.
+
+    `read_only` folders (e.g. a Python environment the checks run with) are bound read-only at their own paths.
+    """
+    extra = [arg for folder in read_only if Path(folder).is_dir() for arg in ("--ro-bind", folder, folder)]
     return [
         bwrap,
         "--unshare-all",
@@ -61,6 +66,7 @@ def sandbox_argv(bwrap: str, workspace: Path, command: str) -> list[str]:
         "--proc", "/proc",
         "--dev", "/dev",
         "--tmpfs", "/tmp",
+        *extra,  # after the private /tmp, so a folder under /tmp stays visible
         "--bind", str(workspace), SANDBOX_WORKSPACE,
         "--chdir", SANDBOX_WORKSPACE,
         "/bin/sh", "-c", command,
@@ -70,8 +76,17 @@ def sandbox_argv(bwrap: str, workspace: Path, command: str) -> list[str]:
 class ShellRunner:
     """Holds the shell settings; `run` is the tool function."""
 
-    def __init__(self, settings: ShellSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: ShellSettings | None = None,
+        *,
+        read_only: Sequence[str] = (),
+        path_prefix: Sequence[str] = (),
+    ) -> None:
         self.settings = settings or ShellSettings()
+        self.read_only = tuple(read_only)
+        """Extra folders bound read-only in the sandbox (the code checks bind a Python environment)."""
+        self.path = ":".join([*path_prefix, _PATH])
 
     def bwrap(self) -> str | None:
         return shutil.which(self.settings.bwrap_path or "bwrap")
@@ -83,7 +98,11 @@ class ShellRunner:
         workspace = workspace_root(context)
         bwrap = self.bwrap()
         if bwrap is not None:
-            argv, cwd, home = sandbox_argv(bwrap, workspace, command), workspace, SANDBOX_WORKSPACE
+            argv, cwd, home = (
+                sandbox_argv(bwrap, workspace, command, self.read_only),
+                workspace,
+                SANDBOX_WORKSPACE,
+            )
         elif self.settings.allow_unsandboxed:
             argv, cwd, home = ["/bin/sh", "-c", command], workspace, str(workspace)
         else:
@@ -91,7 +110,7 @@ class ShellRunner:
                 "shell.run needs bubblewrap (`apt-get install -y bubblewrap`) to sandbox commands; install it, "
                 "or set tools.shell.allow_unsandboxed = true to run without isolation"
             )
-        env = {"PATH": _PATH, "HOME": home, "LANG": "C.UTF-8", "TERM": "dumb"}  # none of Sophia's secrets
+        env = {"PATH": self.path, "HOME": home, "LANG": "C.UTF-8", "TERM": "dumb"}  # none of Sophia's secrets
         outcome = await run_process(
             argv,
             cwd=cwd,

@@ -7,19 +7,15 @@ The JWT is RS256 over `{iat: now-60, exp: now+540, iss: app_id}` (GitHub allows 
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
 from sophia.connectors._auth import Resolve
-from sophia.connectors._errors import ConnectorAuthError, ConnectorNotConfigured
+from sophia.connectors._errors import ConnectorAuthError
 from sophia.connectors._http import ConnectorHttp
+from sophia.connectors._jwt import rs256_jwt
 from sophia.observability import redactor
 
 __all__ = ["GitHubAppAuth", "app_jwt"]
@@ -27,27 +23,11 @@ __all__ = ["GitHubAppAuth", "app_jwt"]
 _RENEW_MARGIN_SECONDS = 300.0
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def app_jwt(app_id: str, private_key_pem: str, now: float) -> str:
     """The app's own short-lived JWT (RS256)."""
-    try:
-        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    except (ValueError, TypeError):
-        raise ConnectorNotConfigured(
-            "GitHub: credentials.app_private_key is not a PEM private key (download it from the app's settings)",
-            service="GitHub",
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConnectorNotConfigured("GitHub: the app's private key must be an RSA key", service="GitHub")
-    header = _b64(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
     claims = {"iat": int(now) - 60, "exp": int(now) + 540, "iss": app_id}
-    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{payload}.{_b64(signature)}"
+    where = "credentials.app_private_key (download it from the app's settings)"
+    return rs256_jwt(claims, private_key_pem, service="GitHub", where=where)
 
 
 def _expiry(body: dict[str, Any]) -> float:

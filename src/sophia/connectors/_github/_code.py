@@ -150,11 +150,12 @@ class CodeActions(GitHubBase):
     ) -> dict[str, Any]:
         """Push a local workspace branch to the repository (git over HTTPS, the token never in the URL)."""
         repo_path(owner, repo)
-        url = self._git_url(owner, repo)
+        url = self.git_url(owner, repo)
         secret = await self.git_token()
         return await push_branch(workspace, url, branch, lambda: secret, force=force)
 
-    def _git_url(self, owner: str, repo: str) -> str:
+    def git_url(self, owner: str, repo: str) -> str:
+        """Where `git.push` pushes: `options.git_url` (a template with {owner} and {repo}), else the web host."""
         template = self.options.get("git_url")
         if template:
             return str(template).format(owner=owner, repo=repo)

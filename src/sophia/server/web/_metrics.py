@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import secrets
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -26,10 +27,14 @@ from sophia.server._auth import authenticate
 from sophia.server._schemas import errors
 from sophia.server.web._guard import session_of
 from sophia.server.web._state import web_state
+from sophia.store import CounterStore
 
 __all__ = ["WebMetrics", "router"]
 
 _BREAKER_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+CLUSTER_GAUGES_LEASE = "metrics:cluster-gauges"
+CLUSTER_GAUGES_LEASE_SECONDS = 120.0
+"""Longer than any scrape interval: the holder keeps it while scraped; another replica takes over after it dies."""
 
 
 class _GatewayCollector(Collector):
@@ -167,6 +172,7 @@ class WebMetrics:
         self.registry.register(self._gateway)
         self.runs = _RunsCollector()
         self.registry.register(self.runs)
+        self.replica = secrets.token_hex(8)
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one finished HTTP request; `RequestIdMiddleware` calls it for every request."""
@@ -223,6 +229,13 @@ async def _allowed(request: Request) -> None:
         )
 
 
+async def _holds_cluster_gauges(counters: CounterStore, replica: str) -> bool:
+    try:
+        return await counters.lease(CLUSTER_GAUGES_LEASE, replica, CLUSTER_GAUGES_LEASE_SECONDS)
+    except Exception:  # noqa: BLE001 - Redis away: report them (counted twice) rather than not at all
+        return True
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics (an admin API key or the metrics token)",
@@ -235,8 +248,13 @@ async def _allowed(request: Request) -> None:
 async def metrics(request: Request) -> Response:
     await _allowed(request)
     metrics: WebMetrics = request.app.state.web_metrics
+    services = web_state(request).services
     try:
-        metrics.runs.counts = await count_runs_by_status(web_state(request).services.database)
+        # Cluster-wide gauges come from one replica at a time, so summing every replica's /metrics counts them once.
+        if await _holds_cluster_gauges(services.counters, metrics.replica):
+            metrics.runs.counts = await count_runs_by_status(services.database)
+        else:
+            metrics.runs.counts = {}
     except StorageError:
         pass  # the database is away: the last counts stay, /readyz says why
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

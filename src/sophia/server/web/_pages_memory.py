@@ -1,4 +1,7 @@
-"""The memory page: search what Sophia remembers about you, see why each memory was recalled, open, forget."""
+"""The memory page: search what Sophia remembers about you, see why each memory was recalled, open, forget.
+
+The graph view shows one entity's relationships, closed ones with the date they ended, each linked to its memory.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +52,20 @@ async def memory_page(
         searched=bool(q.strip()),
         forgot=request.query_params.get("forgot") == "1",
     )
+
+
+@router.get("/memory/graph")
+async def graph_page(
+    request: Request,
+    me: WebSession = Anyone,
+    entity: Annotated[str, Query(max_length=200)] = "",
+    ns: Namespace = None,
+) -> Response:
+    namespace = namespace_for(me, ns)
+    views = []
+    if entity.strip():
+        views = await (await memory_of(request)).graph(entity, namespaces=[namespace])
+    return render(request, "memory_graph.html", entity=entity, ns=namespace, views=views)
 
 
 @router.get("/memory/{memory_id}")

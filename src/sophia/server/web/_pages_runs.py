@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from sophia.accounts import Principal
 from sophia.agents import RunLimits
+from sophia.coding import code_view
 from sophia.runs import AGENT_KINDS, RUN_STATUSES, TERMINAL_STATUSES, RunService
 from sophia.server._runs import run_service
 from sophia.server.web._guard import ANYONE, MODEL_USERS, signed_in
@@ -77,6 +78,7 @@ async def run_page(request: Request, run_id: str, me: WebSession = Anyone) -> Re
         waiting=waiting,
         audit=detail.audit,
         live=detail.run.status not in TERMINAL_STATUSES,
+        code=code_view(detail.run.output) if detail.run.agent == "code" and detail.run.output else None,
     )
 
 
