@@ -35,6 +35,7 @@ HEAVY = [
     "mcp",
     "dbos",
     "numpy",
+    "trafilatura",
     "jinja2",
     "sophia.memory",
     "sophia.runs",
@@ -45,6 +46,7 @@ HEAVY = [
 
 PROBE = """
 import json, sys
+import sophia.cli, sophia.cli._serve  # what `sophia serve --only gateway` imports before the app
 from fastapi.testclient import TestClient
 from sophia.config import load_settings
 from sophia.server import create_gateway_app

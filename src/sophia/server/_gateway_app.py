@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 import sophia
 from sophia.config import Settings, WebSettings
-from sophia.server import _anthropic, _health, _openai, _usage
+from sophia.server import _anthropic, _feedback, _health, _openai, _usage
 from sophia.server._bodylimit import BodyLimitMiddleware, BodyLimits
 from sophia.server._errors import install_error_handlers
 from sophia.server._fastpath import SophiaAPI
@@ -74,6 +74,7 @@ def create_gateway_app(settings: Settings, services: Services | None = None) -> 
     app.include_router(_openai.router)
     app.include_router(_anthropic.router)
     app.include_router(_usage.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
+    app.include_router(_feedback.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(ApiRateLimitMiddleware, web=state)
