@@ -1,6 +1,7 @@
 """Memory: what Sophia remembers and how it recalls it (L1 cache, L2 indexes, L3 rows as source of truth)."""
 
 from sophia.memory._cache import LruRecallCache, RecallCache
+from sophia.memory._code import CodeSymbol
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
 from sophia.memory._factory import default_embedder, memory_index_path, open_memory
@@ -39,6 +40,7 @@ from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
 __all__ = [
+    "CodeSymbol",
     "ConsolidationReport",
     "ConsolidationSchedule",
     "Embedder",

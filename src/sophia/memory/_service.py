@@ -22,9 +22,10 @@ import sqlalchemy as sa
 
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
+from sophia.memory._code import CodeSymbol, check_repo
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
-from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extraction
+from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extractions
 from sophia.memory._graph_extract import Extraction, GraphExtractor, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
 from sophia.memory._maintenance import Maintenance
@@ -292,8 +293,9 @@ class MemoryService(Maintenance):
                 await conn.execute(sa.insert(memories), rows)
                 if supersede is not None:
                     await forget_sources(conn, [supersede.id], drafts[0].memory.valid_from)
-                for draft, extraction in zip(drafts, extractions, strict=True):
-                    await write_extraction(conn, draft.memory, extraction)
+                await write_extractions(
+                    conn, [(d.memory, x) for d, x in zip(drafts, extractions, strict=True)]
+                )
                 await self.keyword.add(
                     conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
                 )
@@ -310,6 +312,33 @@ class MemoryService(Maintenance):
 
         await self._after_commit(generation, apply)
         return [d.memory.id for d in drafts]
+
+    async def index_code(
+        self, symbols: Sequence[CodeSymbol], *, repo: str, namespace: str, batch: int = 500
+    ) -> tuple[int, int]:
+        """Replace `repo`'s code memories in `namespace` with `symbols`; returns (forgotten, remembered)."""
+        repo = check_repo(repo)
+        drafts = [
+            self._draft(
+                s.content(repo),
+                namespace=namespace,
+                kind=MemoryKind.CODE,
+                metadata=s.metadata(repo),
+                importance=0.5,
+                source=f"code:{repo}"[:200],
+                speaker=None,
+                session_id=None,
+                occurred_at=None,
+                turn_index=None,
+            )
+            for s in symbols
+        ]  # every draft is checked before the old index is dropped
+        forgotten = await self.forget(
+            namespaces=namespace, kinds=[MemoryKind.CODE], filters={"metadata.repo": repo}, hard=True
+        )
+        for start in range(0, len(drafts), batch):
+            await self._write(drafts[start : start + batch])
+        return forgotten, len(drafts)
 
     async def _extract(self, drafts: Sequence[_Draft]) -> list[Extraction]:
         """What the graph learns from each draft, read before the transaction (a model call may be slow)."""
