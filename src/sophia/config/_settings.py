@@ -285,6 +285,10 @@ class MemoryBackendSettings(_Section):
         default=None,
         description="A gateway model that extracts the graph (where a gateway is running); unset: the rules.",
     )
+    facts_model: str | None = Field(
+        default=None,
+        description="A gateway model that learns facts and preferences from stored conversations; unset: none.",
+    )
     consolidate_every: Annotated[float, BeforeValidator(_seconds), Field(ge=0)] = Field(
         default=86400.0,
         description='How often consolidation (dedupe, decay, TTL purge) runs: "1h", "1d"; 0 or "off" never.',

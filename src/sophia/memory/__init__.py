@@ -15,6 +15,7 @@ from sophia.memory._graph_extract import (
     extract_rules,
 )
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
+from sophia.memory._learn import Decision, FactLearner, LearnOutputRefused, LearnReport
 from sophia.memory._maintenance import ConsolidationReport, StartReport
 from sophia.memory._minilm import MiniLMEmbedder
 from sophia.memory._model import (
@@ -43,11 +44,13 @@ __all__ = [
     "CodeSymbol",
     "ConsolidationReport",
     "ConsolidationSchedule",
+    "Decision",
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",
     "EntityView",
     "Extraction",
+    "FactLearner",
     "Gathered",
     "GraphEdge",
     "GraphExtractor",
@@ -56,6 +59,8 @@ __all__ = [
     "InvalidMemory",
     "InvalidNamespace",
     "KeywordIndex",
+    "LearnOutputRefused",
+    "LearnReport",
     "LruRecallCache",
     "Memory",
     "MemoryKind",

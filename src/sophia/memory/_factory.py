@@ -17,6 +17,7 @@ from sophia.memory._cache import RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._graph_extract import GraphExtractor
 from sophia.memory._lazy_embedder import LazyEmbedder
+from sophia.memory._learn import FactLearner
 from sophia.memory._model import MemorySettings
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import VectorIndex
@@ -117,6 +118,14 @@ def _graph_extractor(settings: Settings, gateway: Gateway | None) -> GraphExtrac
     return gateway_graph_extractor(gateway, settings.memory.graph_model)
 
 
+def _fact_learner(settings: Settings, gateway: Gateway | None) -> FactLearner | None:
+    if gateway is None or not settings.memory.facts_model:
+        return None
+    from sophia.memory._graph_model import gateway_completer
+
+    return FactLearner(gateway_completer(gateway, settings.memory.facts_model))
+
+
 async def open_memory(
     settings: Settings,
     database: Database,
@@ -149,6 +158,7 @@ async def open_memory(
             settings=memory_settings or MemorySettings(graph=settings.memory.graph),
             index_path=memory_index_path(settings, chosen),
             graph_extractor=_graph_extractor(settings, gateway),
+            fact_learner=_fact_learner(settings, gateway),
         )
         service.resources.extend(owned)
         await service.start()

@@ -1,6 +1,6 @@
-"""The model extractor's path to a model: one gateway call per memory, charged to the system, never to a user.
+"""The graph extractor's and fact learner's path to a model: one gateway call each, charged to the system.
 
-A gateway failure (no model, budget, provider down) is a refused answer: the write goes on with the rule extractor.
+A gateway failure (no model, budget, provider down) is a refused answer: the write goes on (graph: with the rules).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def gateway_completer(gateway: Gateway, model: str) -> Callable[[str], Awaitable
         try:
             response, _ = await gateway.complete(body, Caller(), f"memory-graph-{uuid.uuid4().hex[:12]}")
         except SophiaError as error:
-            raise GraphOutputRefused(f"the graph model could not answer: {type(error).__name__}") from None
+            raise GraphOutputRefused(f"the memory model could not answer: {type(error).__name__}") from None
         choices = response.get("choices") or [{}]
         return str((choices[0].get("message") or {}).get("content") or "")
 

@@ -26,8 +26,9 @@ from sophia.memory._code import CodeSymbol, check_repo
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
 from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extractions
-from sophia.memory._graph_extract import Extraction, GraphExtractor, RuleGraphExtractor
+from sophia.memory._graph_extract import Extraction, GraphExtractor, GraphOutputRefused, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
+from sophia.memory._learn import LEARNED_KINDS, FactLearner, LearnReport
 from sophia.memory._maintenance import Maintenance
 from sophia.memory._model import (
     Memory,
@@ -82,6 +83,7 @@ class MemoryService(Maintenance):
         settings: MemorySettings | None = None,
         index_path: Path | None = None,
         graph_extractor: GraphExtractor | None = None,
+        fact_learner: FactLearner | None = None,
     ) -> None:
         self.database = database
         self.embedder = embedder
@@ -95,6 +97,7 @@ class MemoryService(Maintenance):
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
+        self.fact_learner = fact_learner
         self.graph_extractor: GraphExtractor | None = (
             graph_extractor or RuleGraphExtractor() if self.settings.graph else None
         )
@@ -171,7 +174,42 @@ class MemoryService(Maintenance):
             )
             for i, turn in enumerate(turns)
         ]
-        return await self._write(drafts)
+        ids = await self._write(drafts)
+        if self.fact_learner is not None and turns:
+            await self.learn(turns, namespace=namespace, source=f"learned:{session_id}")
+        return ids
+
+    async def learn(self, turns: Sequence[Turn], *, namespace: str, source: str | None = None) -> LearnReport:
+        """Facts and preferences the configured model reads out of `turns`, applied as add-only versions.
+
+        A refused answer (bad shape, a gateway failure) changes nothing and is reported, never raised: the
+        conversation itself is already stored.
+        """
+        if self.fact_learner is None:
+            raise InvalidMemory(
+                "no model is configured to learn from conversations: set [memory] facts_model"
+            )
+        conversation = "\n".join(f"{t.speaker}: {t.content}" for t in turns)[
+            : self.settings.max_content_bytes // 2
+        ]
+        known = [
+            h.memory for h in await self.recall(conversation, namespace, kinds=list(LEARNED_KINDS), k=10)
+        ]
+        try:
+            decisions = await self.fact_learner.decide(conversation, known)
+        except GraphOutputRefused as refusal:
+            log.warning("memory: learned nothing from the conversation: %s", refusal)
+            return LearnReport(refused=True)
+        added, updated, deleted = [], [], []
+        for d in decisions:
+            if d.event == "ADD":
+                added.append(await self.remember(d.text, namespace=namespace, kind=d.kind, source=source))
+            elif d.event == "UPDATE" and d.target is not None:
+                updated.append(await self.update(d.target.id, d.text, namespaces=namespace))
+            elif d.event == "DELETE" and d.target is not None:
+                await self.forget(d.target.id, namespaces=namespace)
+                deleted.append(d.target.id)
+        return LearnReport(tuple(added), tuple(updated), tuple(deleted))
 
     async def update(
         self,
