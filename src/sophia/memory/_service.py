@@ -485,9 +485,9 @@ class MemoryService(Maintenance):
                 via = dict(await expansion_ids(conn, query, scope.namespaces, scope.moment, k))
                 found = await fetch_memories(conn, [i for i in via if i not in seen], scope)
         hits = []
-        for rank, (memory_id, memory) in enumerate(found.items(), start=1):
-            if not matches_filters(memory, filters):
-                continue
+        ordered = [found[i] for i in via if i in found and matches_filters(found[i], filters)]
+        for rank, memory in enumerate(ordered, start=1):
+            memory_id = memory.id
             score = 1.0 / (self.settings.rrf_k + rank)
             reasons = RecallReasons(
                 None, None, None, None, 0.0, 0.0, 0.0, memory.importance, 0.0, score, via[memory_id]
