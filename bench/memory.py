@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -373,7 +374,8 @@ async def _speed_at(
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     print(
         f"speed {engine:<8} n={size:>7}: ingest {size / ingest:,.0f} memories/s (storage path, hashing embedder)  "
-        f"recall p50 {p50:.1f} ms  p95 {p95:.1f} ms (query embedding excluded)  restart {reopen:.1f} s"
+        f"recall p50 {p50:.1f} ms  p95 {p95:.1f} ms (query embedding excluded)  restart {reopen:.1f} s  "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
     )
 
 

@@ -100,7 +100,7 @@ async def test_viewer_is_not_offered_writes_and_cannot_call_them(runtime: McpRun
     async with Client(build_server("memory", runtime)) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         denied = await client.call_tool("memory.remember", {"content": "x"})
-    assert names == ["memory.recall", "memory.stats"]
+    assert names == ["memory.graph", "memory.recall", "memory.stats"]
     assert denied.is_error and "does not let the viewer role" in _text(denied)
 
 

@@ -55,7 +55,7 @@ async def test_memory_server_over_stdio_remembers_and_asks_in_the_client(tmp_pat
         refused = await client.call_tool("memory.forget", {"memory_id": kept})
         stats = await client.call_tool("memory.stats", {})
         resources = [r.uri for r in (await client.list_resources()).resources]
-    assert names == ["memory.forget", "memory.recall", "memory.remember", "memory.stats"]
+    assert names == ["memory.forget", "memory.graph", "memory.recall", "memory.remember", "memory.stats"]
     assert resources == ["memory://stats"]
     assert not forgotten.is_error and json.loads(_text(forgotten)) == {"forgotten": 1}
     assert refused.is_error and "was refused in the client" in _text(refused)

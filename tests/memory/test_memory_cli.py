@@ -74,3 +74,30 @@ def test_graph_shows_the_owner_change_with_its_history(home: Path) -> None:
     assert "Priya" in table and "current" in table
     missing = runner.invoke(app, ["--embedder", "hashing", "graph", "acme"])  # not in global
     assert missing.exit_code == 1 and "no entity 'acme'" in missing.output
+
+
+def test_index_code_remembers_symbols_with_file_and_line_and_replaces_them(
+    home: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "shop"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "billing.py").write_text(
+        "class Invoice:\n    def total(self, rate: float) -> float:\n        return 1.0\n\n\n"
+        "def refund_invoice(invoice_id: str) -> None:\n    pass\n"
+    )
+    assert "indexed 3 symbols of shop into project:shop (replaced 0)" in sophia("index-code", str(repo))
+    exported = tmp_path / "code.jsonl"
+    sophia("export", str(exported))
+    records = {r["metadata"]["symbol"]: r for r in map(json.loads, exported.read_text().splitlines())}
+    assert {k: (r["kind"], r["metadata"]["path"], r["metadata"]["line"]) for k, r in records.items()} == {
+        "Invoice": ("code", "pkg/billing.py", 1),
+        "total": ("code", "pkg/billing.py", 2),
+        "refund_invoice": ("code", "pkg/billing.py", 6),
+    }
+    assert "shop/pkg/billing.py:6" in records["refund_invoice"]["content"]
+    (repo / "pkg" / "billing.py").write_text("def charge(amount: int) -> int:\n    return amount\n")
+    assert "indexed 1 symbols of shop into project:shop (replaced 3)" in sophia("index-code", str(repo))
+    sophia("export", str(exported))
+    assert [json.loads(line)["metadata"]["symbol"] for line in exported.read_text().splitlines()] == [
+        "charge"
+    ]

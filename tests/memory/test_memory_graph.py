@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -156,3 +157,12 @@ async def test_a_valid_model_answer_is_what_the_graph_stores(database, embedder,
 def test_model_output_off_the_shape_is_refused_whole(answer: str) -> None:
     with pytest.raises(GraphOutputRefused):
         parse_model_graph(answer)
+
+
+async def test_an_expired_memory_takes_its_edges_when_consolidated(memory: MemoryService) -> None:
+    ns = "user:graph"
+    await memory.remember("Noor reports to Amir.", namespace=ns, ttl=timedelta(seconds=1))
+    await asyncio.sleep(1.2)
+    assert (await memory.consolidate(namespaces=[ns])).expired == 1
+    (noor,) = await views(memory, "noor", [ns])
+    assert noor.edges == () and noor.mentioned_in == ()

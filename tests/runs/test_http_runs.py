@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from sophia.accounts import AccountService, Role
-from sophia.agents import AgentSpec
+from sophia.agents import AgentSpec, OutcomeMemory
 from sophia.config import Settings
 from sophia.gateway.providers import ScriptedProvider
+from sophia.memory import HashingEmbedder, MemoryService
 from sophia.runs import RunRuntime, RunService, RunSettings, RunWorker, default_agents
 from sophia.server import Services, create_app
 from sophia.server._runs import router
@@ -23,6 +24,7 @@ from sophia.tools import ArgumentSealer, ToolInvoker
 from tests.agents.conftest import Ledger, build_gateway, call, make_registry, tool_messages
 
 KEY = bytes(32)
+Api = tuple[httpx.AsyncClient, dict[str, str], Ledger, MemoryService]
 
 
 def script(body: dict[str, Any]) -> Any:
@@ -31,9 +33,7 @@ def script(body: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-async def api(
-    tmp_path: Path, _sqlite_template: Path
-) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], Ledger]]:
+async def api(tmp_path: Path, _sqlite_template: Path) -> AsyncIterator[Api]:
     shutil.copyfile(_sqlite_template, tmp_path / "sophia.db")
     settings = Settings(home=tmp_path, server={"upgrade_on_start": False})
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'sophia.db'}")
@@ -48,7 +48,9 @@ async def api(
     invoker = ToolInvoker(registry, database, sealer=ArgumentSealer(KEY))
     agents = default_agents(registry)
     agents["chat"] = AgentSpec("chat", "test", tools=("notes.write",))
-    runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=1.0)
+    memory = await MemoryService.open(database, HashingEmbedder(dimensions=64), index_path=tmp_path / "v.npz")
+    outcomes = OutcomeMemory(memory)  # each finished run leaves its performance memory
+    runtime = RunRuntime(database, gateway, invoker, agents, approval_poll_seconds=1.0, outcomes=outcomes)
     system_url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
     worker = RunWorker(
         runtime,
@@ -66,9 +68,10 @@ async def api(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test"
         ) as client:
-            yield client, keys, ledger
+            yield client, keys, ledger, memory
     finally:
         await worker.stop()
+        await memory.close()
         await app.state.run_service.aclose()
         await gateway.aclose()
         await database.close()
@@ -90,9 +93,9 @@ async def _until(
 
 
 async def test_a_run_created_over_http_waits_for_approval_then_finishes(
-    api: tuple[httpx.AsyncClient, dict[str, str], Ledger],
+    api: Api,
 ) -> None:
-    client, keys, ledger = api
+    client, keys, ledger, memory = api
     created = await client.post("/v1/runs", json={"task": "write a note"}, headers=auth(keys["mia"]))
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
@@ -117,12 +120,17 @@ async def test_a_run_created_over_http_waits_for_approval_then_finishes(
     assert {"tool.approval_requested", "tool.approval_approved", "tool.call"} <= {
         a["action"] for a in done["audit"]
     }
+    (outcome,) = [m async for m in memory.export() if m.kind.value == "outcome"]
+    assert outcome.namespace.startswith("user:")  # the user who ran it
+    assert outcome.metadata["models"] == ["scripted"] and outcome.metadata["tools"] == ["notes.write"]
+    assert outcome.metadata["status"] == "succeeded" and outcome.metadata["run_id"] == run_id
+    assert outcome.metadata["latency_seconds"] > 0 and "Models: scripted" in outcome.content
 
 
 async def test_members_see_only_their_runs_and_admins_see_all(
-    api: tuple[httpx.AsyncClient, dict[str, str], Ledger],
+    api: Api,
 ) -> None:
-    client, keys, _ = api
+    client, keys, _, _ = api
     run_id = (await client.post("/v1/runs", json={"task": "x"}, headers=auth(keys["mia"]))).json()["id"]
     assert (await client.get(f"/v1/runs/{run_id}", headers=auth(keys["max"]))).status_code == 404
     assert (await client.get("/v1/runs", headers=auth(keys["max"]))).json()["data"] == []

@@ -56,6 +56,7 @@ def test_memory_tools_are_in_the_memory_group_with_their_side_effects(invoker: T
     effects = {tool.name: tool.effect for tool in invoker.registry.tools("memory")}
     assert effects == {
         "memory.forget": SideEffect.DESTROY,
+        "memory.graph": SideEffect.READ,
         "memory.recall": SideEffect.READ,
         "memory.remember": SideEffect.WRITE,
         "memory.stats": SideEffect.READ,
@@ -92,3 +93,18 @@ async def test_another_users_memory_cannot_be_forgotten(invoker: ToolInvoker) ->
     )
     with pytest.raises(ToolFailed, match="no memory"):
         await admin_invoker.invoke("memory.forget", {"memory_id": saved.output["id"]}, _as(1, Role.ADMIN))
+
+
+async def test_graph_tool_and_expanded_recall_stay_in_the_callers_namespaces(invoker: ToolInvoker) -> None:
+    await invoker.invoke("memory.remember", {"content": "Dana owns the Acme account."}, _as(1))
+    await invoker.invoke("memory.remember", {"content": "Dana asked for a discount on the renewal."}, _as(1))
+    await invoker.invoke("memory.remember", {"content": "Zed owns the Acme account."}, _as(2))
+    (acme,) = (await invoker.invoke("memory.graph", {"entity": "Acme"}, _as(1))).output
+    assert [(r["subject"], r["relation"], r["valid_until"]) for r in acme["relationships"]] == [
+        ("Dana", "owns", None)
+    ]
+    hits = await invoker.invoke(
+        "memory.recall", {"query": "who owns acme", "k": 1, "expand_graph": True}, _as(1)
+    )
+    assert "Dana asked for a discount on the renewal." in [h["content"] for h in hits.output]
+    assert all("Zed" not in h["content"] for h in hits.output)

@@ -1,4 +1,7 @@
-"""Learning from outcomes: each finished run leaves an `outcome` memory that planners recall next time."""
+"""Learning from outcomes: each finished run leaves an `outcome` memory that planners recall next time.
+
+It is also the performance memory: which models and tool sequence a task took, at what cost and latency.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ class OutcomeMemory:
         cost_usd: float,
         errors: Sequence[str],
         run_id: str | None = None,
+        models: Sequence[str] = (),
+        latency_seconds: float | None = None,
     ) -> str:
         lines = [
             f"Task: {task}",
@@ -41,6 +46,10 @@ class OutcomeMemory:
             f"Result: {result}",
             f"Cost: ${cost_usd:.4f}",
         ]
+        if models:
+            lines.append(f"Models: {', '.join(dict.fromkeys(models))}")
+        if latency_seconds is not None:
+            lines.append(f"Latency: {latency_seconds:.1f} s")
         if errors:
             lines.append("Errors: " + "; ".join(errors))
         content = "\n".join(lines)[:_CONTENT_CHARS]
@@ -49,7 +58,14 @@ class OutcomeMemory:
             content,
             namespace=namespace,
             kind=MemoryKind.OUTCOME,
-            metadata={"run_id": run_id, "status": status, "cost_usd": round(cost_usd, 6)},
+            metadata={
+                "run_id": run_id,
+                "status": status,
+                "cost_usd": round(cost_usd, 6),
+                "models": list(dict.fromkeys(models)),
+                "tools": list(tried),
+                "latency_seconds": None if latency_seconds is None else round(latency_seconds, 3),
+            },
             importance=importance,
             source=f"run:{run_id}" if run_id else "run",
         )

@@ -1,6 +1,6 @@
-"""`sophia memory add|search|show|graph|forget|stats|reindex|consolidate|export|import`: the operator's view of memory.
+"""`sophia memory add|search|show|graph|index-code|forget|stats|reindex|consolidate|export|import`.
 
-The CLI runs with the operator's authority (every namespace); long work shows a rich progress bar.
+The operator's view of memory, with the operator's authority (every namespace); long work shows a progress bar.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.table import Table
 
 from sophia.cli._common import cli_database, console, fail, handle_errors, run_async, settings_of
 from sophia.memory import (
+    CodeSymbol,
     Embedder,
     HashingEmbedder,
     InvalidMemory,
@@ -179,6 +180,30 @@ def graph(
                 e.subject, e.relation, e.object, f"{e.valid_from:%Y-%m-%d %H:%M}", until, e.source_memory_id
             )
         console.print(table, width=max(console.width, 140))
+
+
+@app.command("index-code")
+@handle_errors
+def index_code(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="a repository checkout")],
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="default project:<folder name>")] = "",
+    repo: Annotated[str, typer.Option(help="the name memories carry; default the folder name")] = "",
+) -> None:
+    """Remember PATH's symbols (the coding repo map's) as `code` memories with file and line; re-run to replace."""
+    from sophia.coding import RepoMap  # the shells may use the coding layer; memory itself may not
+
+    name = repo or path.resolve().name
+    target = namespace or f"project:{name}"
+    symbols = [
+        CodeSymbol(summary.path, s.line, s.name, s.kind, s.signature, s.parent)
+        for summary in RepoMap(path).summaries()
+        for s in summary.symbols
+    ]
+    forgotten, remembered = _with_memory(ctx, lambda m: m.index_code(symbols, repo=name, namespace=target))
+    console.print(
+        f"indexed {remembered} symbols of {name} into {target} (replaced {forgotten})", highlight=False
+    )
 
 
 @app.command("forget")

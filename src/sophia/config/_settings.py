@@ -280,6 +280,18 @@ class MemoryBackendSettings(_Section):
     qdrant_api_key: SecretRef | None = None
     qdrant_collection: str = Field(default="sophia_memory", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     pgvector_hnsw: bool = Field(default=False, description="An HNSW index for large single-namespace stores.")
+    graph: bool = Field(
+        default=True,
+        description="Read entities and relationships out of every write into the temporal graph.",
+    )
+    graph_model: str | None = Field(
+        default=None,
+        description="A gateway model that extracts the graph (where a gateway is running); unset: the rules.",
+    )
+    facts_model: str | None = Field(
+        default=None,
+        description="A gateway model that learns facts and preferences from stored conversations; unset: none.",
+    )
     consolidate_every: Annotated[float, BeforeValidator(_seconds), Field(ge=0)] = Field(
         default=86400.0,
         description='How often consolidation (dedupe, decay, TTL purge) runs: "1h", "1d"; 0 or "off" never.',

@@ -1,6 +1,7 @@
 """Memory: what Sophia remembers and how it recalls it (L1 cache, L2 indexes, L3 rows as source of truth)."""
 
 from sophia.memory._cache import LruRecallCache, RecallCache
+from sophia.memory._code import CodeSymbol
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
 from sophia.memory._errors import EmbeddingMismatch, InvalidMemory, InvalidNamespace, MemoryNotFound
 from sophia.memory._factory import default_embedder, memory_index_path, open_memory
@@ -14,6 +15,7 @@ from sophia.memory._graph_extract import (
     extract_rules,
 )
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex, fts_query, query_terms
+from sophia.memory._learn import Decision, FactLearner, LearnOutputRefused, LearnReport
 from sophia.memory._maintenance import ConsolidationReport, StartReport
 from sophia.memory._minilm import MiniLMEmbedder
 from sophia.memory._model import (
@@ -39,13 +41,16 @@ from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
 
 __all__ = [
+    "CodeSymbol",
     "ConsolidationReport",
     "ConsolidationSchedule",
+    "Decision",
     "Embedder",
     "EmbeddingMismatch",
     "EmbeddingModelUnavailable",
     "EntityView",
     "Extraction",
+    "FactLearner",
     "Gathered",
     "GraphEdge",
     "GraphExtractor",
@@ -54,6 +59,8 @@ __all__ = [
     "InvalidMemory",
     "InvalidNamespace",
     "KeywordIndex",
+    "LearnOutputRefused",
+    "LearnReport",
     "LruRecallCache",
     "Memory",
     "MemoryKind",

@@ -9,17 +9,22 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sophia.config import MemoryBackendSettings, Settings, memory_problems
 from sophia.errors import ConfigError
 from sophia.memory._cache import RecallCache
 from sophia.memory._embedding import Embedder, EmbeddingModelUnavailable, HashingEmbedder
+from sophia.memory._graph_extract import GraphExtractor
 from sophia.memory._lazy_embedder import LazyEmbedder
+from sophia.memory._learn import FactLearner
 from sophia.memory._model import MemorySettings
 from sophia.memory._service import MemoryService
 from sophia.memory._vector import VectorIndex
 from sophia.store import Database
+
+if TYPE_CHECKING:
+    from sophia.gateway import Gateway
 
 log = logging.getLogger("sophia.memory")
 FALLBACK_DIMENSIONS = 384
@@ -100,6 +105,23 @@ def configured_cache(settings: Settings) -> RecallCache | None:
     return RedisRecallCache.from_url(url, prefix=memory.redis_prefix, ttl_seconds=memory.cache_ttl_seconds)
 
 
+def _graph_extractor(settings: Settings, gateway: Gateway | None) -> GraphExtractor | None:
+    """The model extractor when `[memory].graph_model` names one and this process runs a gateway; else the rules."""
+    if gateway is None or not settings.memory.graph_model:
+        return None
+    from sophia.memory._graph_model import gateway_graph_extractor  # the gateway package, only when asked for
+
+    return gateway_graph_extractor(gateway, settings.memory.graph_model)
+
+
+def _fact_learner(settings: Settings, gateway: Gateway | None) -> FactLearner | None:
+    if gateway is None or not settings.memory.facts_model:
+        return None
+    from sophia.memory._graph_model import gateway_completer
+
+    return FactLearner(gateway_completer(gateway, settings.memory.facts_model))
+
+
 async def open_memory(
     settings: Settings,
     database: Database,
@@ -108,10 +130,12 @@ async def open_memory(
     vector_index: VectorIndex | None = None,
     cache: RecallCache | None = None,
     memory_settings: MemorySettings | None = None,
+    gateway: Gateway | None = None,
 ) -> MemoryService:
     """Open (and repair, see `MemoryService.start`) the memory service over `database`, backends from `[memory]`.
 
-    An index or cache passed in wins over the settings (and stays the caller's to close).
+    An index or cache passed in wins over the settings (and stays the caller's to close). With a `gateway` and
+    `[memory].graph_model`, that model extracts the graph; otherwise the rule extractor does.
     """
     chosen = embedder or default_embedder()
     owned: list[Any] = []
@@ -127,8 +151,10 @@ async def open_memory(
             chosen,
             vector_index=vector_index,
             cache=cache,
-            settings=memory_settings,
+            settings=memory_settings or MemorySettings(graph=settings.memory.graph),
             index_path=memory_index_path(settings, chosen),
+            graph_extractor=_graph_extractor(settings, gateway),
+            fact_learner=_fact_learner(settings, gateway),
         )
         service.resources.extend(owned)
         await service.start()

@@ -58,10 +58,10 @@ def _insert(conn: AsyncConnection, table: sa.Table) -> sa.Insert:
 
 
 async def entity_ids(
-    conn: AsyncConnection, namespace: str, extraction: Extraction, now: datetime
+    conn: AsyncConnection, namespace: str, extractions: Iterable[Extraction], now: datetime
 ) -> dict[str, str]:
-    """Key -> id for every entity of `extraction` in `namespace`, creating the missing ones (race-safe)."""
-    wanted = {e.key: e for e in extraction.all_entities() if e.key}
+    """Key -> id for every entity of `extractions` in `namespace`, creating the missing ones (race-safe)."""
+    wanted = {e.key: e for x in extractions for e in x.all_entities() if e.key}
     if not wanted:
         return {}
     rows = [
@@ -76,21 +76,43 @@ async def entity_ids(
         for k, e in wanted.items()
     ]
     await conn.execute(_insert(conn, memory_entities), rows)
-    stmt = sa.select(memory_entities.c.key, memory_entities.c.id).where(
-        memory_entities.c.namespace == namespace, memory_entities.c.key.in_(list(wanted))
-    )
-    return {row.key: row.id for row in await conn.execute(stmt)}
+    found: dict[str, str] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), CHUNK):
+        stmt = sa.select(memory_entities.c.key, memory_entities.c.id).where(
+            memory_entities.c.namespace == namespace, memory_entities.c.key.in_(keys[start : start + CHUNK])
+        )
+        found.update({row.key: row.id for row in await conn.execute(stmt)})
+    return found
 
 
-async def write_extraction(conn: AsyncConnection, memory: Memory, extraction: Extraction) -> int:
-    """Store what `memory` says; returns how many edges were added. Contradicted edges are closed, not deleted."""
-    ids = await entity_ids(conn, memory.namespace, extraction, memory.created_at)
-    if not ids:
-        return 0
-    mentions = [
-        {"memory_id": memory.id, "entity_id": i, "namespace": memory.namespace} for i in set(ids.values())
-    ]
-    await conn.execute(_insert(conn, memory_mentions), mentions)
+async def write_extractions(conn: AsyncConnection, written: Sequence[tuple[Memory, Extraction]]) -> int:
+    """Store what each memory says (a few statements per namespace, not per memory); returns the edges added.
+
+    Contradicted edges are closed, not deleted.
+    """
+    by_namespace: dict[str, list[tuple[Memory, Extraction]]] = {}
+    for memory, extraction in written:
+        by_namespace.setdefault(memory.namespace, []).append((memory, extraction))
+    added = 0
+    for namespace, pairs in by_namespace.items():
+        ids = await entity_ids(conn, namespace, [x for _, x in pairs], pairs[0][0].created_at)
+        mentions = {
+            (memory.id, ids[e.key]): {"memory_id": memory.id, "entity_id": ids[e.key], "namespace": namespace}
+            for memory, extraction in pairs
+            for e in extraction.all_entities()
+            if e.key in ids
+        }
+        if mentions:
+            await conn.execute(_insert(conn, memory_mentions), list(mentions.values()))
+        for memory, extraction in pairs:
+            added += await _write_relations(conn, memory, extraction, ids)
+    return added
+
+
+async def _write_relations(
+    conn: AsyncConnection, memory: Memory, extraction: Extraction, ids: dict[str, str]
+) -> int:
     when = memory.occurred_at or memory.valid_from
     added = 0
     for relation in dict.fromkeys(extraction.relations):

@@ -234,6 +234,7 @@ class Maintenance(Coherence):
                 expired = list((await conn.execute(expired_q)).scalars().all())
                 await self.keyword.remove(conn, expired)
                 await delete_rows(conn, expired)
+                await forget_sources(conn, expired, None)
                 merged, _ = await self._merge_duplicates(conn, scope)
                 decayed = await self._decay(conn, scope)
                 await prune_changes(conn, now)

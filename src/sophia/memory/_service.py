@@ -23,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
+from sophia.memory._code import CodeSymbol, check_repo
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
-from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extraction
-from sophia.memory._graph_extract import Extraction, GraphExtractor, RuleGraphExtractor
+from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extractions
+from sophia.memory._graph_extract import Extraction, GraphExtractor, GraphOutputRefused, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
+from sophia.memory._learn import LEARNED_KINDS, FactLearner, LearnReport
 from sophia.memory._maintenance import Maintenance
 from sophia.memory._model import (
     Memory,
@@ -107,6 +109,7 @@ class MemoryService(Maintenance):
         settings: MemorySettings | None = None,
         index_path: Path | None = None,
         graph_extractor: GraphExtractor | None = None,
+        fact_learner: FactLearner | None = None,
     ) -> None:
         self.database = database
         self.embedder = embedder
@@ -120,6 +123,7 @@ class MemoryService(Maintenance):
         self.keyword: KeywordIndex = keyword_index or default_keyword_index(database)
         self.cache: RecallCache = cache if cache is not None else LruRecallCache(self.settings.cache_size)
         self._pending_access: dict[str, int] = {}
+        self.fact_learner = fact_learner
         self.graph_extractor: GraphExtractor | None = (
             graph_extractor or RuleGraphExtractor() if self.settings.graph else None
         )
@@ -196,7 +200,42 @@ class MemoryService(Maintenance):
             )
             for i, turn in enumerate(turns)
         ]
-        return await self._write(drafts)
+        ids = await self._write(drafts)
+        if self.fact_learner is not None and turns:
+            await self.learn(turns, namespace=namespace, source=f"learned:{session_id}")
+        return ids
+
+    async def learn(self, turns: Sequence[Turn], *, namespace: str, source: str | None = None) -> LearnReport:
+        """Facts and preferences the configured model reads out of `turns`, applied as add-only versions.
+
+        A refused answer (bad shape, a gateway failure) changes nothing and is reported, never raised: the
+        conversation itself is already stored.
+        """
+        if self.fact_learner is None:
+            raise InvalidMemory(
+                "no model is configured to learn from conversations: set [memory] facts_model"
+            )
+        conversation = "\n".join(f"{t.speaker}: {t.content}" for t in turns)[
+            : self.settings.max_content_bytes // 2
+        ]
+        known = [
+            h.memory for h in await self.recall(conversation, namespace, kinds=list(LEARNED_KINDS), k=10)
+        ]
+        try:
+            decisions = await self.fact_learner.decide(conversation, known)
+        except GraphOutputRefused as refusal:
+            log.warning("memory: learned nothing from the conversation: %s", refusal)
+            return LearnReport(refused=True)
+        added, updated, deleted = [], [], []
+        for d in decisions:
+            if d.event == "ADD":
+                added.append(await self.remember(d.text, namespace=namespace, kind=d.kind, source=source))
+            elif d.event == "UPDATE" and d.target is not None:
+                updated.append(await self.update(d.target.id, d.text, namespaces=namespace))
+            elif d.event == "DELETE" and d.target is not None:
+                await self.forget(d.target.id, namespaces=namespace)
+                deleted.append(d.target.id)
+        return LearnReport(tuple(added), tuple(updated), tuple(deleted))
 
     async def update(
         self,
@@ -371,8 +410,9 @@ class MemoryService(Maintenance):
                 await conn.execute(sa.insert(memories), rows)
                 if supersede is not None:
                     await forget_sources(conn, [supersede.id], drafts[0].memory.valid_from)
-                for draft, extraction in zip(drafts, extractions, strict=True):
-                    await write_extraction(conn, draft.memory, extraction)
+                await write_extractions(
+                    conn, [(d.memory, x) for d, x in zip(drafts, extractions, strict=True)]
+                )
                 await self.keyword.add(
                     conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts]
                 )
@@ -389,6 +429,33 @@ class MemoryService(Maintenance):
 
         await self._after_commit(generation, apply)
         return [d.memory.id for d in drafts]
+
+    async def index_code(
+        self, symbols: Sequence[CodeSymbol], *, repo: str, namespace: str, batch: int = 500
+    ) -> tuple[int, int]:
+        """Replace `repo`'s code memories in `namespace` with `symbols`; returns (forgotten, remembered)."""
+        repo = check_repo(repo)
+        drafts = [
+            self._draft(
+                s.content(repo),
+                namespace=namespace,
+                kind=MemoryKind.CODE,
+                metadata=s.metadata(repo),
+                importance=0.5,
+                source=f"code:{repo}"[:200],
+                speaker=None,
+                session_id=None,
+                occurred_at=None,
+                turn_index=None,
+            )
+            for s in symbols
+        ]  # every draft is checked before the old index is dropped
+        forgotten = await self.forget(
+            namespaces=namespace, kinds=[MemoryKind.CODE], filters={"metadata.repo": repo}, hard=True
+        )
+        for start in range(0, len(drafts), batch):
+            await self._write(drafts[start : start + batch])
+        return forgotten, len(drafts)
 
     async def _extract(self, drafts: Sequence[_Draft]) -> list[Extraction]:
         """What the graph learns from each draft, read before the transaction (a model call may be slow)."""
@@ -497,9 +564,9 @@ class MemoryService(Maintenance):
                 via = dict(await expansion_ids(conn, query, scope.namespaces, scope.moment, k))
                 found = await fetch_memories(conn, [i for i in via if i not in seen], scope)
         hits = []
-        for rank, (memory_id, memory) in enumerate(found.items(), start=1):
-            if not matches_filters(memory, filters):
-                continue
+        ordered = [found[i] for i in via if i in found and matches_filters(found[i], filters)]
+        for rank, memory in enumerate(ordered, start=1):
+            memory_id = memory.id
             score = 1.0 / (self.settings.rrf_k + rank)
             reasons = RecallReasons(
                 None, None, None, None, 0.0, 0.0, 0.0, memory.importance, 0.0, score, via[memory_id]

@@ -122,15 +122,17 @@ async def _finish(
     tried: list[str] | None = None,
 ) -> None:
     state = session.state
+    finished = utcnow()
     await _update(
         runtime,
         run.id,
         status=status,
         output=output,
         error=error,
-        finished_at=utcnow(),
+        finished_at=finished,
         cost_usd=state.cost_usd,
     )
+    started = run.started_at or run.created_at
     outcomes = runtime.outcomes
     if outcomes is None:
         return
@@ -140,11 +142,13 @@ async def _finish(
             namespace=outcome_namespace(ToolContext.from_record(run.context).user_id),
             task=run.task,
             status=status,
-            tried=tried or sorted({s.name for s in state.records if s.kind == "tool"}),
+            tried=tried or list(dict.fromkeys(s.name for s in state.records if s.kind == "tool")),
             result=(output or error or "")[:800],
             cost_usd=state.cost_usd,
             errors=state.errors + ([error] if error else []),
             run_id=run.id,
+            models=state.models,
+            latency_seconds=(finished - started).total_seconds() if started else None,
         )
 
     await DBOS.run_step_async({"name": "outcomes:remember"}, remember)

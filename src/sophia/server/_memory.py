@@ -64,7 +64,7 @@ async def memory_service(request: Request) -> MemoryService:
         async with lock:
             found = getattr(request.app.state, "memory", None)
             if found is None:
-                found = await open_memory(base.settings, base.database)
+                found = await open_memory(base.settings, base.database, gateway=base.gateway)
                 request.app.state.memory = found
     return found
 

@@ -61,7 +61,7 @@ class Services:
         from sophia.memory import ConsolidationSchedule, open_memory  # imported late: numpy, the embedder
 
         try:
-            service = await open_memory(settings, database)
+            service = await open_memory(settings, database, gateway=gateway)
         except BaseException:
             await gateway.aclose()
             await database.close()

@@ -23,6 +23,7 @@ def register_memory_tools(registry: ToolRegistry, memory: MemoryService) -> None
     tools = MemoryTools(memory)
     registry.add(tools.remember, name="memory.remember", group="memory", effect=WRITE)
     registry.add(tools.recall, name="memory.recall", group="memory", effect=READ)
+    registry.add(tools.graph, name="memory.graph", group="memory", effect=READ)
     registry.add(
         tools.forget, name="memory.forget", group="memory", effect=DESTROY, precheck=tools.check_forgettable
     )

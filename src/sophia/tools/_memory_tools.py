@@ -1,4 +1,4 @@
-"""`memory.remember` / `recall` / `forget` / `stats`: thin wrappers over `MemoryService`, scoped by context.
+"""`memory.remember` / `recall` / `graph` / `forget` / `stats`: thin wrappers over `MemoryService`, scoped by context.
 
 Namespaces come from the call's context (the user, or the run's configured namespaces), never from the model.
 """
@@ -48,9 +48,14 @@ class MemoryTools:
         context: ToolContext,
         k: Annotated[int, Field(ge=1, le=50), "How many memories to return."] = 5,
         kinds: Annotated[list[MemoryKind] | None, "Only these kinds of memory."] = None,
+        expand_graph: Annotated[
+            bool, "Also return memories one relationship away from names in the query."
+        ] = False,
     ) -> list[dict[str, Any]]:
         """Recall the memories most relevant to a query."""
-        hits = await self.service.recall(query, _namespaces(context), kinds=kinds, k=k)
+        hits = await self.service.recall(
+            query, _namespaces(context), kinds=kinds, k=k, expand_graph=expand_graph
+        )
         return [
             {
                 "id": hit.memory.id,
@@ -60,6 +65,32 @@ class MemoryTools:
                 "created_at": hit.memory.created_at.isoformat(),
             }
             for hit in hits
+        ]
+
+    async def graph(
+        self,
+        entity: Annotated[str, "A person, company, account, email, date or amount."],
+        context: ToolContext,
+    ) -> list[dict[str, Any]]:
+        """What Sophia knows relates to an entity: each relationship, since when, until when, from which memory."""
+        views = await self.service.graph(entity, namespaces=_namespaces(context))
+        return [
+            {
+                "entity": view.name,
+                "type": view.type,
+                "relationships": [
+                    {
+                        "subject": e.subject,
+                        "relation": e.relation,
+                        "object": e.object,
+                        "valid_from": e.valid_from.isoformat(),
+                        "valid_until": e.valid_until.isoformat() if e.valid_until else None,
+                        "memory_id": e.source_memory_id,
+                    }
+                    for e in view.edges
+                ],
+            }
+            for view in views
         ]
 
     async def forget(

@@ -36,7 +36,9 @@ async def memory_of(connection: HTTPConnection) -> MemoryService:
     async with web.memory_lock:
         found = _shared(connection)
         if found is None:
-            found = await open_memory(web.services.settings, web.services.database)
+            found = await open_memory(
+                web.services.settings, web.services.database, gateway=web.services.gateway
+            )
             connection.app.state.memory = found
             web.owned.append(found)
     return found
