@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,6 +72,10 @@ class PullRequests(Protocol):
 
     async def read_checks(self, repo: str, ref: str) -> list[CheckRun]: ...
 
+    async def pull_state(self, repo: str, number: int) -> str:
+        """`open`, `merged` or `closed` (closed without merging)."""
+        ...
+
 
 def repository_slug(url: str) -> str | None:
     """`owner/name` of a GitHub-style remote URL (https or scp-like ssh), or None."""
@@ -106,6 +110,16 @@ class InMemoryPullRequests:
 
     async def read_checks(self, repo: str, ref: str) -> list[CheckRun]:
         return list(self.checks.get(ref, []))
+
+    async def pull_state(self, repo: str, number: int) -> str:
+        found = next((p for r, p in self.pulls if r == repo and p.number == number), None)
+        if found is None:
+            raise DeliveryFailed(f"{repo} has no pull request #{number}")
+        return found.state
+
+    def settle(self, number: int, state: str) -> None:
+        """Mark a pull request `merged` or `closed`, as a person on GitHub would."""
+        self.pulls = [(r, replace(p, state=state) if p.number == number else p) for r, p in self.pulls]
 
 
 @dataclass(frozen=True, slots=True)

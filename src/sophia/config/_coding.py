@@ -38,4 +38,14 @@ class CodingSettings(BaseModel):
     github_repo: str | None = Field(default=None, description="`owner/name`; default: from the remote URL.")
     deploy_command: str | None = Field(default=None, description="Run on the host after an approved deploy.")
     deploy_health_url: str | None = None
+    deploy_after_merge: bool = Field(
+        default=True,
+        description="With a deploy_command, a code run waits for its pull request's merge, then deploys (approved).",
+    )
+    merge_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="How long a code run waits for the merge."
+    )
+    merge_poll_seconds: float = Field(
+        default=30.0, gt=0, description="The first poll interval (doubling to 300)."
+    )
     rollback_command: str | None = None
