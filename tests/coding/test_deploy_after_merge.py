@@ -5,6 +5,7 @@ approved, verifies the real health URL on 127.0.0.1 and rolls back when it fails
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,14 +23,20 @@ from sophia.coding import (
     CodingOptions,
     CodingTask,
     Deployer,
+    Deploys,
     InMemoryPullRequests,
+    code_tools_for,
     register_code_tools,
 )
+from sophia.config import Settings
 from sophia.gateway.providers import ScriptedProvider
 from sophia.store import Database
 from sophia.tools import ApprovalPolicy, ToolContext, ToolInvoker, ToolRegistry
 from tests.agents.conftest import build_gateway
 from tests.coding.conftest import FIX
+from tests.connectors.infra_kit import connect
+from tests.connectors.openapi import SpecService
+from tests.connectors.test_fly import MACHINES, SPEC, TOKEN, _routes
 
 ADMIN = Principal(2, "grace", Role.ADMIN, None, ("*",), Decimal("0"))
 
@@ -87,7 +94,7 @@ class MergingSteps(DirectSteps):
 
 
 async def _task(
-    database: Database, tmp_path: Path, source: Path, steps: MergingSteps, deployer: Deployer
+    database: Database, tmp_path: Path, source: Path, steps: MergingSteps, deployer: Deploys
 ) -> CodingTask:
     provider = ScriptedProvider(
         lambda body: "APPROVE" if "review" in str(body["messages"][0]["content"]).lower()[:20] else FIX,
@@ -202,3 +209,51 @@ async def test_a_run_resumed_after_a_kill_during_the_wait_replays_its_polls_and_
     assert result.deploy is not None and result.deploy["status"] == "deployed"
     assert steps.polls == 4 and kept_polls == 2  # the two recorded polls were replayed, not asked again
     assert len(pulls.pulls) == 1 and _log(tmp_path) == ["deploy"]
+
+
+def _fly_deploy(tmp_path: Path, service: SpecService, health_url: str) -> Deploys:
+    """`[coding] deploy = "fly:web"` built as every shell builds it, on a Fly connector speaking to the stand-in."""
+    fly = connect(tmp_path / "home", "fly", TOKEN, service, options={"org_slug": "personal"})
+    coding = {
+        "deploy": "fly:web",
+        "deploy_image": "registry.fly.io/web:v2",
+        "deploy_health_url": health_url,
+        "deploy_health_seconds": 1.0,
+    }
+    deployer = code_tools_for(Settings(home=tmp_path / "home", coding=coding), connectors=[fly]).deployer
+    assert deployer is not None
+    return deployer
+
+
+def _images(service: SpecService) -> list[str]:
+    updates = [r for r in service.requests if r.method == "POST" and r.url.path.split("/")[-2] == "machines"]
+    return [json.loads(r.content)["config"]["image"] for r in updates]
+
+
+async def test_a_merged_and_approved_run_deploys_through_the_fly_connector_under_leases(
+    sqlite_db: Database, tmp_path: Path, buggy_repo: tuple[Path, Path], health: tuple[str, dict[str, int]]
+) -> None:
+    repo, _ = buggy_repo
+    service = SpecService(SPEC, _routes())
+    steps = MergingSteps(InMemoryPullRequests(), merge_after=2)
+    deployer = _fly_deploy(tmp_path, service, health[0])
+    result = await (await _task(sqlite_db, tmp_path, repo, steps, deployer)).run("add() subtracts; fix it")
+
+    assert result.deploy is not None and result.deploy["status"] == "deployed", result.deploy
+    assert _images(service) == ["registry.fly.io/web:v2"] * len(MACHINES)
+    assert len(service.sent("POST", "/lease")) == len(service.sent("DELETE", "/lease")) == len(MACHINES)
+
+
+async def test_an_unhealthy_fly_deploy_is_put_back_on_the_previous_image(
+    sqlite_db: Database, tmp_path: Path, buggy_repo: tuple[Path, Path], health: tuple[str, dict[str, int]]
+) -> None:
+    repo, _ = buggy_repo
+    health[1]["status"] = 503
+    service = SpecService(SPEC, _routes())
+    steps = MergingSteps(InMemoryPullRequests(), merge_after=1)
+    deployer = _fly_deploy(tmp_path, service, health[0])
+    result = await (await _task(sqlite_db, tmp_path, repo, steps, deployer)).run("add() subtracts; fix it")
+
+    assert result.deploy is not None and result.deploy["status"] == "rolled_back", result.deploy
+    old = MACHINES[0]["config"]["image"]
+    assert _images(service) == ["registry.fly.io/web:v2"] * len(MACHINES) + [old] * len(MACHINES)

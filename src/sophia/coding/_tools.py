@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from sophia.coding._checks import Check, CheckResult, check_shell, detect_checks
-from sophia.coding._delivery import DeliveryFailed, Deployer, PullRequests, repository_slug
+from sophia.coding._delivery import DeliveryFailed, Deploys, PullRequests, repository_slug
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, parse_blocks
 from sophia.coding._github import GitHubDelivery
 from sophia.coding._gitops import GitRunner
@@ -82,7 +82,7 @@ class CodeTools:
     pull_requests: PullRequests | None = None
     github: GitHubDelivery | None = None
     github_repo: str | None = None
-    deployer: Deployer | None = None
+    deployer: Deploys | None = None
 
     # ------------------------------------------------------------------------------------------------ reads
 
@@ -269,7 +269,7 @@ class CodeTools:
         """Run the configured deploy command, verify the health URL, and roll back when it fails."""
         if self.deployer is None:
             raise DeliveryFailed(
-                "no deploy is configured; set [coding] deploy_command (and deploy_health_url)"
+                "no deploy is configured; set [coding] deploy_command or deploy = 'FLY_CONNECTOR:APP'"
             )
         result = await self.deployer.deploy(resolve_in_workspace(context, "."))
         return result.to_record()
