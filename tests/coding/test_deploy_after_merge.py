@@ -257,3 +257,32 @@ async def test_an_unhealthy_fly_deploy_is_put_back_on_the_previous_image(
     assert result.deploy is not None and result.deploy["status"] == "rolled_back", result.deploy
     old = MACHINES[0]["config"]["image"]
     assert _images(service) == ["registry.fly.io/web:v2"] * len(MACHINES) + [old] * len(MACHINES)
+
+
+async def test_the_merge_is_read_through_the_github_connectors_pulls_get(tmp_path: Path) -> None:
+    from sophia.coding import github_delivery
+    from sophia.config import ConnectorSettings
+    from sophia.connectors import build_connector
+    from sophia.secrets import SecretResolver
+    from tests.connectors.github_standin import TOKEN as GH_TOKEN
+    from tests.connectors.github_standin import GitHubStandIn
+    from tests.serving import serve_app
+
+    service = GitHubStandIn()
+    with serve_app(service.app()) as url:
+        settings = ConnectorSettings(kind="github", base_url=url, credentials={"token": "env:GH_TOKEN"})
+        github = build_connector("github", settings, SecretResolver(tmp_path, environ={"GH_TOKEN": GH_TOKEN}))
+        try:
+            delivery = github_delivery([github], None)
+            assert delivery is not None
+            pull = await delivery.open_pull_request(
+                "acme/calc", title="Fix add", body="b", head="fix", base="main"
+            )
+            assert await delivery.pull_state("acme/calc", pull.number) == "open"
+            service.pulls[0].update(merged=True, state="closed")  # a person merges it on GitHub
+            assert await delivery.pull_state("acme/calc", pull.number) == "merged"
+            service.pulls[0].update(merged=False)
+            assert await delivery.pull_state("acme/calc", pull.number) == "closed"
+        finally:
+            await github.aclose()
+    assert service.mismatches == []
