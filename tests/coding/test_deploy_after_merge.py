@@ -286,3 +286,27 @@ async def test_the_merge_is_read_through_the_github_connectors_pulls_get(tmp_pat
         finally:
             await github.aclose()
     assert service.mismatches == []
+
+
+def test_sophia_toml_turns_the_wait_and_deploy_on_for_code_runs(
+    buggy_repo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    from sophia.coding import DeliveryFailed, code_run_options
+
+    repo, _ = buggy_repo
+    home = tmp_path / "home"
+    plain = code_run_options(str(repo), settings=Settings(home=home))
+    assert plain["deploy"] is False
+    on = Settings(home=home, coding={"deploy_command": "true", "merge_poll_seconds": 5})
+    assert code_run_options(str(repo), settings=on) | {"deploy": True, "merge_poll_seconds": 5} == (
+        code_run_options(str(repo), settings=on)
+    )
+    off = Settings(home=home, coding={"deploy_command": "true", "deploy_after_merge": False})
+    assert code_run_options(str(repo), settings=off)["deploy"] is False
+    assert code_run_options(str(repo), settings=on, push=False)["deploy"] is False
+    with pytest.raises(ValidationError):
+        Settings(home=home, coding={"deploy": "no-app-given"})
+    with pytest.raises(DeliveryFailed, match="names no Fly.io connector"):
+        code_tools_for(Settings(home=home, coding={"deploy": "fly:web", "deploy_image": "x"}))
