@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +20,8 @@ __all__ = [
     "CheckRun",
     "DeployResult",
     "Deployer",
+    "Deploys",
+    "FlyDeployer",
     "DeliveryFailed",
     "InMemoryPullRequests",
     "PullRequest",
@@ -72,6 +74,10 @@ class PullRequests(Protocol):
 
     async def read_checks(self, repo: str, ref: str) -> list[CheckRun]: ...
 
+    async def pull_state(self, repo: str, number: int) -> str:
+        """`open`, `merged` or `closed` (closed without merging)."""
+        ...
+
 
 def repository_slug(url: str) -> str | None:
     """`owner/name` of a GitHub-style remote URL (https or scp-like ssh), or None."""
@@ -107,6 +113,16 @@ class InMemoryPullRequests:
     async def read_checks(self, repo: str, ref: str) -> list[CheckRun]:
         return list(self.checks.get(ref, []))
 
+    async def pull_state(self, repo: str, number: int) -> str:
+        found = next((p for r, p in self.pulls if r == repo and p.number == number), None)
+        if found is None:
+            raise DeliveryFailed(f"{repo} has no pull request #{number}")
+        return found.state
+
+    def settle(self, number: int, state: str) -> None:
+        """Mark a pull request `merged` or `closed`, as a person on GitHub would."""
+        self.pulls = [(r, replace(p, state=state) if p.number == number else p) for r, p in self.pulls]
+
 
 @dataclass(frozen=True, slots=True)
 class DeployResult:
@@ -117,6 +133,71 @@ class DeployResult:
 
     def to_record(self) -> dict[str, Any]:
         return {"status": self.status, "output": self.output[-4000:], "health_status": self.health_status}
+
+
+class Deploys(Protocol):
+    async def deploy(self, cwd: Path) -> DeployResult: ...
+
+
+async def wait_healthy(
+    url: str | None, seconds: float, transport: httpx.AsyncBaseTransport | None = None
+) -> int | None:
+    """The health URL's status once it answers 2xx, else the last status seen within `seconds` (None: no answer)."""
+    if url is None:
+        return 200
+    deadline = time.monotonic() + seconds
+    status: int | None = None
+    async with httpx.AsyncClient(transport=transport, timeout=10.0) as client:
+        while True:
+            try:
+                status = (await client.get(url)).status_code
+            except httpx.HTTPError:
+                status = None
+            if status is not None and 200 <= status < 300:
+                return status
+            if time.monotonic() >= deadline:
+                return status
+            await asyncio.sleep(1.0)
+
+
+class FlyLike(Protocol):
+    """The Fly.io connector's actions the deploy uses (`machines.list`, `deploy`)."""
+
+    async def machines(self, app_name: str) -> list[dict[str, Any]]: ...
+
+    async def deploy(self, app_name: str, image: str, wait_seconds: int = ...) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlyDeployer:
+    """`[coding] deploy = "CONNECTOR:APP"`: the Fly connector rolls `image` out (leased per machine, put back when
+    a machine does not start); a health URL that stays unhealthy puts every machine back on its previous image."""
+
+    fly: FlyLike
+    app: str
+    image: str
+    health_url: str | None = None
+    health_seconds: float = 60.0
+    transport: httpx.AsyncBaseTransport | None = None
+
+    async def deploy(self, cwd: Path) -> DeployResult:
+        try:
+            before = [str(m.get("image") or "") for m in await self.fly.machines(self.app)]
+            done = await self.fly.deploy(self.app, self.image)
+        except SophiaError as error:  # the connector already put the machines it moved back
+            return DeployResult("rolled_back", f"Fly.io {self.app}: {error.message}", None)
+        output = f"Fly.io {self.app}: {self.image} on {len(done.get('machines', []))} machine(s)"
+        health = await wait_healthy(self.health_url, self.health_seconds, self.transport)
+        if health is not None and 200 <= health < 300:
+            return DeployResult("deployed", output, health)
+        previous = next((image for image in before if image and image != self.image), None)
+        if previous is None:
+            return DeployResult("failed", output + "\n(no previous image to roll back to)", health)
+        try:
+            await self.fly.deploy(self.app, previous)
+        except SophiaError as error:
+            return DeployResult("failed", output + f"\n--- rollback ---\n{error.message}", health)
+        return DeployResult("rolled_back", output + f"\n--- rollback ---\nback on {previous}", health)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +225,7 @@ class Deployer:
         return process.returncode, out.decode("utf-8", "replace")
 
     async def _healthy(self) -> int | None:
-        if self.health_url is None:
-            return 200
-        deadline = time.monotonic() + self.health_seconds
-        status: int | None = None
-        async with httpx.AsyncClient(transport=self.transport, timeout=10.0) as client:
-            while True:
-                try:
-                    status = (await client.get(self.health_url)).status_code
-                except httpx.HTTPError:
-                    status = None
-                if status is not None and 200 <= status < 300:
-                    return status
-                if time.monotonic() >= deadline:
-                    return status
-                await asyncio.sleep(1.0)
+        return await wait_healthy(self.health_url, self.health_seconds, self.transport)
 
     async def deploy(self, cwd: Path) -> DeployResult:
         code, output = await self._shell(self.command, cwd)

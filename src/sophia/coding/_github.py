@@ -37,6 +37,8 @@ class GitHubConnectorLike(Protocol):
         self, owner: str, repo: str, ref: str, limit: int = ...
     ) -> list[dict[str, Any]]: ...
 
+    async def get_pull(self, owner: str, repo: str, number: int) -> dict[str, Any]: ...
+
     async def push(
         self, owner: str, repo: str, workspace: str, branch: str, force: bool = ...
     ) -> dict[str, Any]: ...
@@ -98,6 +100,11 @@ class GitHubDelivery:
         owner, name = _split(repo)
         runs = await self._call("checks.list", self.connector.list_checks(owner, name, ref))
         return [CheckRun(str(r.get("name")), str(r.get("status")), r.get("conclusion")) for r in runs]
+
+    async def pull_state(self, repo: str, number: int) -> str:
+        owner, name = _split(repo)
+        pull = await self._call("pulls.get", self.connector.get_pull(owner, name, number))
+        return "merged" if pull.get("merged") else str(pull.get("state") or "open")
 
     async def push(self, repo: str, workspace: Path, branch: str, git: GitRunner) -> dict[str, Any]:
         """Push the branch with the connector's git token, unless the remote already has this commit."""

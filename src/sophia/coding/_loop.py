@@ -6,7 +6,9 @@ returns the recorded results: an edit is not applied twice and a branch is not p
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from sophia.memory import Embedder
 __all__ = ["CodingOptions", "CodingResult", "CodingTask"]
 
 _FILE_TOKENS = 6000
+_MAX_POLL_SECONDS = 300.0
 _MAX_FILES = 4
 _RESERVED_TOKENS = 1536
 
@@ -38,6 +41,9 @@ class CodingOptions:
     map_tokens: int = 2048
     test_command: str | None = None
     deploy: bool = False
+    """After the pull request: wait for its merge, then deploy (held for approval as a `code.deploy` call)."""
+    merge_wait_seconds: float = 3600.0
+    merge_poll_seconds: float = 30.0
     namespace: str | None = None
     remote: str | None = None
     """Where to push: default the clone's origin (for a local path, set it to that repository's own origin)."""
@@ -322,8 +328,31 @@ class CodingTask:
         result.push = dict(pushed.output)
         await self._open_pull_request(task, branch)
         if self.options.deploy and result.pull_request is not None:
-            deployed = await self.session.tool("code.deploy", {})
-            result.deploy = dict(deployed.output) if deployed.ok else {"status": deployed.status}
+            await self._deploy_after_merge(int(result.pull_request["number"]))
+
+    async def _deploy_after_merge(self, number: int) -> None:
+        """Poll the pull request with back-off until it is merged, closed or the wait budget is spent; only a
+        merged one is deployed. Each poll is a run step stamped with its wall time, so a resumed run replays the
+        polls it made without sleeping again, keeps the same budget, and never deploys twice."""
+        result, options = self.result, self.options
+        delay, poll, started = max(options.merge_poll_seconds, 0.01), 0, None
+        while True:
+            poll += 1
+            seen = await self.session.tool("code.pr_state", {"number": number}, label=str(poll))
+            state = str(seen.output.get("state")) if seen.ok else f"unreadable ({seen.message})"
+            checked_at = float(seen.output.get("checked_at", time.time())) if seen.ok else time.time()
+            started = checked_at if started is None else started
+            if state == "merged":
+                break
+            if state != "open" or checked_at + delay > started + options.merge_wait_seconds:
+                result.deploy = {"status": "not_deployed", "pull_request": state}
+                if state == "open":
+                    result.problems.append(f"pull request #{number} was not merged within the wait")
+                return
+            await asyncio.sleep(max(0.0, checked_at + delay - time.time()))
+            delay = min(delay * 2, _MAX_POLL_SECONDS)
+        deployed = await self.session.tool("code.deploy", {})
+        result.deploy = dict(deployed.output) if deployed.ok else {"status": deployed.status}
 
     async def _open_pull_request(self, task: str, branch: str) -> None:
         result = self.result

@@ -60,4 +60,10 @@ def code_run_options(
         "test_command": test_command,
         "max_attempts": settings.coding.max_attempts,
         "map_tokens": settings.coding.map_tokens,
+        "deploy": bool(
+            push and settings.coding.push and (settings.coding.deploy_command or settings.coding.deploy)
+        )
+        and settings.coding.deploy_after_merge,
+        "merge_wait_seconds": settings.coding.merge_wait_seconds,
+        "merge_poll_seconds": settings.coding.merge_poll_seconds,
     }

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from sophia.coding._checks import Check, CheckResult, check_shell, detect_checks
-from sophia.coding._delivery import DeliveryFailed, Deployer, PullRequests, repository_slug
+from sophia.coding._delivery import DeliveryFailed, Deploys, PullRequests, repository_slug
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, parse_blocks
 from sophia.coding._github import GitHubDelivery
 from sophia.coding._gitops import GitRunner
@@ -81,7 +82,7 @@ class CodeTools:
     pull_requests: PullRequests | None = None
     github: GitHubDelivery | None = None
     github_repo: str | None = None
-    deployer: Deployer | None = None
+    deployer: Deploys | None = None
 
     # ------------------------------------------------------------------------------------------------ reads
 
@@ -256,11 +257,19 @@ class CodeTools:
         repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
         return [c.to_record() for c in await pulls.read_checks(repo, ref)]
 
+    async def pull_request_state(
+        self, number: Annotated[int, "The pull request's number."], context: ToolContext
+    ) -> dict[str, Any]:
+        """Whether a pull request is `open`, `merged` or `closed` (without merging)."""
+        repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
+        state = await self._pulls.pull_state(repo, number)
+        return {"number": number, "state": state, "checked_at": time.time(), "summary": f"#{number} {state}"}
+
     async def deploy(self, context: ToolContext) -> dict[str, Any]:
         """Run the configured deploy command, verify the health URL, and roll back when it fails."""
         if self.deployer is None:
             raise DeliveryFailed(
-                "no deploy is configured; set [coding] deploy_command (and deploy_health_url)"
+                "no deploy is configured; set [coding] deploy_command or deploy = 'FLY_CONNECTOR:APP'"
             )
         result = await self.deployer.deploy(resolve_in_workspace(context, "."))
         return result.to_record()
@@ -288,6 +297,7 @@ def register_code_tools(registry: ToolRegistry, tools: CodeTools) -> ToolRegistr
     registry.add(tools.push, name="code.push", group="code", effect=write)
     registry.add(tools.pull_request, name="code.pr", group="code", effect=write)
     registry.add(tools.read_checks, name="code.checks", group="code", effect=read)
+    registry.add(tools.pull_request_state, name="code.pr_state", group="code", effect=read)
     registry.add(tools.deploy, name="code.deploy", group="code", effect=write)
     return registry
 

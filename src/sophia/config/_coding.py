@@ -38,4 +38,24 @@ class CodingSettings(BaseModel):
     github_repo: str | None = Field(default=None, description="`owner/name`; default: from the remote URL.")
     deploy_command: str | None = Field(default=None, description="Run on the host after an approved deploy.")
     deploy_health_url: str | None = None
+    deploy_health_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="How long the health URL has to answer 2xx after a deploy."
+    )
+    deploy: str | None = Field(
+        default=None,
+        description="`CONNECTOR:APP`: deploy through that Fly.io connector's `deploy` action (instead of"
+        " deploy_command), rolling deploy_image out to the app's machines.",
+        pattern=r"^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$",
+    )
+    deploy_image: str | None = Field(default=None, description="The image a Fly deploy rolls out.")
+    deploy_after_merge: bool = Field(
+        default=True,
+        description="With a deploy_command, a code run waits for its pull request's merge, then deploys (approved).",
+    )
+    merge_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="How long a code run waits for the merge."
+    )
+    merge_poll_seconds: float = Field(
+        default=30.0, gt=0, description="The first poll interval (doubling to 300)."
+    )
     rollback_command: str | None = None
