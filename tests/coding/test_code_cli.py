@@ -13,6 +13,9 @@ from tests.coding.standins import MODEL_KEY, CoderStandIn, sophia_toml
 from tests.connectors.github_standin import TOKEN, GitHubStandIn
 from tests.serving import clean_env, serve_app, sophia
 
+# A real `sophia serve` and `sophia` commands start first, slow on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture
 def standins() -> Iterator[tuple[CoderStandIn, str, GitHubStandIn, str]]:

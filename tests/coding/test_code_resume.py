@@ -21,6 +21,9 @@ from tests.runs.conftest import Workers, principal, wait_for, wait_for_run
 from tests.runs.worker_app import KEY
 from tests.serving import serve_app
 
+# A real `sophia serve` and `sophia` commands start first, slow on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

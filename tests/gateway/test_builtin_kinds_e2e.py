@@ -18,6 +18,9 @@ from tests.gateway.provider_shapes import CITATIONS, SEARCH_RESULTS
 from tests.gateway.shape_server import ShapeState, running_shape_server
 from tests.serving import Server, clean_env, create_key, running_sophia, sophia
 
+# A real `sophia serve` and `sophia` commands start first, slow on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
+
 CONFIG = """
 [[providers]]
 name = "or"

@@ -16,6 +16,9 @@ import pytest
 from tests.gateway.fault_server import FaultState, running_fault_server
 from tests.serving import Server, clean_env, create_key, running_sophia, sophia
 
+# A real `sophia serve` and `sophia` commands start first, slow on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
+
 CONFIG = """
 [[providers]]
 name = "faulty"
