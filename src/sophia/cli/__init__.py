@@ -11,6 +11,7 @@ import sophia
 from sophia.cli import (
     _accounts,
     _approvals,
+    _bi,
     _budgets,
     _code,
     _config,
@@ -76,6 +77,7 @@ app.add_typer(_budgets.app)
 app.add_typer(_mcp.app)
 app.add_typer(_memory.app)
 app.add_typer(_connectors.app)
+app.add_typer(_bi.app)
 
 
 def main() -> None:
