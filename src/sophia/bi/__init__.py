@@ -1,6 +1,16 @@
 """Business intelligence over the unified business tables: the sales coach (per-call and per-rep conversation
-metrics against the team baseline), with churn, forecast and the question-answering orchestrator to come."""
+metrics against the team baseline), churn risk and account health (a logistic model on unified-table
+signals, saved as JSON), with forecast and the question-answering orchestrator to come."""
 
+from sophia.bi._churn import (
+    FEATURES,
+    ChurnError,
+    ChurnModel,
+    Health,
+    churn_features,
+    churn_labels,
+    train_churn,
+)
 from sophia.bi._coach import (
     CallMetrics,
     CoachPhrases,
@@ -10,10 +20,27 @@ from sophia.bi._coach import (
     call_metrics,
     coach,
 )
-from sophia.bi._load import load_coach
+from sophia.bi._load import (
+    CHURN_KINDS,
+    account_health,
+    churn_model_path,
+    load_churn_frames,
+    load_coach,
+)
 
 __all__ = [
+    "CHURN_KINDS",
+    "FEATURES",
     "CallMetrics",
+    "ChurnError",
+    "ChurnModel",
+    "Health",
+    "account_health",
+    "churn_features",
+    "churn_labels",
+    "churn_model_path",
+    "load_churn_frames",
+    "train_churn",
     "CoachPhrases",
     "Quote",
     "RepMetrics",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
 
+from sophia.bi._churn import ChurnModel, Health, churn_features
 from sophia.bi._coach import CoachPhrases, TeamCoach, coach
-from sophia.business import BusinessStore
+from sophia.business import BusinessStore, Row
 
-__all__ = ["load_coach"]
+__all__ = ["CHURN_KINDS", "account_health", "churn_model_path", "load_churn_frames", "load_coach"]
 
 
 async def load_coach(
@@ -16,3 +19,26 @@ async def load_coach(
     """The coach over every live call of `source` (every source when None)."""
     frames = await store.frames(source=source, kinds=("reps", "calls", "call_sentences"))
     return coach(frames["calls"], frames["call_sentences"], frames["reps"], phrases)
+
+
+CHURN_KINDS = ("accounts", "contacts", "deals", "activities", "usage_weeks")
+
+
+def churn_model_path(home: Path) -> Path:
+    """Where `sophia bi train churn` keeps the model: SOPHIA_HOME/bi/churn.json."""
+    return home / "bi" / "churn.json"
+
+
+async def load_churn_frames(
+    store: BusinessStore, *, source: str | Sequence[str] | None = None
+) -> dict[str, list[Row]]:
+    return await store.frames(source=source, kinds=CHURN_KINDS)
+
+
+async def account_health(
+    store: BusinessStore, model: ChurnModel, as_of: datetime, *, source: str | Sequence[str] | None = None
+) -> list[Health]:
+    """Every live account's health as of `as_of`, riskiest first."""
+    features = churn_features(await load_churn_frames(store, source=source), as_of)
+    scored = [model.health(account_id, values) for account_id, values in features.items()]
+    return sorted(scored, key=lambda h: (-h.churn_probability, h.account_id))
