@@ -147,3 +147,41 @@ async def _health(settings: Any, as_of: datetime, source: str | None) -> list[di
     model = ChurnModel.load(churn_model_path(settings.home))
     async with cli_database(settings) as database:
         return [h.json() for h in await account_health(BusinessStore(database), model, as_of, source=source)]
+
+
+@app.command("forecast")
+@handle_errors
+def forecast_command(
+    ctx: typer.Context,
+    horizon: Annotated[int, typer.Option("--horizon", min=1, max=24, help="Months to forecast.")] = 6,
+    until: AsOf = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only deals of this connector.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
+) -> None:
+    """Weighted open pipeline from learned stage probabilities, and monthly bookings forecast with intervals."""
+    result = run_async(_forecast(settings_of(ctx), horizon, _as_of(until, 0), source))
+    if as_json:
+        echo_json(result)
+        return
+    for stage in result["stages"].values():
+        typer.echo(
+            f"{stage['label']}: P(won) {stage['probability']:.2f} ({stage['won']}/{stage['reached']} deals)"
+        )
+    pipeline = result["pipeline"]
+    typer.echo(f"open pipeline: {pipeline['open_deals']} deals, expected {pipeline['expected']:,.0f}")
+    bookings = result["bookings"]
+    for point in bookings["points"]:
+        typer.echo(
+            f"{point['month']}: {point['mean']:,.0f} ({bookings['level']:.0%} interval "
+            f"{point['lower']:,.0f}-{point['upper']:,.0f})"
+        )
+    test = result["backtest"]
+    typer.echo(f"backtest MAPE {test['mape']:.3f} vs seasonal naive {test['naive_mape']:.3f}")
+
+
+async def _forecast(settings: Any, horizon: int, until: datetime, source: str | None) -> dict[str, Any]:
+    from sophia.bi import load_forecast
+    from sophia.business import BusinessStore
+
+    async with cli_database(settings) as database:
+        return await load_forecast(BusinessStore(database), horizon=horizon, until=until, source=source)
