@@ -3,6 +3,16 @@ metrics against the team baseline), churn risk and account health (a logistic mo
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
 intervals, backtested against seasonal naive), with forecast and the question-answering orchestrator to come."""
 
+from sophia.bi._ask import (
+    CANNOT_ANSWER,
+    Answer,
+    UnsafeQuery,
+    ask,
+    check_select,
+    gateway_model,
+    run_select,
+    untraceable_numbers,
+)
 from sophia.bi._churn import (
     FEATURES,
     ChurnError,
@@ -42,6 +52,14 @@ from sophia.bi._load import (
 )
 
 __all__ = [
+    "CANNOT_ANSWER",
+    "Answer",
+    "UnsafeQuery",
+    "ask",
+    "check_select",
+    "gateway_model",
+    "run_select",
+    "untraceable_numbers",
     "CHURN_KINDS",
     "FEATURES",
     "BookingsForecast",

@@ -185,3 +185,41 @@ async def _forecast(settings: Any, horizon: int, until: datetime, source: str | 
 
     async with cli_database(settings) as database:
         return await load_forecast(BusinessStore(database), horizon=horizon, until=until, source=source)
+
+
+@app.command("ask")
+@handle_errors
+def ask_command(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="A question about the business data.")],
+    model: Annotated[str, typer.Option("--model", help="A model or task name for the gateway.")] = "auto",
+    source: Annotated[str | None, typer.Option("--source", help="Only records of this connector.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Answer, SQL, rows, citations and chart as JSON.")
+    ] = False,
+) -> None:
+    """Answer from the business tables: model-written read-only SQL, every number checked against the result."""
+    answer = run_async(_ask(settings_of(ctx), question, model, source))
+    if as_json:
+        echo_json(answer)
+        return
+    typer.echo(answer["text"])
+    if answer["sql"]:
+        typer.echo(f"\nSQL: {answer['sql']}")
+    for citation in answer["citations"][:20]:
+        typer.echo(f"  [{citation['source_id']}] {citation['source_url'] or ''}")
+
+
+async def _ask(settings: Any, question: str, model: str, source: str | None) -> dict[str, Any]:
+    from sophia.bi import ask, gateway_model
+    from sophia.business import BusinessStore
+    from sophia.gateway import Caller, build_gateway
+
+    async with cli_database(settings) as database:
+        frames = await BusinessStore(database).frames(source=source)
+        gateway = await build_gateway(settings, database)
+        try:
+            answer = await ask(question, frames, gateway_model(gateway, Caller(), model))
+        finally:
+            await gateway.aclose()
+    return answer.json()
