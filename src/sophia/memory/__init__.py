@@ -36,9 +36,10 @@ from sophia.memory._query_dates import Period, periods_in
 from sophia.memory._ranking import Gathered, rank_gathered
 from sophia.memory._redis_cache import RedisRecallCache
 from sophia.memory._schedule import ConsolidationSchedule
-from sophia.memory._service import MemoryService, PendingVersions, Version
+from sophia.memory._service import MemoryService
 from sophia.memory._text_ranking import rank_texts
 from sophia.memory._vector import NumpyVectorIndex, VectorEntry, VectorIndex
+from sophia.memory._versions import PendingVersions, Version
 
 __all__ = [
     "CodeSymbol",

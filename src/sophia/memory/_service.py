@@ -12,14 +12,12 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sophia.memory._cache import LruRecallCache, RecallCache
 from sophia.memory._changes import record_change
@@ -30,7 +28,6 @@ from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget
 from sophia.memory._graph_extract import Extraction, GraphExtractor, GraphOutputRefused, RuleGraphExtractor
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
 from sophia.memory._learn import LEARNED_KINDS, FactLearner, LearnReport
-from sophia.memory._maintenance import Maintenance
 from sophia.memory._model import (
     Memory,
     MemoryKind,
@@ -53,9 +50,10 @@ from sophia.memory._model import (
 )
 from sophia.memory._pg_keyword import PostgresKeywordIndex
 from sophia.memory._ranking import NEIGHBOUR_SOURCES, Gathered, neighbour_keys, rank_gathered
-from sophia.memory._rows import close_rows, fetch_memories, fetch_turns
+from sophia.memory._rows import fetch_memories, fetch_turns
 from sophia.memory._schema import memories, memory_to_row, search_text_of
-from sophia.memory._vector import F32, NumpyVectorIndex, VectorEntry, VectorIndex
+from sophia.memory._vector import F32, NumpyVectorIndex, VectorIndex
+from sophia.memory._versions import Draft, VersionWrites, vector_entry
 from sophia.store import Database, storage_errors
 
 log = logging.getLogger("sophia.memory")
@@ -63,39 +61,7 @@ log = logging.getLogger("sophia.memory")
 _MAX_METADATA_DEPTH_HINT = "metadata must be a JSON object of plain values"
 
 
-@dataclass(frozen=True)
-class _Draft:
-    memory: Memory
-    search_text: str
-    embed_text: str
-
-
-@dataclass(frozen=True)
-class Version:
-    """One memory version for `write_versions`: new, or superseding the still-current memory `supersedes`."""
-
-    content: str
-    namespace: str
-    kind: str | MemoryKind = MemoryKind.FACT
-    metadata: Mapping[str, Any] | None = None
-    source: str | None = None
-    occurred_at: datetime | None = None
-    supersedes: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingVersions:
-    """Versions written in a caller's transaction; `MemoryService.publish` makes them searchable after commit."""
-
-    ids: list[str]
-    closed: list[str]
-    generation: int
-    entries: list[VectorEntry]
-    namespaces: list[str]
-    at: datetime
-
-
-class MemoryService(Maintenance):
+class MemoryService(VersionWrites):
     """The one entry point to memory. Callers pass the namespaces the user may read; nothing else shows."""
 
     def __init__(
@@ -267,59 +233,6 @@ class MemoryService(Maintenance):
         (new_id,) = await self._write([draft], supersede=old)
         return new_id
 
-    async def write_versions(
-        self, conn: AsyncConnection, versions: Sequence[Version], *, close: Sequence[str] = ()
-    ) -> PendingVersions:
-        """Add versions inside the caller's transaction (a sync commits a page with its cursor); each superseded
-        memory and each id in `close` gets its validity closed, so `as_of` still sees the old text. Call
-        `publish` after commit; a crash before it is repaired by `start()` from the rows."""
-        drafts = [
-            replace(d, memory=replace(d.memory, supersedes=v.supersedes))
-            for v, d in ((v, self._version_draft(v)) for v in versions)
-        ]
-        at = now_utc()
-        closing = [v.supersedes for v in versions if v.supersedes] + list(close)
-        closed = await close_rows(conn, closing, at) if closing else []
-        vectors = await self._embed([d.embed_text for d in drafts]) if drafts else None
-        entries: list[VectorEntry] = []
-        if drafts and vectors is not None:
-            drafts = [replace(d, memory=replace(d.memory, valid_from=at)) for d in drafts]
-            rows = [memory_to_row(d.memory, d.search_text, v) for d, v in zip(drafts, vectors, strict=True)]
-            await conn.execute(sa.insert(memories), rows)
-            await self.keyword.add(conn, [(d.memory.id, d.memory.namespace, d.search_text) for d in drafts])
-            entries = [_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)]
-        namespaces = sorted({d.memory.namespace for d in drafts} | {v.namespace for v in versions})
-        ids = [d.memory.id for d in drafts]
-        generation = await record_change(conn, namespaces, ids + closed, at) if ids or closed else 0
-        return PendingVersions(ids, closed, generation, entries, namespaces, at)
-
-    async def publish(self, pending: PendingVersions) -> None:
-        """After the caller's commit: the vector index and the cache learn what `write_versions` wrote."""
-        if not pending.ids and not pending.closed:
-            return
-
-        async def apply() -> None:
-            if pending.closed:
-                await self.vector.close_validity(pending.closed, pending.at)
-            await self.vector.add(pending.entries)
-            await self.cache.invalidate(pending.namespaces, pending.closed)
-
-        await self._after_commit(pending.generation, apply)
-
-    def _version_draft(self, version: Version) -> _Draft:
-        return self._draft(
-            version.content,
-            namespace=version.namespace,
-            kind=version.kind,
-            metadata=version.metadata,
-            importance=0.5,
-            source=version.source,
-            speaker=None,
-            session_id=None,
-            occurred_at=version.occurred_at,
-            turn_index=None,
-        )
-
     def _draft(
         self,
         content: str,
@@ -336,7 +249,7 @@ class MemoryService(Maintenance):
         valid_from: datetime | None = None,
         ttl: timedelta | None = None,
         expires_at: datetime | None = None,
-    ) -> _Draft:
+    ) -> Draft:
         now = now_utc()
         if ttl is not None:
             if ttl <= timedelta(0):
@@ -359,7 +272,7 @@ class MemoryService(Maintenance):
             occurred_at=utc(occurred_at),
             turn_index=turn_index,
         )
-        return _Draft(memory, search_text_of(memory), self._embed_text(memory))
+        return Draft(memory, search_text_of(memory), self._embed_text(memory))
 
     def _check_metadata(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         if metadata is None:
@@ -389,7 +302,7 @@ class MemoryService(Maintenance):
     async def _embed(self, texts: Sequence[str]) -> F32:
         return await asyncio.to_thread(self.embedder.embed, list(texts))
 
-    async def _write(self, drafts: Sequence[_Draft], supersede: Memory | None = None) -> list[str]:
+    async def _write(self, drafts: Sequence[Draft], supersede: Memory | None = None) -> list[str]:
         if not drafts:
             return []
         vectors = await self._embed([d.embed_text for d in drafts])
@@ -424,7 +337,7 @@ class MemoryService(Maintenance):
         async def apply() -> None:
             if supersede is not None:
                 await self.vector.close_validity([supersede.id], drafts[0].memory.valid_from)
-            await self.vector.add([_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)])
+            await self.vector.add([vector_entry(d.memory, v) for d, v in zip(drafts, vectors, strict=True)])
             await self.cache.invalidate(namespaces, [supersede.id] if supersede else [])
 
         await self._after_commit(generation, apply)
@@ -457,7 +370,7 @@ class MemoryService(Maintenance):
             await self._write(drafts[start : start + batch])
         return forgotten, len(drafts)
 
-    async def _extract(self, drafts: Sequence[_Draft]) -> list[Extraction]:
+    async def _extract(self, drafts: Sequence[Draft]) -> list[Extraction]:
         """What the graph learns from each draft, read before the transaction (a model call may be slow)."""
         if self.graph_extractor is None:
             return [Extraction() for _ in drafts]
@@ -584,18 +497,6 @@ def default_keyword_index(database: Database) -> KeywordIndex:
     if database.engine.dialect.name == "postgresql":
         return PostgresKeywordIndex()
     return SqliteKeywordIndex()
-
-
-def _entry(memory: Memory, vector: F32) -> VectorEntry:
-    return VectorEntry(
-        memory.id,
-        np.asarray(vector, dtype=np.float32),
-        memory.namespace,
-        memory.kind,
-        memory.valid_from,
-        memory.valid_until,
-        memory.expires_at,
-    )
 
 
 def _short(value: str | None, name: str, limit: int) -> str | None:
