@@ -68,6 +68,21 @@ def sophia(
     return result
 
 
+@contextmanager
+def sophia_process(env: dict[str, str], log_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`sophia ARGS` running in the background (output in `log_path`), killed on the way out if still running."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sophia", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def create_key(env: dict[str, str], user: str, role: str = "admin", *extra: str) -> str:
     if sophia(env, "users", "list").stdout.find(user) < 0:
         sophia(env, "users", "create", user, "--role", role)

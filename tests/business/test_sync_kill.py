@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 from tests.business.generator import generate
 from tests.business.standins import hubspot_standin
-from tests.serving import clean_env, sophia
+from tests.serving import clean_env, sophia, sophia_process
 
 pytestmark = pytest.mark.timeout(1200)  # thousands of records, twice, on a loaded machine
 
@@ -58,25 +56,14 @@ def test_a_killed_sync_of_the_whole_business_resumes_and_duplicates_nothing(tmp_
             f'[connectors.hubspot]\nbase_url = "{service.url}"\ncredentials = {{ {creds} }}\n'
         )
         env = clean_env(home, COLUMNS="200", **{f"HS_{k.upper()}": v for k, v in service.credentials.items()})
-        with (home / "sync.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sophia", "sync", "hubspot", "--embedder", "hashing"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + 600
-                while _synced_so_far(home) < 500:  # well into the sync: companies done, contacts under way
-                    assert process.poll() is None, (home / "sync.log").read_text()[-2000:]
-                    assert time.monotonic() < deadline, "the sync never got going"
-                    time.sleep(0.2)
-                process.send_signal(signal.SIGKILL)
-                process.wait(timeout=30)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+        with sophia_process(env, home / "sync.log", "sync", "hubspot", "--embedder", "hashing") as process:
+            deadline = time.monotonic() + 600
+            while _synced_so_far(home) < 500:  # well into the sync: companies done, contacts under way
+                assert process.poll() is None, (home / "sync.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "the sync never got going"
+                time.sleep(0.2)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL
         killed = _counts(home)
         assert (

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.connectors.linear_standin import TOKEN, LinearStandIn
-from tests.serving import clean_env, serve_app, sophia
+from tests.serving import clean_env, serve_app, sophia, sophia_process
 
 ISSUES, PAGE = 130, 20
 
@@ -57,21 +55,10 @@ def test_a_sync_killed_mid_run_resumes_from_its_cursor_and_duplicates_nothing(
     service, _ = standin
     service.hold_after = 3
     home = Path(env["SOPHIA_HOME"])
-    with (home / "sync.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sophia", "sync", "linear", "--embedder", "hashing"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            assert service.held.wait(timeout=240), "the sync never reached its fourth page"
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with sophia_process(env, home / "sync.log", "sync", "linear", "--embedder", "hashing") as process:
+        assert service.held.wait(timeout=240), "the sync never reached its fourth page"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     killed = _counts(home)
     assert killed == {"memories": 3 * PAGE, "distinct": 3 * PAGE, "work_items": 3 * PAGE, "records": 3 * PAGE}
