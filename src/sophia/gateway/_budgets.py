@@ -88,7 +88,6 @@ class BudgetGuard:
         self._limits: dict[tuple[Scope, str], list[BudgetLimit]] = {}
         self._limits_loaded_at = 0.0
         self.spend = spend or MemorySpend(refresh)
-        self._periods: dict[str, tuple[Scope, str, datetime]] = {}
         self._admitted: dict[str, list[SpendKey]] = {}
         self._replica = secrets.token_hex(6)
         self._admissions = 0
@@ -181,9 +180,8 @@ class BudgetGuard:
     def _spend_key(self, limit: BudgetLimit, now: datetime) -> SpendKey:
         start = period_start(limit.period, now)
         name = f"{limit.scope.value}:{limit.scope_id}:{limit.period.value}:{start:%Y%m%d}"
-        self._periods[name] = (limit.scope, limit.scope_id, start)
         ttl = _seconds_to_period_end(limit.period, now) + 86_400
-        return SpendKey(name, limit.limit_usd, ttl)
+        return SpendKey(name, limit.limit_usd, ttl, origin=(limit.scope, limit.scope_id, start))
 
     @staticmethod
     def _describe(limit: BudgetLimit) -> str:
@@ -215,7 +213,7 @@ class BudgetGuard:
         self._limits_loaded_at = time.monotonic()
 
     async def _ledger_spend(self, key: SpendKey) -> float:
-        scope, scope_id, start = self._periods[key.name]
+        scope, scope_id, start = key.origin
         query = sa.select(sa.func.coalesce(sa.func.sum(UsageRequestRow.cost_usd), 0.0)).where(
             UsageRequestRow.at >= start
         )

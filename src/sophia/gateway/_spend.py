@@ -28,6 +28,8 @@ class SpendKey:
     limit_usd: float
     ttl_seconds: float
     """How long the counter must live: to the period's end and a day more."""
+    origin: Any = field(default=None, compare=False)
+    """What the owner needs to seed the counter from its ledger (the budget's scope, id and period start)."""
 
 
 Seed = Callable[[SpendKey], Awaitable[float]]
