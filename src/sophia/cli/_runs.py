@@ -115,7 +115,7 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
         runtime,
         system_database_url=parts.service.system_database_url,
         executor_id=executor_id,
-        settings=RunSettings(concurrency=concurrency),
+        settings=RunSettings.of(parts.settings, concurrency=concurrency),
     )
     await worker.start()
     try:

@@ -3,10 +3,11 @@
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import ConnectorSettings, EventTrigger
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
+from sophia.config._refs import SECRET_SCHEMES, SecretRef
 from sophia.config._research import SOURCE_KINDS, ResearchSettings, ResearchSourceSettings
+from sophia.config._runs import RunsSettings
 from sophia.config._settings import (
     PROVIDER_KINDS,
-    SECRET_SCHEMES,
     TASKS,
     BudgetSettings,
     CacheSettings,
@@ -16,7 +17,6 @@ from sophia.config._settings import (
     ModelSettings,
     ProviderSettings,
     RoutingSettings,
-    SecretRef,
     SecretsSettings,
     ServerSettings,
     Settings,
@@ -53,6 +53,7 @@ __all__ = [
     "ResearchSettings",
     "ResearchSourceSettings",
     "RoutingSettings",
+    "RunsSettings",
     "SecretRef",
     "SecretsSettings",
     "ServerSettings",

@@ -22,7 +22,9 @@ from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._durations import seconds as _seconds
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
+from sophia.config._refs import REF_PATTERN, SecretRef
 from sophia.config._research import ResearchSettings
+from sophia.config._runs import RunsSettings
 from sophia.config._tools import ToolSettings
 from sophia.errors import ConfigError
 from sophia.observability import TracingSettings
@@ -49,21 +51,6 @@ PROVIDER_KINDS = (
     "llamacpp",
 )
 """The built-in provider kinds, for hints. The gateway's kind registry (with plugins) checks `kind` itself."""
-SECRET_SCHEMES = ("env", "secret", "file", "vault", "esc")
-_REF_PATTERN = re.compile(r"^(env|secret|file|vault|esc):(.+)$")
-
-
-def _check_secret_ref(value: str) -> str:
-    if not _REF_PATTERN.match(value):
-        raise ValueError(
-            "secret values must be references, not literals: use env:NAME, secret:NAME, file:/path,"
-            " vault:PATH#KEY or esc:PROJECT/ENV#KEY"
-        )
-    return value
-
-
-SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
-"""A reference to a secret, resolved by `sophia.secrets` at use; never the secret itself."""
 
 
 class _Section(BaseModel):
@@ -155,7 +142,7 @@ _URL_WITH_PASSWORD = re.compile(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", re.IGNORECASE)
 
 def _check_url_or_ref(value: str) -> str:
     """A service URL may be written out only when it holds no password; otherwise it must be a reference."""
-    if not _REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
+    if not REF_PATTERN.match(value) and _URL_WITH_PASSWORD.match(value):
         raise ValueError(
             "this URL holds a password: keep it out of the file and use env:NAME, secret:NAME or file:/path"
         )
@@ -372,6 +359,7 @@ class Settings(BaseSettings):
         default_factory=dict, description="External services by instance name ([connectors.github], …)."
     )
     research: ResearchSettings = ResearchSettings()
+    runs: RunsSettings = RunsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from sophia.config import Settings
 from sophia.errors import ConfigError
+from sophia.secrets import SecretResolver
 from sophia.store import private_sqlite_file, resolve_database_url
 
 __all__ = [
@@ -48,6 +51,13 @@ class RunSettings:
         if self.stale_seconds <= 2 * self.heartbeat_seconds:
             raise ConfigError("runs: stale_seconds must exceed two heartbeats, or live workers look dead")
 
+    @classmethod
+    def of(cls, settings: Settings, *, concurrency: int | None = None) -> RunSettings:
+        """The timing `[runs]` asks for; `concurrency` from the command line, or the default."""
+        runs = settings.runs
+        found = cls(heartbeat_seconds=runs.heartbeat_seconds, stale_seconds=runs.stale_seconds)
+        return found if concurrency is None else replace(found, concurrency=concurrency)
+
 
 def system_database_url(settings: Settings) -> str:
     """DBOS's system database: the same PostgreSQL database (schema `dbos`), or a SQLite file beside Sophia's."""
@@ -63,11 +73,31 @@ def default_executor_id() -> str:
     return f"{socket.gethostname()[:60]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def load_sealing_key(home: Path) -> bytes:
-    """The 32-byte key that seals pending tool arguments: one 0600 file under SOPHIA_HOME, created once.
+def load_sealing_key(settings: Settings) -> bytes:
+    """The 32-byte key that seals pending tool arguments: `[runs] seal_key`, or one 0600 file under SOPHIA_HOME.
 
-    Every worker and server of one install must read the same key, or an approved call cannot be opened.
+    Every worker and server of one install must use the same key, or an approved call cannot be opened: on one
+    node the home's file is enough; replicas and workers with homes of their own need the shared `seal_key`.
     """
+    if settings.runs.seal_key is not None:
+        value = SecretResolver.for_settings(settings).resolve(settings.runs.seal_key)
+        return _decode_key(value.strip())
+    return _home_key(Path(settings.home))
+
+
+def _decode_key(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(
+            "runs.seal_key must hold 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)"
+        )
+    return key
+
+
+def _home_key(home: Path) -> bytes:
     path = Path(home).expanduser() / _KEY_FILE
     if path.exists():
         key = bytes.fromhex(path.read_text().strip())

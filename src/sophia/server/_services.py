@@ -122,6 +122,7 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
     from sophia.runs import (
         RunRuntime,
         RunService,
+        RunSettings,
         RunWorker,
         default_agents,
         default_panel,
@@ -143,7 +144,7 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
         kinds=_plugged_kinds(services, kit),
     )
     system_url = system_database_url(services.settings)
-    worker = RunWorker(runtime, system_database_url=system_url)
+    worker = RunWorker(runtime, system_database_url=system_url, settings=RunSettings.of(services.settings))
     service = RunService(
         services.database, kit.invoker, system_database_url=system_url, workspaces=kit.workspaces
     )

@@ -73,7 +73,7 @@ async def open_toolkit(
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
     register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
-    sealer = ArgumentSealer(load_sealing_key(settings.home))
+    sealer = ArgumentSealer(load_sealing_key(settings))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
     if settings.connectors:
