@@ -71,6 +71,10 @@ def test_api_and_worker_run_the_real_commands_with_probes_on_the_real_routes() -
     assert env["SOPHIA_STORAGE__URL"]["value"] == "file:/run/secrets/sophia/database-url"
     assert env["SOPHIA_SERVER__RUN_WORKER"]["value"] == "false"
     assert env["SOPHIA_SERVER__UPGRADE_ON_START"]["value"] == "false"
+    for container in (api, worker):  # every pod opens held tool calls with the Secret's one key
+        seal = {e["name"]: e for e in container["env"]}["SOPHIA_RUNS__SEAL_KEY"]
+        assert seal["value"] == "file:/run/secrets/sophia/runs-seal-key"
+        assert "/run/secrets/sophia" in {m["mountPath"] for m in container["volumeMounts"]}
     assert api["resources"]["requests"]["cpu"] and worker["resources"]["requests"]["memory"]
 
 

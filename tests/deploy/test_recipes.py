@@ -46,7 +46,11 @@ def test_compose_starts_in_health_order_with_file_secrets(compose: dict[str, Any
     assert {s: compose["secrets"][s]["file"] for s in services["sophia"]["secrets"]} == {
         "database_url": "./secrets/database_url",
         "master_key": "./secrets/master_key",
+        "runs_seal_key": "./secrets/runs_seal_key",
     }
+    # API and worker seal and open held tool calls with one key, from a secret file (not a per-home file).
+    assert services["sophia"]["environment"]["SOPHIA_RUNS__SEAL_KEY"] == "file:/run/secrets/runs_seal_key"
+    assert compose["x-sophia"]["secrets"] == services["worker"]["secrets"] == services["sophia"]["secrets"]
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
     assert services["qdrant"]["profiles"] == ["qdrant"]
 
@@ -68,10 +72,15 @@ def test_compose_secrets_init_writes_private_files_once(tmp_path: Path) -> None:
     )
     assert all((folder / name).stat().st_mode & 0o077 == 0 for name in first)
     if os.geteuid() == 0:  # the image's user (uid 10001) must be able to read its two files
-        assert {(folder / n).stat().st_uid for n in ("database_url", "master_key")} == {10001}
+        assert {(folder / n).stat().st_uid for n in ("database_url", "master_key", "runs_seal_key")} == {
+            10001
+        }
+    from sophia.runs import load_sealing_key
     from sophia.secrets import decode_key
 
     assert len(decode_key(first["master_key"], "master_key")) == 32
+    sealing = Settings(runs={"seal_key": f"file:{folder / 'runs_seal_key'}"})
+    assert load_sealing_key(sealing).hex() == first["runs_seal_key"].strip()
 
 
 def test_fly_runs_serve_and_worker_with_release_migrations_and_a_readiness_check(tmp_path: Path) -> None:
@@ -82,6 +91,7 @@ def test_fly_runs_serve_and_worker_with_release_migrations_and_a_readiness_check
     assert [c["path"] for c in fly["http_service"]["checks"]] == ["/readyz"]
     for variable in fly["env"]:
         assert_real_setting(variable)
+    assert fly["env"]["SOPHIA_RUNS__SEAL_KEY"] == "env:RUNS_SEAL_KEY"  # one key for app and worker machines
     env = clean_env(tmp_path)
     for command in (fly["deploy"]["release_command"], *fly["processes"].values()):
         assert sophia(env, *command.split(), "--help").returncode == 0

@@ -60,6 +60,8 @@ app.kubernetes.io/component: {{ .component }}
 - name: SOPHIA_WEB__REDIS_URL
   valueFrom:
     secretKeyRef: {name: {{ include "sophia.secretName" . }}, key: redis-url, optional: true}
+- name: SOPHIA_RUNS__SEAL_KEY
+  value: file:/run/secrets/sophia/runs-seal-key
 {{- if .Values.migrations.enabled }}
 - name: SOPHIA_SERVER__UPGRADE_ON_START
   value: "false"
@@ -70,7 +72,6 @@ app.kubernetes.io/component: {{ .component }}
 - {name: config, mountPath: /etc/sophia, readOnly: true}
 - {name: secrets, mountPath: /run/secrets/sophia, readOnly: true}
 - {name: home, mountPath: /var/lib/sophia}
-- {name: secrets, mountPath: /var/lib/sophia/runs-seal.key, subPath: runs-seal-key, readOnly: true}
 - {name: tmp, mountPath: /tmp}
 {{- end -}}
 
