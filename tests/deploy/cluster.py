@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from tests.serving import serve_app
 
-_HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "content-length"}
+_HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
 class RoundRobin:
@@ -56,13 +56,20 @@ class RoundRobin:
                 for url in self._order():
                     try:
                         answer = await client.request(
-                            request.method, f"{url}{request.url.path}", content=body, headers=headers
+                            request.method,
+                            f"{url}{request.url.path}",
+                            params=request.query_params.multi_items(),
+                            content=body,
+                            headers=headers,
                         )
                     except httpx.ConnectError:
                         continue  # not accepted: the next replica may take it
                     self.served[url] += 1
-                    kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-                    return Response(answer.content, status_code=answer.status_code, headers=kept)
+                    response = Response(answer.content, status_code=answer.status_code)
+                    for name, value in answer.headers.multi_items():  # every Set-Cookie, not one joined
+                        if name.lower() not in _HOP_BY_HOP:
+                            response.headers.append(name, value)
+                    return response
             return Response(b'{"error": "no replica accepted the request"}', status_code=502)
 
         return Starlette(

@@ -45,7 +45,7 @@ class RunWorker:
         self.executor_id = executor_id or default_executor_id()
         self.settings = settings or RunSettings()
         self.recovered: list[str] = []
-        self._watchdog: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         install_runtime(self.runtime)
@@ -67,14 +67,18 @@ class RunWorker:
             polling_interval_sec=self.settings.queue_poll_seconds,
             on_conflict="always_update",
         )
-        self._watchdog = asyncio.create_task(self._watch(), name="sophia-runs-watchdog")
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(), name="sophia-runs-heartbeat"),
+            asyncio.create_task(self._watch(), name="sophia-runs-watchdog"),
+        ]
         log.info("run worker %s started", self.executor_id)
 
     async def stop(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+                await task
+        self._tasks = []
         DBOS.destroy(workflow_completion_timeout_sec=0)
         # DBOS made its (now shut down) pool this loop's default executor; give the loop a fresh one.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="sophia"))
@@ -89,11 +93,20 @@ class RunWorker:
         finally:
             await self.stop()
 
-    async def _watch(self) -> None:
+    async def _heartbeat(self) -> None:
+        """Beats on its own schedule: a slow recovery pass (listing every pending run) must not make this
+        worker look dead to the others."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
                 await self._beat()
+            except Exception:  # the heartbeat must outlive a database hiccup; it retries next beat
+                log.exception("run heartbeat failed")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
                 await self.recover_dead_workers()
             except Exception:  # the watchdog must outlive a database hiccup; it retries next beat
                 log.exception("run watchdog pass failed")
