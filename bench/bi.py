@@ -48,17 +48,17 @@ BENCH_SIZES = {
 backtest the forecast (30 months); the generator's own "small" has too few for either."""
 
 
-async def _sync(business: Business, store: Any) -> dict[str, str]:
-    """HubSpot and Gong through their stand-ins into `store`; the generator id → HubSpot id map."""
-    ids: dict[str, str] = {}
+async def _sync(business: Business, store: Any) -> dict[str, dict[str, str]]:
+    """HubSpot and Gong through their stand-ins into `store`; per service, the generator id → its id map."""
+    maps: dict[str, dict[str, str]] = {}
     for standin in (hubspot_standin, gong_standin):
         with standin(business, throttle_every=None) as service:
             connector = connect(service)
             records = await pull(connector)
             await store.upsert([e for r in records for e in connector.to_business(r)])
             await connector.aclose()
-            if service.kind == "hubspot":
-                ids = dict(service.data.ids)
+            maps[service.kind] = dict(service.data.ids)
+    ids = maps["hubspot"]
     usage = [
         dataclasses.replace(
             u, source="product", source_id=f"{ids[u.account_id]}:{u.source_id}", account_id=ids[u.account_id]
@@ -66,24 +66,32 @@ async def _sync(business: Business, store: Any) -> dict[str, str]:
         for u in business.usage
     ]
     await store.upsert(usage)
-    return ids
+    return maps
 
 
-def _coach_errors(business: Business, team: Any) -> dict[str, float]:
-    """Largest absolute error per metric against the truth, over calls and reps, and count mismatches."""
+def _coach_errors(business: Business, team: Any, gong_ids: dict[str, str]) -> dict[str, float]:
+    """Per-call count mismatches (talk ms, questions, longest monologue), and per rep the call-count errors and
+    the largest absolute error of each aggregate, against the planted truth."""
     names = {r.source_id: r.name for r in business.reps}
     by_name = {r.name: r for r in team.reps.values()}
-    call_truth = sorted(business.truth.calls.values(), key=lambda c: (c.rep_id, c.rep_talk_ms, c.questions))
-    got = sorted(team.calls.values(), key=lambda c: (names_of(team, c.rep_id), c.rep_talk_ms, c.questions))
-    mismatched_calls = sum(
-        (t.rep_talk_ms, t.customer_talk_ms, t.questions, t.longest_monologue_ms)
-        != (g.rep_talk_ms, g.customer_talk_ms, g.questions, g.longest_monologue_ms)
-        for t, g in zip(call_truth, got, strict=False)
-    ) + abs(len(call_truth) - len(got))
+    mismatched = 0
+    for call_id, t in business.truth.calls.items():
+        g = team.calls.get(gong_ids.get(call_id, ""))
+        mismatched += g is None or (
+            t.rep_talk_ms,
+            t.customer_talk_ms,
+            t.questions,
+            t.longest_monologue_ms,
+        ) != (
+            g.rep_talk_ms,
+            g.customer_talk_ms,
+            g.questions,
+            g.longest_monologue_ms,
+        )
     reps = [(t, by_name.get(names[t.rep_id])) for t in business.truth.reps.values()]
     return {
-        "calls": float(len(got)),
-        "call_count_mismatches": float(mismatched_calls),
+        "calls": float(len(team.calls)),
+        "call_mismatches": float(mismatched),
         "rep_call_count_errors": float(sum(g is None or g.calls != t.calls for t, g in reps)),
         "talk_ratio_max_error": max(abs(t.talk_ratio - g.talk_ratio) if g else 1.0 for t, g in reps),
         "questions_per_call_max_error": max(
@@ -93,11 +101,6 @@ def _coach_errors(business: Business, team: Any) -> dict[str, float]:
             abs(t.mean_longest_monologue_ms - g.mean_longest_monologue_ms) if g else 1e9 for t, g in reps
         ),
     }
-
-
-def names_of(team: Any, rep_id: str | None) -> str:
-    rep = team.reps.get(rep_id or "")
-    return str(rep.name) if rep else ""
 
 
 def _plain(value: Any) -> str:
@@ -184,10 +187,10 @@ async def run(seed: int, size: str, model_name: str) -> dict[str, Any]:
     database = await open_database(load_settings(), migrate=True)
     try:
         store = BusinessStore(database)
-        await _sync(business, store)
+        maps = await _sync(business, store)
         churn = train_churn(await load_churn_frames(store), business.truth.as_of).metrics
         forecast = (await load_forecast(store, until=business.now))["backtest"]
-        coach = _coach_errors(business, await load_coach(store, source="gong"))
+        coach = _coach_errors(business, await load_coach(store, source="gong"), maps["gong"])
         asked = await _questions(business, await store.frames(), database, model_name)
     finally:
         await database.close()
@@ -212,9 +215,8 @@ def main() -> None:
         f"(ratio {c['auc'] / baseline:.2f}); Brier {c['brier']:.3f} vs base rate {c['base_rate_brier']:.3f} "
         f"(ratio {c['brier'] / c['base_rate_brier']:.2f}), single signal {c['single_signal_brier']:.3f}"
     )
-    print(
-        f"forecast: MAPE {f['mape']:.3f} vs seasonal naive {f['naive_mape']:.3f} (ratio {f['mape'] / f['naive_mape']:.2f})"
-    )
+    ratio = f["mape"] / f["naive_mape"]
+    print(f"forecast: MAPE {f['mape']:.3f} vs seasonal naive {f['naive_mape']:.3f} (ratio {ratio:.2f})")
     print("coach: " + ", ".join(f"{name} {value:g}" for name, value in k.items()))
     for name, scores in q.items():
         if isinstance(scores, dict):
