@@ -7,12 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from sophia.bi import ChurnError, ChurnModel, churn_features, churn_labels, load_churn_frames, train_churn
+from sophia.bi import (
+    FEATURES,
+    INTERVENTIONS,
+    ChurnError,
+    ChurnModel,
+    churn_features,
+    churn_labels,
+    load_churn_frames,
+    train_churn,
+)
 from sophia.business import BusinessStore
 from sophia.cli import app
 from sophia.config import load_settings
@@ -51,7 +62,10 @@ def test_the_model_beats_the_baselines_on_newer_accounts() -> None:
     model = train_churn(frames, business.truth.as_of)
     m = model.metrics
     assert m["auc"] > 0.75 and m["auc"] > m["single_signal_auc"]
-    assert m["brier"] < m["base_rate_brier"]
+    assert m["brier"] < m["base_rate_brier"] and m["brier"] < m["single_signal_brier"]
+    assert m["calibration_slope"] > 0 and m["train_accounts"] + m["test_accounts"] == len(
+        churn_features(frames, business.truth.as_of)
+    )
     assert model.coefficients["login_trend"] < 0 < model.coefficients["open_p1_tickets"]
     assert model.coefficients["champion_left"] > 0
     values = churn_features(frames, business.truth.as_of)
@@ -61,6 +75,37 @@ def test_the_model_beats_the_baselines_on_newer_accounts() -> None:
     assert health.churn_probability == pytest.approx(1 / (1 + math.exp(-logit)))
     assert health.score == round(100 * (1 - health.churn_probability), 1)
     assert "champion_left" in [name for name, _ in health.drivers(top=len(health.contributions))]
+
+
+def test_the_single_signal_baseline_is_chosen_on_the_training_accounts() -> None:
+    """A signal that ranks only the held-out accounts perfectly must not become the baseline: the training
+    accounts choose it."""
+    business = generate(3, "full")
+    frames = _frames(business)
+    features = churn_features(frames, business.truth.as_of)
+    labels = churn_labels(frames["accounts"], business.truth.as_of)
+    created = {a.source_id: a.created_at for a in business.accounts}
+    ids = sorted(features, key=lambda i: (created[i], i))
+    held = set(ids[int(len(ids) * 0.7) :])
+    leak = [  # open_deals leaks the held-out outcome: one more open deal per held-out churner
+        {"source_id": f"leak-{i}", "account_id": i, "created_at": business.truth.as_of - timedelta(days=1),
+         "close_date": None, "is_won": False}
+        for i in ids if i in held and labels[i]
+    ]  # fmt: skip
+    frames["deals"] = [*frames["deals"], *leak]
+    m = train_churn(frames, business.truth.as_of).metrics
+    assert FEATURES[int(m["single_signal_index"])] != "open_deals"
+
+
+def _frames(business: object) -> dict[str, list[dict[str, object]]]:
+    b: Any = business
+    return {
+        "accounts": [_row(a) for a in b.accounts],
+        "contacts": [_row(c) for c in b.contacts],
+        "deals": [_row(d) for d in b.deals],
+        "activities": [_row(a) for a in b.activities],
+        "usage_weeks": [_row(u) for u in b.usage],
+    }
 
 
 def _row(record: object) -> dict[str, object]:
@@ -106,7 +151,11 @@ def test_train_then_health_through_the_cli(tmp_path: Path) -> None:
     churned = sum(business.truth.churn[r["account_id"]].churned for r in rows)
     base = sum(t.churned for t in business.truth.churn.values()) / len(business.truth.churn)
     assert churned / 5 > base
+    for row in rows:
+        assert [i["driver"] for i in row["interventions"]] == row["top_drivers"]
+        assert all(i["action"] == INTERVENTIONS[i["driver"]] for i in row["interventions"])
     text = runner.invoke(app, ["bi", "health", "--as-of", as_of, "--account", rows[0]["account_id"]])
     assert text.exit_code == 0 and f"{rows[0]['account_id']}: health" in text.output
+    assert f"-> {rows[0]['interventions'][0]['action']}" in text.output
     bad = runner.invoke(app, ["bi", "health", "--as-of", "yesterday"])
     assert bad.exit_code == 2 and "not an ISO date" in bad.output

@@ -3,6 +3,7 @@ metrics against the team baseline), churn risk and account health (a logistic mo
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
 intervals, backtested against seasonal naive), with forecast and the question-answering orchestrator to come."""
 
+from sophia.bi._advice import Advice, AdviceItem, coach_advice, timestamp
 from sophia.bi._ask import (
     CANNOT_ANSWER,
     Answer,
@@ -42,6 +43,7 @@ from sophia.bi._forecast import (
     pipeline_forecast,
     stage_probabilities,
 )
+from sophia.bi._interventions import INTERVENTIONS, interventions
 from sophia.bi._load import (
     CHURN_KINDS,
     account_health,
@@ -52,6 +54,12 @@ from sophia.bi._load import (
 )
 
 __all__ = [
+    "Advice",
+    "AdviceItem",
+    "coach_advice",
+    "timestamp",
+    "INTERVENTIONS",
+    "interventions",
     "CANNOT_ANSWER",
     "Answer",
     "UnsafeQuery",

@@ -1,6 +1,8 @@
 """Churn: per-account signals as of a date from the unified tables, a logistic model trained on a time-based
-split (older accounts train, newer ones test), AUC and Brier on the held-out part, and a health score whose
-per-signal contributions add up to the account's logit.
+split (older accounts train, newer ones test) and Platt-calibrated on the newest slice of the training accounts,
+AUC and Brier on the held-out part against the base rate and the single signal best on the training accounts, and
+a health score whose per-signal contributions add up to the account's (calibrated) logit, with the top drivers'
+interventions.
 
 The model is saved as JSON (coefficients, standardisation, metrics), so scoring needs no pickle.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sophia.bi._interventions import interventions
 from sophia.errors import SophiaError
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
 
 Row = Mapping[str, Any]
 HORIZON = timedelta(days=90)
+PLATT_PRIOR = 4.0
 FEATURES = (
     "login_trend",
     "login_level",
@@ -174,6 +178,7 @@ class Health:
             "score": self.score,
             "contributions": self.contributions,
             "top_drivers": [name for name, _ in self.drivers()],
+            "interventions": interventions([name for name, _ in self.drivers()]),
             "values": self.values,
         }
 
@@ -214,13 +219,93 @@ def _matrix(features: Mapping[str, Mapping[str, float]], ids: Sequence[str]) -> 
     return np.array([[features[i][name] for name in FEATURES] for i in ids], dtype=float)
 
 
-def train_churn(
-    frames: Mapping[str, Sequence[Row]], as_of: datetime, *, test_share: float = 0.3
-) -> ChurnModel:
-    """Fit on the older accounts (by created_at), measure AUC and Brier on the newest `test_share`, then refit
-    on all for the saved model. Metrics also carry the base-rate and best single-signal AUC of the same split."""
+@dataclass(frozen=True)
+class _Fitted:
+    """A logistic model on standardised features with Platt calibration folded into its coefficients."""
+
+    coefficients: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(((rows - self.mean) / self.scale) @ self.coefficients + self.intercept, dtype=float)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-self.logits(rows))), dtype=float)
+
+
+def _logistic(rows: np.ndarray, target: np.ndarray) -> _Fitted:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((rows - mean) / scale, target)
+    return _Fitted(model.coef_[0].astype(float), float(model.intercept_[0]), mean, scale)
+
+
+def _platt(
+    fitted: _Fitted, rows: np.ndarray, target: np.ndarray, prior: float = PLATT_PRIOR
+) -> tuple[_Fitted, float, float]:
+    """Platt scaling on a calibration slice: P = σ(a·logit + b), with a Gaussian prior of weight `prior` pulling
+    (a, b) towards (1, 0) so a small slice cannot swing it far; folded into the model (a kept > 0, so the ranking
+    and each signal's direction stay the model's own)."""
+    z = np.column_stack([fitted.logits(rows), np.ones(len(rows))])
+    params, anchor = np.array([1.0, 0.0]), np.array([1.0, 0.0])
+    for _ in range(50):  # Newton's method on the penalised log-loss (convex, two parameters)
+        p = 1 / (1 + np.exp(-(z @ params)))
+        gradient = z.T @ (p - target) + prior * (params - anchor)
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + prior * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        params = params - step
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    a, b = max(float(params[0]), 1e-3), float(params[1])
+    folded = _Fitted(fitted.coefficients * a, fitted.intercept * a + b, fitted.mean, fitted.scale)
+    return folded, a, b
+
+
+def _calibrated(
+    rows: np.ndarray, target: np.ndarray, calibration_share: float
+) -> tuple[_Fitted, float, float]:
+    """Fit on the older part of `rows` (time-ordered), calibrate on its newest `calibration_share`."""
+    cut = int(len(rows) * (1 - calibration_share))
+    if cut < 10 or len(set(target[:cut])) < 2:
+        raise ChurnError(f"too few accounts with both outcomes to fit before calibrating ({cut} accounts)")
+    return _platt(_logistic(rows[:cut], target[:cut]), rows[cut:], target[cut:])
+
+
+def _auc(target: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(target, score)) if len(set(target)) == 2 else 0.5
+
+
+def _single_signal(train_x: np.ndarray, train_y: np.ndarray) -> tuple[int, float]:
+    """The signal (index, sign) that ranks the TRAINING accounts best; its held-out AUC is the baseline."""
+    best = max(
+        (
+            (k, sign, _auc(train_y, sign * train_x[:, k]))
+            for k in range(len(FEATURES))
+            for sign in (1.0, -1.0)
+        ),
+        key=lambda t: (t[2], -t[0]),
+    )
+    return best[0], best[1]
+
+
+def train_churn(
+    frames: Mapping[str, Sequence[Row]],
+    as_of: datetime,
+    *,
+    test_share: float = 0.3,
+    calibration_share: float = 0.25,
+) -> ChurnModel:
+    """Accounts ordered by created_at: the newest `test_share` are held out; of the older ones, the newest
+    `calibration_share` calibrate (Platt) a logistic model fitted on the rest. AUC and Brier are measured on the
+    held-out accounts, with, in the same split, the base rate (train's churn share) and the single signal that
+    ranks the training accounts best. The saved model is refitted and recalibrated the same way on all accounts."""
+    from sklearn.metrics import brier_score_loss
 
     features = churn_features(frames, as_of)
     labels = churn_labels(frames.get("accounts", ()), as_of)
@@ -228,39 +313,34 @@ def train_churn(
     ids = sorted(features, key=lambda i: (created.get(i) or as_of, i))
     y = np.array([labels[i] for i in ids], dtype=int)
     cut = int(len(ids) * (1 - test_share))
-    if cut < 10 or len(ids) - cut < 5 or len(set(y[:cut])) < 2 or len(set(y[cut:])) < 2:
+    if cut < 20 or len(ids) - cut < 5 or len(set(y[:cut])) < 2 or len(set(y[cut:])) < 2:
         raise ChurnError(f"too few accounts with both outcomes to train and test ({len(ids)} accounts)")
     x = _matrix(features, ids)
-
-    def fit(rows: np.ndarray, target: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
-        mean, scale = rows.mean(axis=0), rows.std(axis=0)
-        scale[scale == 0] = 1.0
-        model = LogisticRegression(C=1.0, max_iter=1000).fit((rows - mean) / scale, target)
-        return model, mean, scale
-
-    model, mean, scale = fit(x[:cut], y[:cut])
-    held_x, held_y = x[cut:], y[cut:]
-    predicted = model.predict_proba((held_x - mean) / scale)[:, 1]
-    single = max(
-        max(roc_auc_score(held_y, held_x[:, k]), roc_auc_score(held_y, -held_x[:, k]))
-        for k in range(len(FEATURES))
-    )
-    base_rate = float(y[:cut].mean())
+    train_x, train_y, held_x, held_y = x[:cut], y[:cut], x[cut:], y[cut:]
+    model, slope, offset = _calibrated(train_x, train_y, calibration_share)
+    predicted = model.probabilities(held_x)
+    k, sign = _single_signal(train_x, train_y)
+    single, _, _ = _calibrated(train_x[:, [k]], train_y, calibration_share)
+    base_rate = float(train_y.mean())
     metrics = {
-        "auc": float(roc_auc_score(held_y, predicted)),
+        "auc": _auc(held_y, predicted),
         "brier": float(brier_score_loss(held_y, predicted)),
         "base_rate_brier": float(brier_score_loss(held_y, np.full(len(held_y), base_rate))),
         "base_rate_auc": 0.5,
-        "single_signal_auc": float(single),
+        "single_signal_auc": _auc(held_y, sign * held_x[:, k]),
+        "single_signal_brier": float(brier_score_loss(held_y, single.probabilities(held_x[:, [k]]))),
+        "single_signal_index": float(k),
+        "calibration_slope": slope,
+        "calibration_intercept": offset,
         "train_accounts": float(cut),
         "test_accounts": float(len(ids) - cut),
     }
-    final, mean, scale = fit(x, y)
+    final, _, _ = _calibrated(x, y, calibration_share)
     return ChurnModel(
-        {name: float(c) for name, c in zip(FEATURES, final.coef_[0], strict=True)},
-        float(final.intercept_[0]),
-        {name: float(m) for name, m in zip(FEATURES, mean, strict=True)},
-        {name: float(s) for name, s in zip(FEATURES, scale, strict=True)},
+        {name: float(c) for name, c in zip(FEATURES, final.coefficients, strict=True)},
+        final.intercept,
+        {name: float(m) for name, m in zip(FEATURES, final.mean, strict=True)},
+        {name: float(s) for name, s in zip(FEATURES, final.scale, strict=True)},
         metrics,
         as_of.isoformat(),
     )

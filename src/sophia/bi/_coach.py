@@ -87,6 +87,13 @@ class CallMetrics:
     next_steps: tuple[Quote, ...] = ()
     objections: tuple[Quote, ...] = ()
     competitor_mentions: tuple[Quote, ...] = ()
+    longest_monologue: Quote | None = None
+    """The first sentence of the longest monologue (where it starts)."""
+
+    def moments(self) -> list[Quote]:
+        """Every timestamped moment of the call that advice may cite."""
+        found = [*self.next_steps, *self.objections, *self.competitor_mentions]
+        return [*found, self.longest_monologue] if self.longest_monologue else found
 
     def json(self) -> dict[str, Any]:
         return {
@@ -101,21 +108,26 @@ class CallMetrics:
             "next_steps": [q.json() for q in self.next_steps],
             "objections": [q.json() for q in self.objections],
             "competitor_mentions": [q.json() for q in self.competitor_mentions],
+            "longest_monologue": self.longest_monologue.json() if self.longest_monologue else None,
         }
+
+
+def _quote(call_id: str, sentence: Row, matched: str) -> Quote:
+    return Quote(
+        call_id,
+        str(sentence.get("source_id") or ""),
+        int(sentence["start_ms"]),
+        str(sentence["speaker_role"]),
+        str(sentence["text"]),
+        matched,
+    )
 
 
 def _matches(call_id: str, sentence: Row, phrases: Sequence[str]) -> Quote | None:
     lowered = str(sentence["text"]).lower()
     for phrase in phrases:
         if phrase.lower() in lowered:
-            return Quote(
-                call_id,
-                str(sentence.get("source_id") or ""),
-                int(sentence["start_ms"]),
-                str(sentence["speaker_role"]),
-                str(sentence["text"]),
-                phrase,
-            )
+            return _quote(call_id, sentence, phrase)
     return None
 
 
@@ -134,6 +146,8 @@ def call_metrics(
     talk = {"rep": 0, "customer": 0}
     questions, longest, switches = 0, 0, 0
     run_start: int | None = None
+    run_first: Row | None = None
+    longest_first: Row | None = None
     previous_speaker: str | None = None
     for sentence in ordered:
         role = str(sentence["speaker_role"])
@@ -144,8 +158,10 @@ def call_metrics(
         previous_speaker = speaker
         if role == "rep":
             questions += str(sentence["text"]).endswith("?")
-            run_start = start if run_start is None else run_start
-            longest = max(longest, end - run_start)
+            if run_start is None:
+                run_start, run_first = start, sentence
+            if end - run_start > longest or longest_first is None:
+                longest, longest_first = max(longest, end - run_start), run_first
         else:
             run_start = None
     total = talk["rep"] + talk["customer"]
@@ -162,6 +178,7 @@ def call_metrics(
         _quotes(call_id, [s for s in ordered if s["speaker_role"] == "rep"], phrases.next_steps),
         _quotes(call_id, [s for s in ordered if s["speaker_role"] == "customer"], phrases.objections),
         _quotes(call_id, ordered, phrases.competitors),
+        _quote(call_id, longest_first, "longest monologue") if longest_first is not None else None,
     )
 
 

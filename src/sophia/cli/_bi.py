@@ -27,10 +27,17 @@ def coach_command(
     ctx: typer.Context,
     rep: Annotated[str | None, typer.Option("--rep", help="A rep's name or id; else every rep.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only calls of this connector.")] = None,
+    advice: Annotated[
+        bool,
+        typer.Option("--advice", help="Also the model's advice, each citing a call moment (needs --rep)."),
+    ] = False,
+    model: Annotated[str, typer.Option("--model", help="A model or task name for the advice.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
 ) -> None:
     """Conversation metrics per rep (talk ratio, longest monologue, questions, ...) against the team."""
-    reports = run_async(_coach(settings_of(ctx), rep, source))
+    if advice and rep is None:
+        raise typer.BadParameter("advice is per rep: give --rep NAME", param_hint="--advice")
+    reports = run_async(_coach(settings_of(ctx), rep, source, model if advice else None))
     if as_json:
         echo_json(reports if rep is None else reports[0])
         return
@@ -42,21 +49,39 @@ def coach_command(
             f"({diff['questions_per_call']:+.1f}), longest monologue {_ms(r['mean_longest_monologue_ms'])} "
             f"({diff['mean_longest_monologue_ms'] / 1000:+.1f}s), interactivity {r['interactivity']:.1f}/min"
         )
+        for item in (report.get("advice") or {}).get("items", []):
+            typer.echo(f'  - {item["text"]} [{item["call_id"]} {item["at"]}: "{item["quote"]["text"]}"]')
+        if report.get("advice") is not None and not report["advice"]["items"]:
+            typer.echo("  (no advice passed the check: " + "; ".join(report["advice"]["dropped"][:3]) + ")")
 
 
-async def _coach(settings: Any, rep: str | None, source: str | None) -> list[dict[str, Any]]:
-    from sophia.bi import load_coach
+async def _coach(
+    settings: Any, rep: str | None, source: str | None, model: str | None
+) -> list[dict[str, Any]]:
+    from sophia.bi import coach_advice, gateway_model, load_coach
     from sophia.business import BusinessStore
+    from sophia.gateway import Caller, build_gateway
 
     async with cli_database(settings) as database:
         team = await load_coach(BusinessStore(database), source=source)
-    if rep is None:
-        return [team.report(r) for r in team.reps.values()]
-    found = team.rep(rep)
-    if found is None:
-        known = ", ".join(r.name or str(r.rep_id) for r in team.reps.values()) or "none"
-        raise typer.BadParameter(f"no rep {rep!r} has calls; reps with calls: {known}", param_hint="--rep")
-    return [team.report(found)]
+        if rep is None:
+            return [team.report(r) for r in team.reps.values()]
+        found = team.rep(rep)
+        if found is None:
+            known = ", ".join(r.name or str(r.rep_id) for r in team.reps.values()) or "none"
+            raise typer.BadParameter(
+                f"no rep {rep!r} has calls; reps with calls: {known}", param_hint="--rep"
+            )
+        report = team.report(found)
+        if model is not None:
+            gateway = await build_gateway(settings, database)
+            try:
+                report["advice"] = (
+                    await coach_advice(team, found, gateway_model(gateway, Caller(), model))
+                ).json()
+            finally:
+                await gateway.aclose()
+    return [report]
 
 
 train_app = typer.Typer(name="train", help="Train a BI model from the business tables.", no_args_is_help=True)
@@ -90,14 +115,19 @@ def train_churn_command(
 ) -> None:
     """Train the churn model (signals at --as-of, churn in the 90 days after) and save it under SOPHIA_HOME."""
     settings = settings_of(ctx)
+    from sophia.bi import FEATURES
+
     model, path = run_async(_train(settings, _as_of(as_of, 90), source))
     if as_json:
         echo_json({**model.__dict__, "path": str(path)})
         return
     m = model.metrics
+    single = FEATURES[int(m["single_signal_index"])]
     typer.echo(
-        f"churn model saved to {path}: held-out AUC {m['auc']:.3f} (best single signal {m['single_signal_auc']:.3f}),"
-        f" Brier {m['brier']:.3f} (base rate {m['base_rate_brier']:.3f}) on {int(m['test_accounts'])} newest accounts"
+        f"churn model saved to {path}: held-out AUC {m['auc']:.3f} (single signal {single}, chosen on the training"
+        f" accounts: {m['single_signal_auc']:.3f}), calibrated Brier {m['brier']:.3f} (base rate"
+        f" {m['base_rate_brier']:.3f}, single signal {m['single_signal_brier']:.3f}) on"
+        f" {int(m['test_accounts'])} newest accounts"
     )
 
 
@@ -138,6 +168,8 @@ def health_command(
         typer.echo(
             f"{h['account_id']}: health {h['score']:.1f}, churn {h['churn_probability']:.0%}, drivers: {drivers}"
         )
+        if h["interventions"]:
+            typer.echo(f"  -> {h['interventions'][0]['action']}")
 
 
 async def _health(settings: Any, as_of: datetime, source: str | None) -> list[dict[str, Any]]:
