@@ -18,6 +18,9 @@ from sophia.runs import TERMINAL_STATUSES, RunService
 
 __all__ = ["code_command"]
 
+_APPROVED_HERE = ("code.push", "code.pr")
+"""What `--approve` decides from the terminal; a deploy after the merge waits for a person even then."""
+
 
 async def _follow(service: RunService, principal: Principal, run_id: str, approve: bool) -> str:
     shown: set[tuple[int, str, str]] = set()
@@ -27,12 +30,12 @@ async def _follow(service: RunService, principal: Principal, run_id: str, approv
             key = (step["seq"], step["name"], step["status"])
             if key not in shown:
                 shown.add(key)
-                console.print(_step_line(step), highlight=False)
+                console.print(_step_line(step), highlight=False, markup=False)
         for approval in detail.approvals:
             if approval.status != "pending" or (0, approval.id, "pending") in shown:
                 continue
             shown.add((0, approval.id, "pending"))
-            if approve:
+            if approve and approval.tool in _APPROVED_HERE:
                 await service.approve(principal, approval.id, "approved by `sophia code --approve`")
                 console.print(f"approved {approval.tool} ({approval.id})", highlight=False)
             else:
@@ -80,7 +83,10 @@ def code_command(
         str | None, typer.Option(help="The check to run instead of the detected ones.")
     ] = None,
     approve: Annotated[
-        bool, typer.Option(help="Approve this run's held push and pull request from this terminal.")
+        bool,
+        typer.Option(
+            help="Approve this run's held push and pull request from this terminal (never its deploy)."
+        ),
     ] = False,
     max_steps: Annotated[int, typer.Option(min=5, help="Stop after this many steps.")] = 60,
     max_cost: Annotated[float, typer.Option(min=0, help="Stop once the task has cost this many USD.")] = 2.0,
