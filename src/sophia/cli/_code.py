@@ -55,10 +55,16 @@ async def _follow(service: RunService, principal: Principal, run_id: str, approv
 
 
 async def _code(
-    settings: Settings, task: str, options: dict[str, Any], limits: RunLimits, approve: bool
+    settings: Settings, task: str, options: dict[str, Any], limits: RunLimits, approve: bool, detach: bool
 ) -> str:
     async with open_parts(settings) as parts:
         principal = await local_admin(parts.database)
+        if detach:
+            run = await parts.service.create(principal, task, agent="code", limits=limits, options=options)
+            console.print(
+                f"queued code run [bold]{run.id}[/]; a `sophia worker` will execute it", highlight=False
+            )
+            return "succeeded"
         async with _worker(parts, None, 1):
             run = await parts.service.create(principal, task, agent="code", limits=limits, options=options)
             console.print(f"code run [bold]{run.id}[/] works in {run.workspace}", highlight=False)
@@ -88,6 +94,10 @@ def code_command(
             help="Approve this run's held push and pull request from this terminal (never its deploy)."
         ),
     ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(help="Only queue the run for a `sophia worker` (follow it with `sophia runs show`)."),
+    ] = False,
     max_steps: Annotated[int, typer.Option(min=5, help="Stop after this many steps.")] = 60,
     max_cost: Annotated[float, typer.Option(min=0, help="Stop once the task has cost this many USD.")] = 2.0,
 ) -> None:
@@ -98,6 +108,6 @@ def code_command(
         repo, branch=branch, push=push, base=base, test_command=test_command, settings=settings
     )
     limits = RunLimits(max_steps=max_steps, max_cost_usd=max_cost, max_seconds=3600.0)
-    status = run_async(_code(settings, task, options, limits, approve))
+    status = run_async(_code(settings, task, options, limits, approve, detach))
     if status != "succeeded":
         raise typer.Exit(1)
