@@ -1,7 +1,7 @@
 """The coding benchmark: seeded bugs in small real Python projects, fixed through the real edit/check/commit machinery.
 
     .venv/bin/python bench/coding.py                         # the built-in task set, scripted model (oracle fixes)
-    .venv/bin/python bench/coding.py --tasks FILE [--oracle FIXES.json] [--model NAME]
+    .venv/bin/python bench/coding.py --tasks FILE [--oracle FIXES.json] [--model NAME] [--out RESULTS.jsonl]
 
 Each task: `{"id", "repo" (a path or a .tar.gz with one top folder holding a git repository), "task",
 "fail_to_pass", "pass_to_pass", "test_command"?}`. With `--model scripted` (the default) the model replays the
@@ -142,6 +142,9 @@ async def main() -> None:
     parser.add_argument("--model", default="scripted")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument(
+        "--out", type=Path, default=None, help="append each task's result to this JSONL file as it finishes"
+    )
+    parser.add_argument(
         "--python",
         type=Path,
         default=CHECK_ENV if CHECK_ENV.is_dir() else None,
@@ -174,6 +177,9 @@ async def main() -> None:
             row = await _one(database, gateway, task, source, scratch, model, python)
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if args.out is not None:  # a partial run keeps the tasks it finished
+                with args.out.open("a") as out:
+                    out.write(json.dumps(row) + "\n")
         await gateway.aclose()
         await database.close()
     n = len(rows)

@@ -41,8 +41,9 @@ class CoderStandIn:
         return app
 
 
-def sophia_toml(model_url: str, github_url: str, remote: str) -> str:
-    """`sophia.toml` for a coding run: the stand-in model, the GitHub connector pushing to a local bare remote."""
+def sophia_toml(model_url: str, github_url: str, remote: str, coding: str = "", extra: str = "") -> str:
+    """`sophia.toml` for a coding run: the stand-in model, the GitHub connector pushing to a local bare remote;
+    `coding` adds lines to `[coding]`, `extra` whole sections."""
     return f"""
 [[providers]]
 name = "standin"
@@ -61,9 +62,11 @@ output_price = 2.0
 [coding]
 model = "coder"
 github_repo = "octo/app"
+{coding}
 
 [connectors.github]
 base_url = "{github_url}"
 credentials = {{ token = "env:GH_TOKEN" }}
 options = {{ git_url = "{remote}" }}
+{extra}
 """

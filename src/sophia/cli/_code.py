@@ -18,6 +18,9 @@ from sophia.runs import TERMINAL_STATUSES, RunService
 
 __all__ = ["code_command"]
 
+_APPROVED_HERE = ("code.push", "code.pr")
+"""What `--approve` decides from the terminal; a deploy after the merge waits for a person even then."""
+
 
 async def _follow(service: RunService, principal: Principal, run_id: str, approve: bool) -> str:
     shown: set[tuple[int, str, str]] = set()
@@ -27,12 +30,12 @@ async def _follow(service: RunService, principal: Principal, run_id: str, approv
             key = (step["seq"], step["name"], step["status"])
             if key not in shown:
                 shown.add(key)
-                console.print(_step_line(step), highlight=False)
+                console.print(_step_line(step), highlight=False, markup=False)
         for approval in detail.approvals:
             if approval.status != "pending" or (0, approval.id, "pending") in shown:
                 continue
             shown.add((0, approval.id, "pending"))
-            if approve:
+            if approve and approval.tool in _APPROVED_HERE:
                 await service.approve(principal, approval.id, "approved by `sophia code --approve`")
                 console.print(f"approved {approval.tool} ({approval.id})", highlight=False)
             else:
@@ -52,10 +55,16 @@ async def _follow(service: RunService, principal: Principal, run_id: str, approv
 
 
 async def _code(
-    settings: Settings, task: str, options: dict[str, Any], limits: RunLimits, approve: bool
+    settings: Settings, task: str, options: dict[str, Any], limits: RunLimits, approve: bool, detach: bool
 ) -> str:
     async with open_parts(settings) as parts:
         principal = await local_admin(parts.database)
+        if detach:
+            run = await parts.service.create(principal, task, agent="code", limits=limits, options=options)
+            console.print(
+                f"queued code run [bold]{run.id}[/]; a `sophia worker` will execute it", highlight=False
+            )
+            return "succeeded"
         async with _worker(parts, None, 1):
             run = await parts.service.create(principal, task, agent="code", limits=limits, options=options)
             console.print(f"code run [bold]{run.id}[/] works in {run.workspace}", highlight=False)
@@ -80,7 +89,14 @@ def code_command(
         str | None, typer.Option(help="The check to run instead of the detected ones.")
     ] = None,
     approve: Annotated[
-        bool, typer.Option(help="Approve this run's held push and pull request from this terminal.")
+        bool,
+        typer.Option(
+            help="Approve this run's held push and pull request from this terminal (never its deploy)."
+        ),
+    ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(help="Only queue the run for a `sophia worker` (follow it with `sophia runs show`)."),
     ] = False,
     max_steps: Annotated[int, typer.Option(min=5, help="Stop after this many steps.")] = 60,
     max_cost: Annotated[float, typer.Option(min=0, help="Stop once the task has cost this many USD.")] = 2.0,
@@ -92,6 +108,6 @@ def code_command(
         repo, branch=branch, push=push, base=base, test_command=test_command, settings=settings
     )
     limits = RunLimits(max_steps=max_steps, max_cost_usd=max_cost, max_seconds=3600.0)
-    status = run_async(_code(settings, task, options, limits, approve))
+    status = run_async(_code(settings, task, options, limits, approve, detach))
     if status != "succeeded":
         raise typer.Exit(1)

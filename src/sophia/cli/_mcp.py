@@ -151,7 +151,7 @@ def serve(
         run_async(_serve_stdio(settings, name, embedder.value, workspace))
         return
     if workspace is not None:
-        fail("--workspace is for stdio; over HTTP each run brings its own workspace")
+        fail("--workspace is for stdio; over HTTP a code call names one of [coding] workspaces")
     configure_logging(settings.logging.level, settings.logging.format)
     _serve_http(settings, name, host, port, embedder.value)
 

@@ -15,6 +15,7 @@ from sophia.coding._delivery import (
     InMemoryPullRequests,
     PullRequest,
     PullRequests,
+    image_for,
     repository_slug,
 )
 from sophia.coding._edits import EditBlock, EditRefused, apply_block, check_edit_path, parse_blocks
@@ -75,6 +76,7 @@ __all__ = [
     "detect_checks",
     "estimate_tokens",
     "github_delivery",
+    "image_for",
     "failure_digest",
     "is_remote_url",
     "is_test_file",

@@ -7,6 +7,7 @@ real-code double.
 from __future__ import annotations
 
 import asyncio
+import string
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from sophia.coding._gitops import GitRunner
 from sophia.errors import SophiaError
 
 __all__ = [
@@ -23,9 +25,12 @@ __all__ = [
     "Deploys",
     "FlyDeployer",
     "DeliveryFailed",
+    "IMAGE_FIELDS",
     "InMemoryPullRequests",
     "PullRequest",
     "PullRequests",
+    "image_fields",
+    "image_for",
     "repository_slug",
 ]
 
@@ -130,9 +135,12 @@ class DeployResult:
     """`deployed`, `rolled_back` or `failed` (the rollback failed too)."""
     output: str
     health_status: int | None
+    image: str | None = None
+    """The image a Fly deploy rolled out (the template filled with the commit)."""
 
     def to_record(self) -> dict[str, Any]:
-        return {"status": self.status, "output": self.output[-4000:], "health_status": self.health_status}
+        record = {"status": self.status, "output": self.output[-4000:], "health_status": self.health_status}
+        return record | ({"image": self.image} if self.image else {})
 
 
 class Deploys(Protocol):
@@ -161,17 +169,40 @@ async def wait_healthy(
 
 
 class FlyLike(Protocol):
-    """The Fly.io connector's actions the deploy uses (`machines.list`, `deploy`)."""
+    """The Fly.io connector's actions the deploy uses (`machines.list`, `deploy`, `machines.set_images`)."""
 
     async def machines(self, app_name: str) -> list[dict[str, Any]]: ...
 
     async def deploy(self, app_name: str, image: str, wait_seconds: int = ...) -> dict[str, Any]: ...
 
+    async def set_images(
+        self, app_name: str, images: dict[str, str], wait_seconds: int = ...
+    ) -> dict[str, Any]: ...
+
+
+IMAGE_FIELDS = ("sha", "short_sha")
+"""What `[coding] deploy_image` may name: `registry.fly.io/web:{sha}` is filled with the deployed commit."""
+
+
+def image_fields(template: str) -> set[str]:
+    """The `{field}`s a deploy image template names (ValueError on a malformed template)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def image_for(template: str, sha: str) -> str:
+    unknown = image_fields(template) - set(IMAGE_FIELDS)
+    if unknown:
+        raise DeliveryFailed(
+            f"the deploy image {template!r} names {sorted(unknown)}; use {{sha}} or {{short_sha}}"
+        )
+    return template.format(sha=sha, short_sha=sha[:12])
+
 
 @dataclass(frozen=True, slots=True)
 class FlyDeployer:
-    """`[coding] deploy = "CONNECTOR:APP"`: the Fly connector rolls `image` out (leased per machine, put back when
-    a machine does not start); a health URL that stays unhealthy puts every machine back on its previous image."""
+    """`[coding] deploy = "CONNECTOR:APP"`: the Fly connector rolls the image of the workspace's commit out
+    (`image` may name `{sha}`; leased per machine, put back when a machine does not start); a health URL that
+    stays unhealthy puts each machine back on the image it ran before (its own, not one for all)."""
 
     fly: FlyLike
     app: str
@@ -179,25 +210,30 @@ class FlyDeployer:
     health_url: str | None = None
     health_seconds: float = 60.0
     transport: httpx.AsyncBaseTransport | None = None
+    git: GitRunner = field(default_factory=GitRunner)
 
     async def deploy(self, cwd: Path) -> DeployResult:
+        image = image_for(self.image, await self.git.head(cwd)) if image_fields(self.image) else self.image
         try:
-            before = [str(m.get("image") or "") for m in await self.fly.machines(self.app)]
-            done = await self.fly.deploy(self.app, self.image)
+            before = {str(m["id"]): str(m.get("image") or "") for m in await self.fly.machines(self.app)}
+            done = await self.fly.deploy(self.app, image)
         except SophiaError as error:  # the connector already put the machines it moved back
-            return DeployResult("rolled_back", f"Fly.io {self.app}: {error.message}", None)
-        output = f"Fly.io {self.app}: {self.image} on {len(done.get('machines', []))} machine(s)"
+            return DeployResult("rolled_back", f"Fly.io {self.app}: {error.message}", None, image)
+        output = f"Fly.io {self.app}: {image} on {len(done.get('machines', []))} machine(s)"
         health = await wait_healthy(self.health_url, self.health_seconds, self.transport)
         if health is not None and 200 <= health < 300:
-            return DeployResult("deployed", output, health)
-        previous = next((image for image in before if image and image != self.image), None)
-        if previous is None:
-            return DeployResult("failed", output + "\n(no previous image to roll back to)", health)
+            return DeployResult("deployed", output, health, image)
+        back = {machine: old for machine, old in before.items() if old and old != image}
+        if not back:
+            return DeployResult("failed", output + "\n(no previous image to roll back to)", health, image)
         try:
-            await self.fly.deploy(self.app, previous)
+            restored = await self.fly.set_images(self.app, back)
         except SophiaError as error:
-            return DeployResult("failed", output + f"\n--- rollback ---\n{error.message}", health)
-        return DeployResult("rolled_back", output + f"\n--- rollback ---\nback on {previous}", health)
+            return DeployResult("failed", output + f"\n--- rollback ---\n{error.message}", health, image)
+        lines = [f"{m['id']} back on {m['image']}" for m in restored.get("machines", [])]
+        lines += [f"{m['id']} NOT back on {m['image']}: {m['error']}" for m in restored.get("failed", [])]
+        status = "failed" if restored.get("failed") else "rolled_back"
+        return DeployResult(status, output + "\n--- rollback ---\n" + "\n".join(lines), health, image)
 
 
 @dataclass(frozen=True, slots=True)

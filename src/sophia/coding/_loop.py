@@ -106,6 +106,12 @@ class CodingResult:
             lines.append("pushed" if self.push.get("pushed") else f"push: {self.push}")
         if self.pull_request:
             lines.append(f"pull request: {self.pull_request.get('url')}")
+        if self.deploy:
+            image = f" {self.deploy['image']}" if self.deploy.get("image") else ""
+            health = self.deploy.get("health_status")
+            lines.append(
+                f"deploy: {self.deploy.get('status')}{image}" + (f" (health {health})" if health else "")
+            )
         lines += [f"problem: {p}" for p in self.problems]
         return "\n".join(lines)
 
@@ -353,6 +359,8 @@ class CodingTask:
             delay = min(delay * 2, _MAX_POLL_SECONDS)
         deployed = await self.session.tool("code.deploy", {})
         result.deploy = dict(deployed.output) if deployed.ok else {"status": deployed.status}
+        if result.deploy["status"] in ("rolled_back", "failed"):
+            result.problems.append(f"the deploy {result.deploy['status'].replace('_', ' ')}")
 
     async def _open_pull_request(self, task: str, branch: str) -> None:
         result = self.result

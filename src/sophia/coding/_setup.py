@@ -53,6 +53,7 @@ def code_tools_for(
         github=github_delivery(connectors_seen, coding.github),
         github_repo=coding.github_repo,
         deployer=deployer,
+        workspaces=tuple(coding.workspaces),
     )
 
 

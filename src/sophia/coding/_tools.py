@@ -22,6 +22,7 @@ from sophia.coding._github import GitHubDelivery
 from sophia.coding._gitops import GitRunner
 from sophia.coding._repomap import RepoMap, SummaryCache
 from sophia.coding._udiff import looks_like_diff, parse_unified_diff
+from sophia.coding._workspaces import in_workspace
 from sophia.errors import InvalidInput
 from sophia.tools import (
     ShellRunner,
@@ -40,6 +41,10 @@ _STATE_CHARS = 20_000
 _CHECK_ENV = "PYTHONDONTWRITEBYTECODE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"
 """The checks run the project's own tests: the pytest plugins installed beside Sophia stay out of them."""
 _SEARCH_HITS = 50
+_WORKSPACE = (
+    "Over HTTP MCP: the checkout to work in, one of the server's [coding] workspaces (its path or folder name);"
+    " leave empty in a run or a stdio session, which have their own."
+)
 _MAX_SEARCH_FILE = 400_000
 
 
@@ -83,6 +88,13 @@ class CodeTools:
     github: GitHubDelivery | None = None
     github_repo: str | None = None
     deployer: Deploys | None = None
+    workspaces: Sequence[Path] = ()
+    """`[coding] workspaces`: the checkouts a call without a workspace of its own (HTTP MCP) may name."""
+
+    def _in(self, context: ToolContext, workspace: str | None) -> ToolContext:
+        """The context to act in: the call's own workspace (a run, stdio `--workspace`), or the allowed one the
+        call names; never an arbitrary path."""
+        return in_workspace(context, workspace, self.workspaces)
 
     # ------------------------------------------------------------------------------------------------ reads
 
@@ -91,8 +103,10 @@ class CodeTools:
         task: Annotated[str, "What you are about to change; the map ranks files by relevance to it."],
         context: ToolContext,
         budget_tokens: Annotated[int, "Largest map size in tokens (about 4 characters each)."] = 2048,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> str:
         """The repository map: files with their classes and functions (signatures), most relevant first."""
+        context = self._in(context, workspace)
         repo = RepoMap(resolve_in_workspace(context, "."), self.cache)
         return repo.render(repo.rank(task), max(128, min(budget_tokens, 64_000)))
 
@@ -101,8 +115,10 @@ class CodeTools:
         query: Annotated[str, "A symbol name or text to find."],
         context: ToolContext,
         limit: int = 20,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> list[dict[str, Any]]:
         """Find symbol definitions by name, then lines containing the text, in the workspace's source files."""
+        context = self._in(context, workspace)
         root = resolve_in_workspace(context, ".")
         repo = RepoMap(root, self.cache)
         wanted = query.strip()
@@ -136,8 +152,10 @@ class CodeTools:
         self,
         edits: Annotated[str, "SEARCH/REPLACE blocks (path line first) or a unified diff."],
         context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> ToolResult[dict[str, Any]]:
         """Apply edits to the workspace's files: exact match, then ignoring indentation; refusals explain why."""
+        context = self._in(context, workspace)
         blocks = parse_edits(edits)
         before: dict[str, str | None] = {}
         after: dict[str, str] = {}
@@ -166,8 +184,10 @@ class CodeTools:
         self,
         context: ToolContext,
         command: Annotated[str | None, "A check command; default: the repository's detected checks."] = None,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> dict[str, Any]:
         """Run the project's checks (or one command) in the sandbox: no network, time and output limits."""
+        context = self._in(context, workspace)
         root = resolve_in_workspace(context, ".")
         checks = [Check("custom", command)] if command else detect_checks(root, self.checks)
         results: list[CheckResult] = []
@@ -185,8 +205,10 @@ class CodeTools:
         message: Annotated[str, "The commit message: what changed and why."],
         branch: Annotated[str, "The new branch to commit on."],
         context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> ToolResult[dict[str, Any]]:
         """Commit every change of the workspace on a new branch (created when missing)."""
+        context = self._in(context, workspace)
         _check_branch(branch)
         if not message.strip():
             raise InvalidInput("the commit message is empty; say what changed and why")
@@ -204,8 +226,10 @@ class CodeTools:
         branch: Annotated[str, "The branch to push."],
         context: ToolContext,
         remote: Annotated[str | None, "A remote URL or path; default: the clone's origin."] = None,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> dict[str, Any]:
         """Push the branch to the remote; a branch the remote already has at this commit is not pushed again."""
+        context = self._in(context, workspace)
         _check_branch(branch)
         root = resolve_in_workspace(context, ".")
         if self.github is not None and remote is None:
@@ -236,8 +260,10 @@ class CodeTools:
         branch: Annotated[str, "The pushed branch (head)."],
         base: Annotated[str, "The branch to merge into."],
         context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> dict[str, Any]:
         """Open a draft pull request, or return the one already open for the branch (never a second one)."""
+        context = self._in(context, workspace)
         pulls = self._pulls
         root = resolve_in_workspace(context, ".")
         repo = self._repo(await self.git.remote_url(root))
@@ -250,23 +276,36 @@ class CodeTools:
         return {**pull.to_record(), "repo": repo, "created": True}
 
     async def read_checks(
-        self, ref: Annotated[str, "A branch or commit."], context: ToolContext
+        self,
+        ref: Annotated[str, "A branch or commit."],
+        context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> list[dict[str, Any]]:
         """The CI check runs reported for a branch or commit."""
+        context = self._in(context, workspace)
         pulls = self._pulls
         repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
         return [c.to_record() for c in await pulls.read_checks(repo, ref)]
 
     async def pull_request_state(
-        self, number: Annotated[int, "The pull request's number."], context: ToolContext
+        self,
+        number: Annotated[int, "The pull request's number."],
+        context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
     ) -> dict[str, Any]:
         """Whether a pull request is `open`, `merged` or `closed` (without merging)."""
+        context = self._in(context, workspace)
         repo = self._repo(await self.git.remote_url(resolve_in_workspace(context, ".")))
         state = await self._pulls.pull_state(repo, number)
         return {"number": number, "state": state, "checked_at": time.time(), "summary": f"#{number} {state}"}
 
-    async def deploy(self, context: ToolContext) -> dict[str, Any]:
+    async def deploy(
+        self,
+        context: ToolContext,
+        workspace: Annotated[str | None, _WORKSPACE] = None,
+    ) -> dict[str, Any]:
         """Run the configured deploy command, verify the health URL, and roll back when it fails."""
+        context = self._in(context, workspace)
         if self.deployer is None:
             raise DeliveryFailed(
                 "no deploy is configured; set [coding] deploy_command or deploy = 'FLY_CONNECTOR:APP'"

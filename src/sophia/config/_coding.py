@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["CodingSettings"]
 
@@ -47,7 +48,11 @@ class CodingSettings(BaseModel):
         " deploy_command), rolling deploy_image out to the app's machines.",
         pattern=r"^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$",
     )
-    deploy_image: str | None = Field(default=None, description="The image a Fly deploy rolls out.")
+    deploy_image: str | None = Field(
+        default=None,
+        description="The image a Fly deploy rolls out; `{sha}` (or `{short_sha}`) is filled with the deployed"
+        " commit, e.g. `registry.fly.io/web:{sha}`, so each deploy rolls to that commit's image.",
+    )
     deploy_after_merge: bool = Field(
         default=True,
         description="With a deploy_command, a code run waits for its pull request's merge, then deploys (approved).",
@@ -59,3 +64,21 @@ class CodingSettings(BaseModel):
         default=30.0, gt=0, description="The first poll interval (doubling to 300)."
     )
     rollback_command: str | None = None
+    workspaces: list[Path] = Field(
+        default_factory=list,
+        description="Checkouts the HTTP MCP `code` tools may work in: a call names one (its path or folder"
+        " name) in its `workspace` argument; any other path is refused.",
+    )
+
+    @field_validator("deploy_image")
+    @classmethod
+    def _image_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"deploy_image is not a valid template ({error})") from None
+        if fields - {"sha", "short_sha"}:
+            raise ValueError(f"deploy_image may name only {{sha}} and {{short_sha}}, not {sorted(fields)}")
+        return value

@@ -260,6 +260,33 @@ class Fly(Connector):
             done.append({"id": found["id"], "state": "started", "instance_id": updated.get("instance_id")})
         return {"image": image, "machines": done}
 
+    @action("machines.set_images", SideEffect.WRITE)
+    async def set_images(
+        self,
+        app_name: str,
+        images: Annotated[dict[str, str], "Machine id -> the image that machine should run."],
+        wait_seconds: Annotated[int, "How long to wait for each machine to be started (max 60)."] = 60,
+    ) -> dict[str, Any]:
+        """Put each named machine on its own image (a rollback to what each ran before), one at a time under a
+        lease; a machine that fails is reported and the others are still moved."""
+        found = {str(m["id"]): m for m in await self.http.json("GET", f"/apps/{app_name}/machines")}
+        unknown = sorted(set(images) - set(found))
+        if unknown:
+            raise ConnectorInvalid(
+                f"{app_name} has no machine {', '.join(unknown)[:200]}", service=self.title
+            )
+        moved, failed = [], []
+        for machine_id, image in images.items():
+            machine = found[machine_id]
+            try:
+                await self._update_and_wait(
+                    app_name, machine, {**machine["config"], "image": image}, wait_seconds
+                )
+                moved.append({"id": machine_id, "image": image})
+            except ConnectorError as failure:
+                failed.append({"id": machine_id, "image": image, "error": failure.message})
+        return {"machines": moved, "failed": failed}
+
     async def _update_and_wait(
         self, app_name: str, machine: dict[str, Any], config: dict[str, Any], wait_seconds: int
     ) -> dict[str, Any]:
