@@ -29,6 +29,8 @@ GRID: dict[str, tuple[float, ...]] = {
     "temporal_boost": (0.0, 0.25, 0.5, 1.0),
     "date_boost": (0.0, 0.25, 0.5, 1.0, 2.0),
     "session_weight": (0.0, 0.05, 0.1, 0.2),
+    "cosine_weight": (0.0, 0.1, 0.25, 0.5, 1.0),
+    "coverage_weight": (0.0, 0.1, 0.25, 0.5, 1.0),
 }
 
 

@@ -186,3 +186,37 @@ def test_date_boost_and_session_pooling_reorder_only_when_switched_on() -> None:
     assert [h.memory.id for h in rank_gathered(gathered, query, dated, NOW)][:2] == ["b", "c"]
     pooled = replace(off, session_weight=1.0)
     assert [h.memory.id for h in rank_gathered(gathered, "what did Ann do", pooled, NOW)][0] == "b"
+
+
+def _said(i: str, content: str) -> Memory:
+    return Memory(id=i, namespace="user:a", kind=MemoryKind.CONVERSATION, content=content, speaker="Ann")
+
+
+def test_rerank_by_cosine_and_term_coverage_reorders_only_when_switched_on() -> None:
+    rows = {
+        m.id: m
+        for m in (
+            _said("a", "we talked about the weather"),
+            _said("b", "my sister adopted two puppies from the shelter"),
+            _said("c", "the puppies are cute"),
+        )
+    }
+    # a leads both lists by rank, but b is the far closer vector and names every content word of the question
+    gathered = Gathered([("a", 3.0), ("c", 2.0), ("b", 1.0)], [("a", 0.31), ("b", 0.92), ("c", 0.30)], rows)
+    query = "Where did her sister adopt the puppies?"
+    off = MemorySettings(date_boost=0.0, session_weight=0.0, speaker_boost=0.0, neighbour_weight=0.0)
+    plain = replace(off, cosine_weight=0.0, coverage_weight=0.0)
+    assert [h.memory.id for h in rank_gathered(gathered, query, plain, NOW)][0] == "a"
+    by_cosine = replace(plain, cosine_weight=1.0)
+    assert [h.memory.id for h in rank_gathered(gathered, query, by_cosine, NOW)][0] == "b"
+    by_coverage = replace(plain, coverage_weight=1.0)
+    assert [h.memory.id for h in rank_gathered(gathered, query, by_coverage, NOW)][0] == "b"
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_term_coverage_is_a_share(query: str, content: str) -> None:
+    from sophia.memory._ranking import coverage
+
+    share = coverage(QueryCues.of(query).stems, content)
+    assert 0.0 <= share <= 1.0
+    assert coverage(QueryCues.of(query).stems, query) in (0.0, 1.0)

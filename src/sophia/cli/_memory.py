@@ -34,6 +34,11 @@ T = TypeVar("T")
 Namespace = Annotated[str, typer.Option("--namespace", "-n", help="global, user:<id>, project:<name>...")]
 
 
+class GraphFormat(StrEnum):
+    CYPHER = "cypher"
+    GRAPHML = "graphml"
+
+
 class EmbedderChoice(StrEnum):
     AUTO = "auto"
     HASHING = "hashing"
@@ -163,8 +168,27 @@ def graph(
         list[str] | None, typer.Option("--namespace", "-n", help="repeat for several; default global")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the entity views as JSON")] = False,
+    file: Annotated[
+        Path | None, typer.Argument(help="with ENTITY `export`: the file to write", dir_okay=False)
+    ] = None,
+    export_format: Annotated[
+        GraphFormat | None,
+        typer.Option("--format", help="with `export`: a Cypher script of MERGEs, or GraphML"),
+    ] = None,
 ) -> None:
-    """What the graph knows about ENTITY: every relationship (closed ones with their end) and its source memory."""
+    """What the graph knows about ENTITY: every relationship (closed ones with their end) and its source memory.
+
+    `sophia memory graph export FILE --format cypher|graphml` writes the whole graph of the namespaces instead,
+    for Neo4j (`cypher-shell -f FILE`, or apoc.import.graphml).
+    """
+    if entity == "export" and file is not None:
+        fmt = (export_format or GraphFormat.CYPHER).value
+        text = _with_memory(ctx, lambda s: s.graph_export(namespaces=namespace or ["global"], format=fmt))
+        file.write_text(text, encoding="utf-8")
+        console.print(f"wrote the graph of {', '.join(namespace or ['global'])} as {fmt} to {file}")
+        return
+    if file is not None or export_format is not None:
+        fail("FILE and --format go with `sophia memory graph export FILE`", code=2)
     views = _with_memory(ctx, lambda s: s.graph(entity, namespaces=namespace or ["global"]))
     if as_json:
         console.print_json(json.dumps([asdict(v) for v in views], default=str))

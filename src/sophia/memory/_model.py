@@ -93,6 +93,10 @@ class MemorySettings:
     temporal_boost: float = 1.0
     date_boost: float = 2.0
     session_weight: float = 0.1
+    cosine_weight: float = 0.0
+    """Rerank: adds the candidate's own vector cosine (rank fusion alone forgets how close a match is)."""
+    coverage_weight: float = 0.0
+    """Rerank: adds the share of the query's content words (5-letter stems) that the candidate contains."""
     recency_weight: float = 0.02
     importance_weight: float = 0.02
     access_weight: float = 0.01

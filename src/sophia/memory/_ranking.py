@@ -5,6 +5,7 @@ Each step is switchable through `MemorySettings` weights so the benchmark can me
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,7 @@ class QueryCues:
     temporal: bool
     terms: frozenset[str]
     periods: tuple[Period, ...] = ()
+    stems: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, query: str) -> QueryCues:
@@ -53,6 +55,7 @@ class QueryCues:
             temporal=bool(_TEMPORAL_QUESTION.search(query)),
             terms=frozenset(query_terms(query)),
             periods=periods_in(query),
+            stems=_stems(query),
         )
 
 
@@ -141,6 +144,30 @@ def _recency(memory: Memory, now: datetime, half_life_days: float) -> float:
     return 0.5 ** (age_days / half_life_days) if half_life_days > 0 else 0.0
 
 
+@functools.lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(word[:5] for word in query_terms(text))
+
+
+def coverage(query_stems: frozenset[str], content: str) -> float:
+    """Share of the query's content-word stems found in `content` (0 when the query has none)."""
+    if not query_stems:
+        return 0.0
+    return len(query_stems & _stems(content)) / len(query_stems)
+
+
+def _rerank_terms(
+    c: Candidate, memory: Memory, cues: QueryCues, settings: MemorySettings, floor: float
+) -> float:
+    """The score-aware rerank of a candidate: its cosine (or the vector list's lowest) and its term coverage."""
+    extra = 0.0
+    if settings.cosine_weight:
+        extra += settings.cosine_weight * max(0.0, c.vector_score if c.vector_score is not None else floor)
+    if settings.coverage_weight:
+        extra += settings.coverage_weight * coverage(cues.stems, memory.content)
+    return extra
+
+
 def _cue_boost(memory: Memory, cues: QueryCues, settings: MemorySettings) -> float:
     boost = 0.0
     if memory.speaker and settings.speaker_boost and memory.speaker.lower() in cues.terms:
@@ -158,8 +185,9 @@ def rank(
     cues: QueryCues,
     settings: MemorySettings,
     now: datetime,
+    cosine_floor: float = 0.0,
 ) -> list[RecallHit]:
-    """Final score = normalised relevance x (1 + cue boosts) + small recency, importance and use terms."""
+    """Final score = (normalised relevance + rerank terms) x (1 + cue boosts) + small recency, importance, use."""
     scale = (settings.keyword_weight + settings.vector_weight) / (settings.rrf_k + 1) or 1.0
     hits: list[RecallHit] = []
     for c in candidates.values():
@@ -167,6 +195,7 @@ def rank(
         if memory is None:
             continue
         relevance = (c.fused + c.neighbour + c.session) / scale
+        relevance += _rerank_terms(c, memory, cues, settings, cosine_floor)
         recency = _recency(memory, now, settings.recency_half_life_days)
         access = math.log1p(memory.access_count) / math.log1p(100)
         final = (
@@ -211,4 +240,5 @@ def rank_gathered(gathered: Gathered, query: str, settings: MemorySettings, now:
     candidates = fuse(keyword, vector, settings)
     spread_to_neighbours(candidates, gathered.memories, settings)
     pool_sessions(candidates, gathered.memories, settings)
-    return rank(candidates, gathered.memories, QueryCues.of(query), settings, now)
+    floor = min((score for _, score in vector), default=0.0)
+    return rank(candidates, gathered.memories, QueryCues.of(query), settings, now, floor)

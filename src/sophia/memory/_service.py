@@ -24,8 +24,9 @@ from sophia.memory._changes import record_change
 from sophia.memory._code import CodeSymbol, check_repo
 from sophia.memory._embedding import Embedder
 from sophia.memory._errors import InvalidMemory, MemoryNotFound
-from sophia.memory._graph import EntityView, entity_views, expansion_ids, forget_sources, write_extractions
+from sophia.memory._graph import forget_sources, write_extractions
 from sophia.memory._graph_extract import Extraction, GraphExtractor, GraphOutputRefused, RuleGraphExtractor
+from sophia.memory._graph_reads import GraphReads
 from sophia.memory._keyword import KeywordIndex, SqliteKeywordIndex
 from sophia.memory._learn import LEARNED_KINDS, FactLearner, LearnReport
 from sophia.memory._model import (
@@ -33,7 +34,6 @@ from sophia.memory._model import (
     MemoryKind,
     MemorySettings,
     RecallHit,
-    RecallReasons,
     Scope,
     Turn,
     check_content,
@@ -61,7 +61,7 @@ log = logging.getLogger("sophia.memory")
 _MAX_METADATA_DEPTH_HINT = "metadata must be a JSON object of plain values"
 
 
-class MemoryService(VersionWrites):
+class MemoryService(GraphReads, VersionWrites):
     """The one entry point to memory. Callers pass the namespaces the user may read; nothing else shows."""
 
     def __init__(
@@ -459,33 +459,6 @@ class MemoryService(VersionWrites):
                     )
                     found.update(await fetch_turns(conn, keys, scope))
         return Gathered(keyword_hits, vector_hits, found)
-
-    async def graph(self, name: str, *, namespaces: Sequence[str] | str) -> list[EntityView]:
-        """The entity called `name` in each readable namespace: its edges (closed ones too) and its mentions."""
-        allowed = check_namespaces(namespaces)
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise InvalidMemory("the entity name must be a non-empty string of at most 200 characters")
-        with storage_errors(self.database.url):
-            async with self.database.engine.connect() as conn:
-                return await entity_views(conn, name, allowed)
-
-    async def _graph_hits(
-        self, query: str, scope: Scope, k: int, filters: Mapping[str, Any], seen: set[str]
-    ) -> list[RecallHit]:
-        with storage_errors(self.database.url):
-            async with self.database.engine.connect() as conn:
-                via = dict(await expansion_ids(conn, query, scope.namespaces, scope.moment, k))
-                found = await fetch_memories(conn, [i for i in via if i not in seen], scope)
-        hits = []
-        ordered = [found[i] for i in via if i in found and matches_filters(found[i], filters)]
-        for rank, memory in enumerate(ordered, start=1):
-            memory_id = memory.id
-            score = 1.0 / (self.settings.rrf_k + rank)
-            reasons = RecallReasons(
-                None, None, None, None, 0.0, 0.0, 0.0, memory.importance, 0.0, score, via[memory_id]
-            )
-            hits.append(RecallHit(memory=memory, score=score, reasons=reasons))
-        return hits[:k]
 
     def _note_access(self, hits: Sequence[RecallHit]) -> None:
         for hit in hits:
