@@ -11,7 +11,9 @@ from typing import Any
 
 from sophia.bi._ask import Answer, Step, ask, direct_step, gateway_model
 from sophia.bi._churn import ChurnModel, train_churn
+from sophia.bi._forecast import ForecastError
 from sophia.bi._load import account_health, churn_model_path, load_churn_frames, load_coach, load_forecast
+from sophia.bi._overview import at_risk_arr, bookings_chart, coaching_trend, trend_chart
 from sophia.business import BusinessStore
 from sophia.errors import Conflict, InvalidInput, NotFound
 from sophia.gateway import Caller, Gateway
@@ -110,3 +112,45 @@ class BiService:
             raise Conflict("this process has no model gateway; ask through `sophia serve` or `sophia bi ask`")
         frames = await self.store.frames(source=source)
         return await ask(question, frames, gateway_model(self.gateway, caller or Caller(), model), step=step)
+
+    async def overview(self, as_of: datetime | None = None, *, months: int = 6) -> dict[str, Any]:
+        """The executive KPIs and their charts; a part the data cannot support yet says why instead."""
+        moment = as_of or datetime.now(UTC)
+        out: dict[str, Any] = {"as_of": moment.isoformat(), "missing": {}}
+        try:
+            forecast = await self.forecast(horizon=months, until=moment)
+        except ForecastError as error:
+            out["missing"]["forecast"] = error.message
+        else:
+            pipeline, history = forecast["pipeline"], forecast["history"]
+            points = forecast["bookings"]["points"]
+            out["pipeline"] = {
+                "open_deals": pipeline["open_deals"],
+                "open_amount": sum(s["amount"] for s in pipeline["by_stage"].values()),
+                "weighted": pipeline["expected"],
+            }
+            out["bookings"] = {
+                "months": months,
+                "last": sum(list(history.values())[-months:]),
+                "forecast": sum(p["mean"] for p in points),
+                "backtest_mape": forecast["backtest"]["mape"],
+            }
+            out["bookings_chart"] = bookings_chart(history, points)
+        if self.churn_path.is_file():
+            health = await self.health(moment)
+            accounts = (await self.store.frames(kinds=("accounts",)))["accounts"]
+            arr, risky = at_risk_arr(health, accounts)
+            out["at_risk"] = {"arr": arr, "accounts": len(risky), "of": len(health)}
+            out["health"] = health
+        else:
+            out["missing"]["health"] = "no churn model is trained yet: run `sophia bi train churn`"
+        team = await load_coach(self.store)
+        calls = (await self.store.frames(kinds=("calls",)))["calls"]
+        trend = coaching_trend(calls, team.calls)
+        out["coaching"] = {
+            "team": team.team.json() if team.team else None,
+            "reps": [team.report(r)["rep"] for r in team.reps.values()],
+            "trend": trend,
+        }
+        out["coaching_chart"] = trend_chart(trend)
+        return out

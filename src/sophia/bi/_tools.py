@@ -35,17 +35,18 @@ class BiTools:
         self,
         as_of: IsoDate = None,
         top: Annotated[int, Field(ge=1, le=200), "How many of the riskiest accounts."] = 10,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         """Account health (100 = no churn risk), riskiest first, with each signal's contribution and top drivers."""
-        return (await self.service.health(parse_as_of(as_of)))[:top]
+        moment = parse_as_of(as_of)
+        return {"as_of": moment.isoformat(), "accounts": (await self.service.health(moment))[:top]}
 
     async def coach(
         self,
         rep: Annotated[str | None, Field(max_length=200), "A rep's name or id; default every rep."] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         """Sales-call metrics per rep (talk ratio, questions, monologues, next steps, objections) against the
         team, with timestamped quotes of the calls."""
-        return await self.service.coach(rep)
+        return {"reps": await self.service.coach(rep)}
 
     async def forecast(
         self, horizon: Annotated[int, Field(ge=1, le=24), "Months of bookings to forecast."] = 6
