@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.accounts import Principal, Role
-from sophia.bi import BiService
+from sophia.bi import BiService, parse_as_of
 from sophia.server._auth import require_role, require_scope, services
 from sophia.server._openai import caller_of
 from sophia.server._runs import run_service
@@ -77,8 +77,6 @@ async def train_churn(request: Request, principal: Admin, body: TrainChurn | Non
     """Retrain the churn model (time-based split; held-out AUC and Brier in `metrics`) and save it."""
     require_scope(principal, "bi:train")
     chosen = body or TrainChurn()
-    from sophia.bi import parse_as_of
-
     as_of = _aware(chosen.as_of) if chosen.as_of is not None else parse_as_of(None, 90)
     model = await bi_service(request).train_churn(as_of, source=chosen.source)
     return {"object": "bi.churn_model", **model.__dict__}
