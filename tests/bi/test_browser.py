@@ -19,7 +19,7 @@ from tests.bi.standin import MODEL_KEY, sophia_toml, standin_app
 from tests.business.generator import generate
 from tests.serving import clean_env, running_sophia, serve_app, sophia
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "admin-password-123"

@@ -23,6 +23,8 @@ from tests.bi.scripted import WON, bi_script
 from tests.business.generator import generate
 from tests.serving import clean_env, sophia
 
+pytestmark = pytest.mark.timeout(600)  # a generated business on a loaded machine
+
 
 class ReplaySteps:
     """A step store that outlives one execution, as DBOS's checkpoints do: a finished step is replayed."""
