@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sophia.bi import BiService
 from sophia.business import BusinessStore
-from sophia.config import Settings
+from sophia.config import load_settings
 from sophia.store import open_database
 from tests.bi.scripted import AT_RISK, BOOKINGS
 from tests.bi.standin import MODEL_KEY, sophia_toml, standin_app
 from tests.business.generator import generate
-from tests.serving import clean_env, running_sophia, serve_app, sophia
+from tests.serving import clean_env, running_sophia, serve_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 playwright = pytest.importorskip("playwright.sync_api")
@@ -25,26 +27,31 @@ CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "admin-password-123"
 
 
-async def _seed(home: Path, records: list[Any]) -> None:
-    database = await open_database(Settings(home=home), migrate=True)
+async def _seed(records: list[Any], as_of: datetime) -> None:
+    """The business into the home's database, and the churn model trained on it (`sophia bi train churn`'s path)."""
+    settings = load_settings()
+    database = await open_database(settings, migrate=True)
     try:
         await BusinessStore(database).upsert(records)
+        await BiService(database, settings.home).train_churn(as_of)
     finally:
         await database.close()
 
 
-def test_the_business_overview_ask_box_and_coach_page_in_chromium(tmp_path: Path) -> None:
+def test_the_business_overview_ask_box_and_coach_page_in_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     business = generate(4, "full")
     home = tmp_path / "home"
     home.mkdir()
-    asyncio.run(_seed(home, business.entities()))
+    monkeypatch.setenv("SOPHIA_HOME", str(home))
+    asyncio.run(_seed(business.entities(), business.truth.as_of))
     requests: list[dict[str, Any]] = []
     with serve_app(standin_app(requests)) as model_url:
         (home / "sophia.toml").write_text(sophia_toml(model_url), encoding="utf-8")
         env = clean_env(home, ANALYST_KEY=MODEL_KEY, SOPHIA_LOGGING__LEVEL="WARNING")
-        sophia(env, "bi", "train", "churn", "--as-of", business.truth.as_of.isoformat())
         with running_sophia(env, home) as server, playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
             try:

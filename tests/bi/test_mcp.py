@@ -48,8 +48,8 @@ async def test_the_data_server_answers_with_the_bi_tools(database: Database, tmp
     urls = {a.source_id: a.source_url for a in business.accounts}
     assert all(c["source_url"] == urls[c["source_id"]] for c in answer["citations"])
     assert untrained.is_error and "sophia bi train churn" in untrained.content[0].text  # type: ignore[union-attr]
-    reps = coach.structured_content["reps"]  # type: ignore[index]
-    assert reps and reps[0]["team"]["calls"] == len(business.calls)
+    overview = coach.structured_content
+    assert overview is not None and overview["team"]["calls"] == len(business.calls) and overview["reps"]
     assert len(forecast.structured_content["bookings"]["points"]) == 2  # type: ignore[index]
     assert bad.is_error
 

@@ -45,8 +45,14 @@ class BiTools:
         rep: Annotated[str | None, Field(max_length=200), "A rep's name or id; default every rep."] = None,
     ) -> dict[str, Any]:
         """Sales-call metrics per rep (talk ratio, questions, monologues, next steps, objections) against the
-        team, with timestamped quotes of the calls."""
-        return {"reps": await self.service.coach(rep)}
+        team; one rep named also gets each call's metrics with timestamped quotes."""
+        reports = await self.service.coach(rep)
+        if rep is not None:
+            return reports[0]
+        return {
+            "team": reports[0]["team"] if reports else None,
+            "reps": [{"rep": r["rep"], "versus_team": r["versus_team"]} for r in reports],
+        }
 
     async def forecast(
         self, horizon: Annotated[int, Field(ge=1, le=24), "Months of bookings to forecast."] = 6
