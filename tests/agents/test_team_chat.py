@@ -150,6 +150,7 @@ async def test_planners_see_outcomes_of_earlier_runs(
         ("Compare the two quarterly trends", "analysis"),
         ("Research the latest studies on sleep and cite sources", "research"),
         ("Fix this python traceback", "code"),
+        ("Which accounts are at risk and why?", "business"),
     ],
 )
 def test_classify_intent(message: str, intent: str) -> None:

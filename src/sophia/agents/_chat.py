@@ -29,12 +29,14 @@ __all__ = ["INTENTS", "ChatEvent", "ChatOrchestrator", "Citation", "classify_int
 
 log = logging.getLogger("sophia.agents.chat")
 
-INTENTS = ("question", "command", "analysis", "research", "code")
+INTENTS = ("question", "command", "analysis", "research", "code", "business")
 _PATTERNS = (
     ("code", r"\b(code|function|bug|traceback|python|compile|refactor|unit test|stack trace|repo)\b"),
     ("research", r"\b(research|sources?|cite|find out|look up|latest|news|studies|paper)\b"),
     ("analysis", r"\b(analy[sz]e|compare|trend|break ?down|metrics?|summari[sz]e|evaluate)\b"),
     ("command", r"^(please\s+)?(remember|create|write|save|delete|remove|run|send|open|schedule|add)\b"),
+    # a question about the company's own records: the tools (`bi.ask`) answer it from the data, not memory
+    ("business", r"\b(accounts?|deals?|pipeline|churn|at risk|bookings|forecast|revenue|sales reps?)\b"),
 )
 _RECALL_KINDS = (MemoryKind.CONVERSATION, MemoryKind.PREFERENCE, MemoryKind.FACT)
 

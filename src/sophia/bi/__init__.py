@@ -1,15 +1,19 @@
 """Business intelligence over the unified business tables: the sales coach (per-call and per-rep conversation
 metrics against the team baseline), churn risk and account health (a logistic model on unified-table
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
-intervals, backtested against seasonal naive), with forecast and the question-answering orchestrator to come."""
+intervals, backtested against seasonal naive) and `ask` (model-written read-only SQL, every number traced).
+`BiService` is the one entry every surface takes; `BiRun` is the `bi` run kind and `register_bi_tools` adds the
+`bi.*` tools of the `data` group."""
 
 from sophia.bi._advice import Advice, AdviceItem, coach_advice, timestamp
 from sophia.bi._ask import (
     CANNOT_ANSWER,
     Answer,
+    Step,
     UnsafeQuery,
     ask,
     check_select,
+    direct_step,
     gateway_model,
     run_select,
     untraceable_numbers,
@@ -52,6 +56,9 @@ from sophia.bi._load import (
     load_coach,
     load_forecast,
 )
+from sophia.bi._run import BiRun, durable_step
+from sophia.bi._service import BiService, ChurnModelMissing, parse_as_of
+from sophia.bi._tools import BiTools, register_bi_tools
 
 __all__ = [
     "Advice",
@@ -62,9 +69,18 @@ __all__ = [
     "interventions",
     "CANNOT_ANSWER",
     "Answer",
+    "BiRun",
+    "BiService",
+    "BiTools",
+    "ChurnModelMissing",
+    "Step",
     "UnsafeQuery",
     "ask",
     "check_select",
+    "direct_step",
+    "durable_step",
+    "parse_as_of",
+    "register_bi_tools",
     "gateway_model",
     "run_select",
     "untraceable_numbers",

@@ -6,6 +6,7 @@ answer only if every number in it appears in the query result; cited records are
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -21,9 +22,11 @@ from sophia.errors import SophiaError
 __all__ = [
     "CANNOT_ANSWER",
     "Answer",
+    "Step",
     "UnsafeQuery",
     "ask",
     "check_select",
+    "direct_step",
     "gateway_model",
     "run_select",
     "untraceable_numbers",
@@ -31,6 +34,8 @@ __all__ = [
 
 Row = Mapping[str, Any]
 Ask = Callable[[str, str], Awaitable[str]]
+Step = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+"""`step(name, body)` runs `body` once: directly, or as a checkpointed step of a durable run."""
 CANNOT_ANSWER = "cannot answer from the data"
 MAX_ROWS = 200
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
@@ -126,7 +131,9 @@ def _chart(columns: Sequence[str], rows: Sequence[Row]) -> dict[str, Any] | None
     if not all(isinstance(r[y], int | float | Decimal) and not isinstance(r[y], bool) for r in rows):
         return None
     temporal = all(isinstance(r[x], date | datetime) for r in rows) or bool(
-        all(isinstance(r[x], str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", r[x]) for r in rows)
+        all(
+            isinstance(r[x], str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2}([T ][\d:.+]+)?)?", r[x]) for r in rows
+        )
     )
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -181,34 +188,51 @@ def _citations(rows: Sequence[Row]) -> list[dict[str, Any]]:
     ]
 
 
-async def ask(question: str, frames: Mapping[str, Sequence[Row]], model: Ask) -> Answer:
-    """Answer `question` from `frames` with `model(system, user) -> text`; never a number the data lacks."""
-    planned = _object(
-        await model(
-            "You answer business questions with DuckDB SQL over these tables (one per line, with columns):\n"
-            f"{_schema(frames)}\n"
-            'Answer with JSON only: {"sql": "one SELECT"} — include source_id and source_url columns when the '
-            'answer is about specific records — or {"sql": null} when the tables cannot answer the question.',
-            question,
-        )
+async def direct_step(name: str, body: Callable[[], Awaitable[Any]]) -> Any:
+    return await body()
+
+
+async def _query(frames: Mapping[str, Sequence[Row]], sql: str) -> dict[str, Any]:
+    try:
+        columns, rows = await asyncio.to_thread(run_select, frames, sql)
+    except UnsafeQuery as error:
+        return {"error": str(error)}
+    return {"columns": columns, "rows": rows}
+
+
+async def ask(
+    question: str, frames: Mapping[str, Sequence[Row]], model: Ask, *, step: Step = direct_step
+) -> Answer:
+    """Answer `question` from `frames` with `model(system, user) -> text`; never a number the data lacks.
+
+    The two model calls and the query each go through `step`, so a durable run replays them, not repeats."""
+    system = (
+        "You answer business questions with DuckDB SQL over these tables (one per line, with columns):\n"
+        f"{_schema(frames)}\n"
+        'Answer with JSON only: {"sql": "one SELECT"} — include source_id and source_url columns when the '
+        'answer is about specific records — or {"sql": null} when the tables cannot answer the question.'
     )
+    planned = _object(await step("model:plan", lambda: model(system, question)))
     sql = planned.get("sql")
     if not isinstance(sql, str) or not sql.strip():
         return Answer(question, CANNOT_ANSWER, False, refused="the model found no query for it")
-    try:
-        columns, rows = run_select(frames, sql)
-    except UnsafeQuery as error:
-        return Answer(question, CANNOT_ANSWER, False, sql=sql, refused=str(error))
+    found = await step("query", lambda: _query(frames, sql))
+    if "error" in found:
+        return Answer(question, CANNOT_ANSWER, False, sql=sql, refused=str(found["error"]))
+    columns, rows = list(found["columns"]), list(found["rows"])
     if not rows:
         return Answer(
             question, CANNOT_ANSWER, False, sql=sql, columns=columns, refused="the query found no rows"
         )
     result = orjson.dumps(rows, default=str).decode()
     worded = _object(
-        await model(
-            'Write the answer from the query result only. Answer with JSON only: {"answer": "one or two sentences"}'
-            ". Use only numbers that appear in the result.",
-            f"Question: {question}\nSQL: {sql}\nResult rows: {result}",
+        await step(
+            "model:answer",
+            lambda: model(
+                'Write the answer from the query result only. Answer with JSON only: {"answer": "one or two '
+                'sentences"}. Use only numbers that appear in the result.',
+                f"Question: {question}\nSQL: {sql}\nResult rows: {result}",
+            ),
         )
     ).get("answer")
     text = worded if isinstance(worded, str) and worded.strip() else ""

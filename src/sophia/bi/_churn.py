@@ -53,6 +53,7 @@ class ChurnError(SophiaError):
     """Too little data to train, or no trained model."""
 
     code = "churn_error"
+    http_status = 409  # the data cannot support it yet: not a server fault, not a bad request
 
 
 def _aware(value: Any) -> datetime | None:

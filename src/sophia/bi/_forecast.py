@@ -36,6 +36,7 @@ class ForecastError(SophiaError):
     """Too little history to forecast."""
 
     code = "forecast_error"
+    http_status = 409  # the data cannot support it yet: not a server fault, not a bad request
 
 
 def _aware(value: Any) -> datetime | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sophia.cli._common import cli_database, echo_json, handle_errors, run_async, settings_of
+
+if TYPE_CHECKING:
+    from sophia.bi import BiService
 
 __all__ = ["app"]
 
@@ -58,30 +63,8 @@ def coach_command(
 async def _coach(
     settings: Any, rep: str | None, source: str | None, model: str | None
 ) -> list[dict[str, Any]]:
-    from sophia.bi import coach_advice, gateway_model, load_coach
-    from sophia.business import BusinessStore
-    from sophia.gateway import Caller, build_gateway
-
-    async with cli_database(settings) as database:
-        team = await load_coach(BusinessStore(database), source=source)
-        if rep is None:
-            return [team.report(r) for r in team.reps.values()]
-        found = team.rep(rep)
-        if found is None:
-            known = ", ".join(r.name or str(r.rep_id) for r in team.reps.values()) or "none"
-            raise typer.BadParameter(
-                f"no rep {rep!r} has calls; reps with calls: {known}", param_hint="--rep"
-            )
-        report = team.report(found)
-        if model is not None:
-            gateway = await build_gateway(settings, database)
-            try:
-                report["advice"] = (
-                    await coach_advice(team, found, gateway_model(gateway, Caller(), model))
-                ).json()
-            finally:
-                await gateway.aclose()
-    return [report]
+    async with _service(settings, with_gateway=model is not None) as service:
+        return await service.coach(rep, source=source, advice_model=model)
 
 
 train_app = typer.Typer(name="train", help="Train a BI model from the business tables.", no_args_is_help=True)
@@ -96,13 +79,13 @@ AsOf = Annotated[
 
 
 def _as_of(value: str | None, default_days_back: int) -> datetime:
-    if value is None:
-        return datetime.now(UTC) - timedelta(days=default_days_back)
+    from sophia.bi import parse_as_of
+    from sophia.errors import InvalidInput
+
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"not an ISO date: {value!r}", param_hint="--as-of") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_as_of(value, default_days_back)
+    except InvalidInput as error:
+        raise typer.BadParameter(error.message, param_hint="--as-of") from error
 
 
 @train_app.command("churn")
@@ -132,15 +115,8 @@ def train_churn_command(
 
 
 async def _train(settings: Any, as_of: datetime, source: str | None) -> tuple[Any, Path]:
-    from sophia.bi import churn_model_path, load_churn_frames, train_churn
-    from sophia.business import BusinessStore
-
-    async with cli_database(settings) as database:
-        frames = await load_churn_frames(BusinessStore(database), source=source)
-    model = train_churn(frames, as_of)
-    path = churn_model_path(settings.home)
-    model.save(path)
-    return model, path
+    async with _service(settings) as service:
+        return await service.train_churn(as_of, source=source), service.churn_path
 
 
 @app.command("health")
@@ -154,12 +130,7 @@ def health_command(
     as_json: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
 ) -> None:
     """Account health (100 = no churn risk) with each signal's contribution, riskiest first."""
-    scored = run_async(_health(settings_of(ctx), _as_of(as_of, 0), source))
-    if account is not None:
-        scored = [h for h in scored if h["account_id"] == account]
-        if not scored:
-            raise typer.BadParameter(f"no live account {account!r}", param_hint="--account")
-    scored = scored[:top]
+    scored = run_async(_health(settings_of(ctx), _as_of(as_of, 0), source, account))[:top]
     if as_json:
         echo_json(scored)
         return
@@ -172,13 +143,11 @@ def health_command(
             typer.echo(f"  -> {h['interventions'][0]['action']}")
 
 
-async def _health(settings: Any, as_of: datetime, source: str | None) -> list[dict[str, Any]]:
-    from sophia.bi import ChurnModel, account_health, churn_model_path
-    from sophia.business import BusinessStore
-
-    model = ChurnModel.load(churn_model_path(settings.home))
-    async with cli_database(settings) as database:
-        return [h.json() for h in await account_health(BusinessStore(database), model, as_of, source=source)]
+async def _health(
+    settings: Any, as_of: datetime, source: str | None, account: str | None
+) -> list[dict[str, Any]]:
+    async with _service(settings) as service:
+        return await service.health(as_of, source=source, account=account)
 
 
 @app.command("forecast")
@@ -212,11 +181,8 @@ def forecast_command(
 
 
 async def _forecast(settings: Any, horizon: int, until: datetime, source: str | None) -> dict[str, Any]:
-    from sophia.bi import load_forecast
-    from sophia.business import BusinessStore
-
-    async with cli_database(settings) as database:
-        return await load_forecast(BusinessStore(database), horizon=horizon, until=until, source=source)
+    async with _service(settings) as service:
+        return await service.forecast(horizon=horizon, until=until, source=source)
 
 
 @app.command("ask")
@@ -243,15 +209,20 @@ def ask_command(
 
 
 async def _ask(settings: Any, question: str, model: str, source: str | None) -> dict[str, Any]:
-    from sophia.bi import ask, gateway_model
-    from sophia.business import BusinessStore
-    from sophia.gateway import Caller, build_gateway
+    async with _service(settings, with_gateway=True) as service:
+        return (await service.ask(question, model=model, source=source)).json()
+
+
+@asynccontextmanager
+async def _service(settings: Any, *, with_gateway: bool = False) -> AsyncIterator[BiService]:
+    """The BI service on the configured database (and the gateway, for the commands that call a model)."""
+    from sophia.bi import BiService
+    from sophia.gateway import build_gateway
 
     async with cli_database(settings) as database:
-        frames = await BusinessStore(database).frames(source=source)
-        gateway = await build_gateway(settings, database)
+        gateway = await build_gateway(settings, database) if with_gateway else None
         try:
-            answer = await ask(question, frames, gateway_model(gateway, Caller(), model))
+            yield BiService(database, settings.home, gateway)
         finally:
-            await gateway.aclose()
-    return answer.json()
+            if gateway is not None:
+                await gateway.aclose()

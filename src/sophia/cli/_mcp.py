@@ -124,7 +124,10 @@ def _serve_http(settings: Settings, name: str, host: str | None, port: int | Non
 def serve(
     ctx: typer.Context,
     name: Annotated[
-        str, typer.Argument(help="memory, research, code or all (`sophia mcp list` shows which carry tools).")
+        str,
+        typer.Argument(
+            help="memory, research, code, data or all (`sophia mcp list` shows which carry tools)."
+        ),
     ],
     transport: Annotated[
         Transport, typer.Option(help="stdio (for a local client) or http.")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from sophia.accounts import AccountService, Principal, Role, UserStatus
 from sophia.agents import OutcomeMemory, RunLimits
+from sophia.bi import BiRun, BiService
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.coding import CodingOrchestrator
 from sophia.config import Settings
@@ -109,6 +110,7 @@ async def _worker(parts: _Parts, executor_id: str | None, concurrency: int) -> A
             "research": ResearchRun(
                 ResearchService(parts.settings, gateway=gateway, memory=parts.memory), parts.database
             ),
+            "bi": BiRun(BiService(parts.database, parts.settings.home, gateway)),
         },
     )
     worker = RunWorker(
@@ -237,7 +239,8 @@ def run_command(
         str,
         typer.Option(
             help="chat (one agent with tools), team (planner, specialists, reviewer), consensus "
-            "(independent answers, a judge picks) or research (a cited report; the output is its JSON)."
+            "(independent answers, a judge picks), research (a cited report; the output is its JSON) or bi "
+            "(a business question answered from the synced records; the output is the answer's JSON)."
         ),
     ] = "chat",
     max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many model and tool calls.")] = 30,

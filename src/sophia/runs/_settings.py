@@ -31,9 +31,9 @@ APP_VERSION = "sophia-runs-1"
 """Pinned so every worker of one install recovers and dequeues every other worker's runs."""
 QUEUE = "sophia-runs"
 WORKFLOW = "sophia.run"
-PLUGGED_KINDS = ("code", "research")
+PLUGGED_KINDS = ("code", "research", "bi")
 """Run kinds whose executor a shell plugs into the worker (`RunRuntime.kinds`): `code` is the coding
-orchestrator, `research` a research question (`ResearchRun`)."""
+orchestrator, `research` a research question (`ResearchRun`), `bi` a business question (`sophia.bi.BiRun`)."""
 _KEY_FILE = "runs-seal.key"
 
 

@@ -157,8 +157,9 @@ async def hosted_run_worker(services: Services) -> AsyncIterator[RunService]:
 
 
 def _plugged_kinds(services: Any, kit: Any) -> dict[str, Any]:
-    """The `code` run kind (the coding orchestrator, on the same gateway, tools and memory as the chat) and the
-    `research` run kind."""
+    """The `code` run kind (the coding orchestrator, on the same gateway, tools and memory as the chat), the
+    `research` run kind and the `bi` run kind."""
+    from sophia.bi import BiRun, BiService
     from sophia.coding import CodingOrchestrator
     from sophia.research import ResearchService
     from sophia.runs import ResearchRun
@@ -167,4 +168,5 @@ def _plugged_kinds(services: Any, kit: Any) -> dict[str, Any]:
         services.gateway, kit.invoker, services.memory, model=services.settings.coding.model
     )
     research = ResearchService(services.settings, gateway=services.gateway, memory=services.memory)
-    return {"code": orchestrator, "research": ResearchRun(research, services.database)}
+    bi = BiRun(BiService(services.database, services.settings.home, services.gateway))
+    return {"code": orchestrator, "research": ResearchRun(research, services.database), "bi": bi}

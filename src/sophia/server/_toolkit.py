@@ -1,4 +1,5 @@
-"""One process's tools: built-ins, memory, `[connectors.*]` actions and `[[mcp_servers]]` tools, behind one invoker.
+"""One process's tools: built-ins, memory, research, `bi.*`, `[connectors.*]` actions and `[[mcp_servers]]`
+tools, behind one invoker.
 
 Every shell (`sophia serve` with its web chat and run worker, `sophia run`/`worker`, `sophia approvals`,
 `sophia mcp serve`) builds its tools here, so `[tools]` (policy, limits, workspace roots) and the external MCP
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sophia.bi import BiService, register_bi_tools
 from sophia.coding import code_tools_for, register_code_tools
 from sophia.config import Settings
 from sophia.gateway import Gateway
@@ -73,6 +75,7 @@ async def open_toolkit(
 
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
     register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
+    register_bi_tools(registry, BiService(database, settings.home, gateway))
     sealer = ArgumentSealer(load_sealing_key(settings))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))
