@@ -1,7 +1,8 @@
 """Business intelligence over the unified business tables: the sales coach (per-call and per-rep conversation
 metrics against the team baseline), churn risk and account health (a logistic model on unified-table
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
-intervals, backtested against seasonal naive), with forecast and the question-answering orchestrator to come."""
+intervals, backtested against seasonal naive), the question-answering orchestrator, and scheduled reports
+delivered to Slack and Telegram."""
 
 from sophia.bi._ask import (
     CANNOT_ANSWER,
@@ -50,8 +51,22 @@ from sophia.bi._load import (
     load_coach,
     load_forecast,
 )
+from sophia.bi._report_render import RenderedReport, png_of, render_report
+from sophia.bi._report_rows import BiReportRow
+from sophia.bi._report_schedule import ReportSchedule
+from sophia.bi._reports import MAX_ATTEMPTS, ReportNotFound, ReportRecord, Reports, period_start
 
 __all__ = [
+    "MAX_ATTEMPTS",
+    "BiReportRow",
+    "RenderedReport",
+    "ReportNotFound",
+    "ReportRecord",
+    "ReportSchedule",
+    "Reports",
+    "period_start",
+    "png_of",
+    "render_report",
     "CANNOT_ANSWER",
     "Answer",
     "UnsafeQuery",
