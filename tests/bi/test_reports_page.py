@@ -41,12 +41,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, S
         config = home / "sophia.toml"
         config.write_text(
             f'home = "{home}"\n'
-            f'[connectors.team]\nkind = "slack"\nbase_url = "{slack.url}"\ncredentials = {{ token = "env:SLACK_TOKEN" }}\n'
+            f'[connectors.team]\nkind = "slack"\nbase_url = "{slack.url}"\n'
+            'credentials = { token = "env:SLACK_TOKEN" }\n'
             '[bi.reports.weekly_pipeline]\nkind = "pipeline"\nevery = "mon 08:00"\n'
             'deliver = ["slack:team#C012AB3CD"]\n'
         )
         asyncio.run(_seed(config))
-        env = clean_env(home, SOPHIA_CONFIG=str(config), SOPHIA_LOGGING__LEVEL="WARNING", SLACK_TOKEN=SLACK_TOKEN)
+        env = clean_env(
+            home, SOPHIA_CONFIG=str(config), SOPHIA_LOGGING__LEVEL="WARNING", SLACK_TOKEN=SLACK_TOKEN
+        )
         with running_sophia(env, home) as server:
             yield server, slack
 
@@ -82,7 +85,9 @@ def test_the_reports_page_lists_the_delivered_report_and_draws_its_chart(
             assert report.get_attribute("data-status") == "delivered"
             assert "slack:team#C012AB3CD" in report.inner_text()
             assert "Open pipeline" in report.locator(".report-text").inner_text()
-            assert report.locator(".report-text table tr").count() > 1  # the stage table rendered from markdown
+            assert (
+                report.locator(".report-text table tr").count() > 1
+            )  # the stage table rendered from markdown
             chart = report.locator(".vega-chart")
             page.wait_for_selector(".vega-chart[data-rendered]", timeout=30_000)
             assert chart.get_attribute("data-rendered") == "true", chart.inner_text()
