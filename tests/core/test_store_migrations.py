@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import sophia.accounts  # noqa: F401  (registers the users and api_keys models on Base.metadata)
+import sophia.bi  # noqa: F401  (the stored BI reports)
 import sophia.business  # noqa: F401  (the unified business tables)
 import sophia.connectors  # noqa: F401  (and the connector tables)
 from sophia.errors import InvalidInput, StorageError

@@ -1,9 +1,9 @@
 """Business intelligence over the unified business tables: the sales coach (per-call and per-rep conversation
 metrics against the team baseline), churn risk and account health (a logistic model on unified-table
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
-intervals, backtested against seasonal naive) and `ask` (model-written read-only SQL, every number traced).
-`BiService` is the one entry every surface takes; `BiRun` is the `bi` run kind and `register_bi_tools` adds the
-`bi.*` tools of the `data` group."""
+intervals, backtested against seasonal naive), `ask` (model-written read-only SQL, every number traced) and
+scheduled reports delivered to Slack and Telegram. `BiService` is the one entry every surface takes; `BiRun` is the
+`bi` run kind and `register_bi_tools` adds the `bi.*` tools of the `data` group."""
 
 from sophia.bi._advice import Advice, AdviceItem, coach_advice, timestamp
 from sophia.bi._ask import (
@@ -56,6 +56,10 @@ from sophia.bi._load import (
     load_coach,
     load_forecast,
 )
+from sophia.bi._report_render import RenderedReport, png_of, render_report
+from sophia.bi._report_rows import BiReportRow
+from sophia.bi._report_schedule import ReportSchedule
+from sophia.bi._reports import MAX_ATTEMPTS, ReportNotFound, ReportRecord, Reports, period_start
 from sophia.bi._run import BiRun, durable_step
 from sophia.bi._service import BiService, ChurnModelMissing, parse_as_of
 from sophia.bi._tools import BiTools, register_bi_tools
@@ -67,6 +71,16 @@ __all__ = [
     "timestamp",
     "INTERVENTIONS",
     "interventions",
+    "MAX_ATTEMPTS",
+    "BiReportRow",
+    "RenderedReport",
+    "ReportNotFound",
+    "ReportRecord",
+    "ReportSchedule",
+    "Reports",
+    "period_start",
+    "png_of",
+    "render_report",
     "CANNOT_ANSWER",
     "Answer",
     "BiRun",

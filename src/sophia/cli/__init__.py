@@ -79,7 +79,7 @@ def _full() -> typer.Typer:
     """The whole command: the heavy groups are imported and added once."""
     global _complete
     if not _complete:
-        from sophia.cli import _approvals, _bi, _code, _connectors, _memory, _runs, _sync
+        from sophia.cli import _approvals, _bi, _bi_reports, _code, _connectors, _memory, _runs, _sync
 
         _app.command("run")(_runs.run_command)
         _app.command("worker")(_runs.worker_command)
@@ -89,6 +89,7 @@ def _full() -> typer.Typer:
         _app.add_typer(_approvals.app)
         _app.add_typer(_memory.app)
         _app.add_typer(_connectors.app)
+        _bi_reports.register(_bi.app)
         _app.add_typer(_bi.app)
         _complete = True
     return _app

@@ -18,6 +18,7 @@ from rich.table import Table
 from sophia.accounts import AccountService, Principal, Role, UserStatus
 from sophia.agents import OutcomeMemory, RunLimits
 from sophia.bi import BiRun, BiService
+from sophia.bi import ReportSchedule
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.coding import CodingOrchestrator
 from sophia.config import Settings
@@ -147,6 +148,9 @@ async def _serve_worker(settings: Settings, executor_id: str | None, concurrency
                     await stack.enter_async_context(
                         SyncSchedule(settings, parts.database, parts.memory, parts.tools.connectors)
                     )
+                await stack.enter_async_context(
+                    ReportSchedule(settings, parts.database, parts.tools.connectors)
+                )
                 await stop.wait()
         finally:
             await forgetting.stop()

@@ -1,5 +1,6 @@
 """Typed settings from `sophia.toml` and `SOPHIA_*` environment variables (see `_settings.py`)."""
 
+from sophia.config._bi import REPORT_KINDS, BiSettings, ReportSettings
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import ConnectorSettings, EventTrigger
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
@@ -35,9 +36,11 @@ from sophia.config._tools import ShellSettings, ToolSettings, WebFetchSettings
 
 __all__ = [
     "PROVIDER_KINDS",
+    "REPORT_KINDS",
     "SECRET_SCHEMES",
     "SOURCE_KINDS",
     "TASKS",
+    "BiSettings",
     "BudgetSettings",
     "CacheSettings",
     "CodingSettings",
@@ -50,6 +53,7 @@ __all__ = [
     "MemoryBackendSettings",
     "ModelSettings",
     "ProviderSettings",
+    "ReportSettings",
     "ResearchSettings",
     "ResearchSourceSettings",
     "RoutingSettings",

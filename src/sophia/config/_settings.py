@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sophia.config._bi import BiSettings, report_problems
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._durations import seconds as _seconds
@@ -360,6 +361,7 @@ class Settings(BaseSettings):
     )
     research: ResearchSettings = ResearchSettings()
     runs: RunsSettings = RunsSettings()
+    bi: BiSettings = BiSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -466,6 +468,7 @@ def _reference_problems(settings: Settings) -> list[str]:
         for name in settings.connectors
         if not CONNECTOR_NAME.match(name)
     )
+    problems.extend(report_problems(settings.bi, settings.connectors))
     return problems
 
 

@@ -43,6 +43,7 @@ from sophia.connectors._model import (
 )
 from sophia.connectors._paging import collect_cursor, collect_links, next_link
 from sophia.connectors._ratelimit import KeyedRateGates, RateGate, RateState
+from sophia.connectors._slack import Slack
 from sophia.connectors._state import CheckRecord, ConnectorState, EventRecord
 from sophia.connectors._sync import (
     NotSyncable,
@@ -55,12 +56,14 @@ from sophia.connectors._sync import (
     SyncReport,
     SyncSchedule,
     SyncStatus,
+    TickingSchedule,
     UnknownStream,
     namespace_of,
     run_sync,
     sync_overview,
     syncable_names,
 )
+from sophia.connectors._telegram import Telegram
 from sophia.connectors._tools import action_tool, register_connector_tools
 from sophia.connectors._webhooks import (
     SLACK_REPLAY_WINDOW,
@@ -73,6 +76,8 @@ from sophia.connectors._webhooks import (
 )
 
 __all__ = [
+    "Slack",
+    "Telegram",
     "Accepted",
     "BUILTIN_KINDS",
     "ENTRY_POINT_GROUP",
@@ -118,6 +123,7 @@ __all__ = [
     "SyncRecord",
     "SyncReport",
     "SyncSchedule",
+    "TickingSchedule",
     "SyncStatus",
     "Syncable",
     "UnknownConnector",

@@ -86,6 +86,7 @@ class ConnectorHttp:
         json: Any = None,
         data: dict[str, Any] | None = None,
         content: bytes | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
         headers: dict[str, str] | None = None,
         reads: bool | None = None,
         ok: Iterable[int] = (),
@@ -116,6 +117,7 @@ class ConnectorHttp:
                 json=json,
                 data=data,
                 content=content,
+                files=files,
                 headers=extra,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
             )

@@ -265,7 +265,26 @@ class Slack(Connector):
         thread_ts: Annotated[str | None, "Share it in this thread."] = None,
     ) -> dict[str, Any]:
         """Upload a text file (files.getUploadURLExternal, the upload, files.completeUploadExternal)."""
-        data = content.encode()
+        return await self.upload_bytes(
+            filename,
+            content.encode(),
+            channel=channel,
+            title=title,
+            initial_comment=initial_comment,
+            thread_ts=thread_ts,
+        )
+
+    async def upload_bytes(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        channel: str | None = None,
+        title: str | None = None,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload any file (a report's PNG chart) by the external upload flow; `files.upload` is its text form."""
         ticket = await self._call(
             "files.getUploadURLExternal", data={"filename": filename, "length": str(len(data))}
         )

@@ -63,11 +63,18 @@ class Telegram(Connector):
         *,
         reads: bool = False,
         timeout: float | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
+        """One Bot API method: JSON, or multipart/form-data when `files` uploads an InputFile."""
         token = self.credential("token")
         redactor.add(token)
+        sent: dict[str, Any] = (
+            {"data": {k: v if isinstance(v, str) else json.dumps(v) for k, v in (payload or {}).items()}}
+            if files
+            else {"json": payload or {}}
+        )
         body = await self.http.json(
-            "POST", f"/bot{token}/{method}", json=payload or {}, reads=reads, timeout=timeout
+            "POST", f"/bot{token}/{method}", files=files, reads=reads, timeout=timeout, **sent
         )
         if not isinstance(body, dict) or body.get("ok") is not True:
             said = body.get("description", "unknown error") if isinstance(body, dict) else "not JSON"
@@ -116,6 +123,17 @@ class Telegram(Connector):
         if caption:
             payload |= {"caption": escape_markdown_v2(caption), "parse_mode": "MarkdownV2"}
         return _message(await self._call("sendPhoto" if photo else "sendDocument", payload))
+
+    async def send_photo_file(
+        self, chat_id: str, photo: bytes, *, filename: str = "chart.png", caption: str | None = None
+    ) -> dict[str, Any]:
+        """sendPhoto with the image uploaded as multipart/form-data (a report's PNG chart); at most 1024
+        characters of caption, as the Bot API allows."""
+        payload: dict[str, Any] = {"chat_id": chat_id}
+        if caption:
+            payload |= {"caption": escape_markdown_v2(caption[:1000]), "parse_mode": "MarkdownV2"}
+        found = await self._call("sendPhoto", payload, files={"photo": (filename, photo, "image/png")})
+        return _message(found)
 
     @action("updates.get")
     async def get_updates(

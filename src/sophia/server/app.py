@@ -8,12 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 import sophia
+from sophia.bi import ReportSchedule
 from sophia.config import Settings
 from sophia.connectors import SyncSchedule
 from sophia.server import (
     _anthropic,
     _approvals,
     _bi,
+    _bi_reports,
     _code,
     _connectors,
     _feedback,
@@ -58,6 +60,9 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
                         await stack.enter_async_context(
                             SyncSchedule(settings, app.state.services.database, memory, connectors)
                         )
+                await stack.enter_async_context(
+                    ReportSchedule(settings, app.state.services.database, connectors)
+                )
                 yield
         finally:
             run_service = getattr(app.state, "run_service", None)
@@ -89,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_research.router, responses=errors(400, 401, 403, 413, 422, 429, 500, 502))
     app.include_router(_research_runs.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_bi.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
+    app.include_router(_bi_reports.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     # Inside the rate limits (which verify the key first), outside everything that reads a body.
     limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
     app.add_middleware(BodyLimitMiddleware, limits=limits)

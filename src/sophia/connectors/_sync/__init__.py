@@ -10,7 +10,7 @@ from sophia.connectors._sync._engine import (
 )
 from sophia.connectors._sync._protocol import Syncable, SyncPage, SyncRecord
 from sophia.connectors._sync._run import run_sync, sync_overview, syncable_names
-from sophia.connectors._sync._schedule import SyncSchedule
+from sophia.connectors._sync._schedule import SyncSchedule, TickingSchedule
 from sophia.connectors._sync._status import StreamStatus, SyncStatus
 from sophia.connectors._sync._tables import SyncClockRow, SyncRecordRow, SyncStreamRow
 
@@ -25,6 +25,7 @@ __all__ = [
     "SyncRecordRow",
     "SyncReport",
     "SyncSchedule",
+    "TickingSchedule",
     "SyncStatus",
     "SyncStreamRow",
     "Syncable",

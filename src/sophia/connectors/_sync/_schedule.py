@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Self
 
 from sophia.config import Settings
 from sophia.connectors._connectors import Connectors
@@ -21,14 +23,53 @@ from sophia.connectors._sync._status import SyncStatus
 from sophia.memory import MemoryService
 from sophia.store import Database
 
-__all__ = ["SyncSchedule"]
+__all__ = ["SyncSchedule", "TickingSchedule"]
 
 log = logging.getLogger("sophia.connectors.sync")
 MAX_TICK_SECONDS = 60.0
 
 
-class SyncSchedule:
+class TickingSchedule:
+    """A background task calling `run_due()` every `tick_seconds` while entered (an async context manager); each
+    schedule decides in `run_due` which periods this process claims. Syncs and BI reports both tick this way."""
+
+    name = "schedule"
+    tick_seconds = MAX_TICK_SECONDS
+    _task: asyncio.Task[None] | None = None
+
+    def active(self) -> bool:
+        return True
+
+    async def run_due(self) -> Sequence[object]:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        if self.active() and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=self.name)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:  # the database away: the next tick retries
+                log.exception("the %s could not claim its period; retrying next tick", self.name)
+            await asyncio.sleep(self.tick_seconds)
+
+
+class SyncSchedule(TickingSchedule):
     """Background task syncing every scheduled connector when its period comes round (an async context manager)."""
+
+    name = "connector-sync"
 
     def __init__(
         self, settings: Settings, database: Database, memory: MemoryService, connectors: Connectors
@@ -41,7 +82,9 @@ class SyncSchedule:
         }
         self.tick_seconds = min([MAX_TICK_SECONDS, *self.every.values()])
         self.runs: list[SyncReport] = []
-        self._task: asyncio.Task[None] | None = None
+
+    def active(self) -> bool:
+        return bool(self.every)
 
     async def run_due(self) -> list[SyncReport]:
         """Sync each connector whose period this process claims; a failure is logged, never raised."""
@@ -67,25 +110,3 @@ class SyncSchedule:
             done.append(report)
         self.runs.extend(done)
         return done
-
-    async def __aenter__(self) -> SyncSchedule:
-        if self.every and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="connector-sync")
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_due()
-            except Exception:  # the database away: the next tick retries
-                log.exception("the sync schedule could not claim its period; retrying next tick")
-            await asyncio.sleep(self.tick_seconds)
