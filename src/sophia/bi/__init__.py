@@ -50,6 +50,33 @@ from sophia.bi._load import (
     load_coach,
     load_forecast,
 )
+from sophia.bi._recruit import (
+    HR_NAMESPACE,
+    CandidateMatch,
+    RecruitDesk,
+    RecruitNotFound,
+    Saved,
+    score_candidate,
+)
+from sophia.bi._recruit_docs import (
+    CandidateDoc,
+    InvalidRecruitDoc,
+    LineMatch,
+    RoleDoc,
+    parse_candidate,
+    parse_role,
+    terms,
+)
+from sophia.bi._recruit_interview import (
+    InterviewNotes,
+    NotesRefused,
+    Questions,
+    interview_questions,
+    save_notes,
+    structure_notes,
+)
+from sophia.bi._strategy import Evidence, Strategy, StrategyItem, strategy
+from sophia.bi._strategy_load import load_strategy, research_findings
 
 __all__ = [
     "CANNOT_ANSWER",
@@ -89,4 +116,29 @@ __all__ = [
     "call_metrics",
     "coach",
     "load_coach",
+    "HR_NAMESPACE",
+    "CandidateDoc",
+    "CandidateMatch",
+    "InterviewNotes",
+    "InvalidRecruitDoc",
+    "LineMatch",
+    "NotesRefused",
+    "Questions",
+    "RecruitDesk",
+    "RecruitNotFound",
+    "RoleDoc",
+    "Saved",
+    "interview_questions",
+    "parse_candidate",
+    "parse_role",
+    "save_notes",
+    "score_candidate",
+    "structure_notes",
+    "terms",
+    "Evidence",
+    "Strategy",
+    "StrategyItem",
+    "strategy",
+    "load_strategy",
+    "research_findings",
 ]

@@ -223,3 +223,13 @@ async def _ask(settings: Any, question: str, model: str, source: str | None) -> 
         finally:
             await gateway.aclose()
     return answer.json()
+
+
+def _add_agents() -> None:
+    from sophia.cli._bi_agents import recruit_app, strategy_command
+
+    app.add_typer(recruit_app)
+    app.command("strategy")(strategy_command)
+
+
+_add_agents()
