@@ -13,6 +13,7 @@ from sophia.connectors import SyncSchedule
 from sophia.server import (
     _anthropic,
     _approvals,
+    _bi_agents,
     _code,
     _connectors,
     _feedback,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_connectors.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503))
     app.include_router(_research.router, responses=errors(400, 401, 403, 413, 422, 429, 500, 502))
+    app.include_router(_bi_agents.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_research_runs.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     # Inside the rate limits (which verify the key first), outside everything that reads a body.
     limits = BodyLimits(model_api=settings.server.max_body_bytes, default=settings.server.max_request_bytes)
