@@ -35,9 +35,9 @@ async def test_each_server_lists_exactly_its_registry_group(runtime: McpRuntime,
         assert hints.destructive_hint is (tool.effect is SideEffect.DESTROY)
 
 
-@pytest.mark.parametrize("name", ["infra", "data", "integrations"])
+@pytest.mark.parametrize("name", ["infra", "integrations"])
 async def test_groups_without_tools_are_not_served(runtime: McpRuntime, name: str) -> None:
-    assert served_names(runtime.registry) == ["memory", "research", "code", "all"]
+    assert served_names(runtime.registry) == ["memory", "research", "code", "data", "all"]
     with pytest.raises(EmptyMcpServer, match=f"the {name} MCP server has no tools yet"):
         build_server(name, runtime)
 
@@ -46,12 +46,12 @@ async def test_groups_without_tools_are_not_served(runtime: McpRuntime, name: st
 async def test_tool_added_to_the_registry_appears_and_runs_without_server_code(
     runtime: McpRuntime, mode: str
 ) -> None:
-    @runtime.registry.tool("sales.total", group="data")
+    @runtime.registry.tool("sales.total", group="integrations")
     def total(region: str) -> dict[str, Any]:
         """Total sales in a region."""
         return {"region": region, "total": 42}
 
-    server = build_server("data", runtime)  # a group is served once it has a tool
+    server = build_server("integrations", runtime)  # a group is served once it has a tool
 
     async with Client(server, mode=mode) as client:
         assert [t.name for t in (await client.list_tools()).tools] == ["sales.total"]

@@ -3,6 +3,7 @@ metrics against the team baseline), churn risk and account health (a logistic mo
 signals, saved as JSON), the pipeline and bookings forecast (stage probabilities from deal history, ETS with
 intervals, backtested against seasonal naive), with forecast and the question-answering orchestrator to come."""
 
+from sophia.bi._agent_tools import register_bi_agent_tools
 from sophia.bi._ask import (
     CANNOT_ANSWER,
     Answer,
@@ -141,4 +142,5 @@ __all__ = [
     "strategy",
     "load_strategy",
     "research_findings",
+    "register_bi_agent_tools",
 ]
