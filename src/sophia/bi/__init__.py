@@ -6,6 +6,7 @@ scheduled reports delivered to Slack and Telegram. `BiService` is the one entry 
 `bi` run kind and `register_bi_tools` adds the `bi.*` tools of the `data` group."""
 
 from sophia.bi._advice import Advice, AdviceItem, coach_advice, timestamp
+from sophia.bi._agent_tools import register_bi_agent_tools
 from sophia.bi._ask import (
     CANNOT_ANSWER,
     Answer,
@@ -63,6 +64,33 @@ from sophia.bi._reports import MAX_ATTEMPTS, ReportNotFound, ReportRecord, Repor
 from sophia.bi._run import BiRun, durable_step
 from sophia.bi._service import BiService, ChurnModelMissing, parse_as_of
 from sophia.bi._tools import BiTools, register_bi_tools
+from sophia.bi._recruit import (
+    HR_NAMESPACE,
+    CandidateMatch,
+    RecruitDesk,
+    RecruitNotFound,
+    Saved,
+    score_candidate,
+)
+from sophia.bi._recruit_docs import (
+    CandidateDoc,
+    InvalidRecruitDoc,
+    LineMatch,
+    RoleDoc,
+    parse_candidate,
+    parse_role,
+    terms,
+)
+from sophia.bi._recruit_interview import (
+    InterviewNotes,
+    NotesRefused,
+    Questions,
+    interview_questions,
+    save_notes,
+    structure_notes,
+)
+from sophia.bi._strategy import Evidence, Strategy, StrategyItem, strategy
+from sophia.bi._strategy_load import load_strategy, research_findings
 
 __all__ = [
     "Advice",
@@ -127,4 +155,30 @@ __all__ = [
     "call_metrics",
     "coach",
     "load_coach",
+    "HR_NAMESPACE",
+    "CandidateDoc",
+    "CandidateMatch",
+    "InterviewNotes",
+    "InvalidRecruitDoc",
+    "LineMatch",
+    "NotesRefused",
+    "Questions",
+    "RecruitDesk",
+    "RecruitNotFound",
+    "RoleDoc",
+    "Saved",
+    "interview_questions",
+    "parse_candidate",
+    "parse_role",
+    "save_notes",
+    "score_candidate",
+    "structure_notes",
+    "terms",
+    "Evidence",
+    "Strategy",
+    "StrategyItem",
+    "strategy",
+    "load_strategy",
+    "research_findings",
+    "register_bi_agent_tools",
 ]

@@ -226,3 +226,13 @@ async def _service(settings: Any, *, with_gateway: bool = False) -> AsyncIterato
         finally:
             if gateway is not None:
                 await gateway.aclose()
+
+
+def _add_agents() -> None:
+    from sophia.cli._bi_agents import recruit_app, strategy_command
+
+    app.add_typer(recruit_app)
+    app.command("strategy")(strategy_command)
+
+
+_add_agents()

@@ -301,14 +301,20 @@ def export(
     history: Annotated[
         bool, typer.Option(help="also export closed (superseded or forgotten) versions")
     ] = False,
+    restricted: Annotated[
+        bool, typer.Option(help="also export the restricted hr: namespaces (resumes, interview notes)")
+    ] = False,
 ) -> None:
-    """Write memories to PATH as JSON Lines, one memory per line."""
+    """Write memories to PATH as JSON Lines, one memory per line (personal data in hr: only on request)."""
 
     async def work(service: MemoryService) -> int:
         total, written = await service.count(), 0
         with _progress() as progress, path.open("w", encoding="utf-8") as out:
             task = progress.add_task("exporting", total=total)
             async for memory in service.export(current_only=not history):
+                if memory.namespace.startswith("hr:") and not restricted:
+                    progress.advance(task)
+                    continue
                 out.write(json.dumps(memory_record(memory), ensure_ascii=False) + "\n")
                 written += 1
                 progress.advance(task)

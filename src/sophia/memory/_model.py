@@ -22,7 +22,9 @@ class MemoryKind(StrEnum):
     PREFERENCE = "preference"
 
 
-_NAMESPACE = re.compile(r"^(?:global|(?:user|project|agent|connector):[A-Za-z0-9][A-Za-z0-9._@+-]{0,127})$")
+_NAMESPACE = re.compile(
+    r"^(?:global|(?:user|project|agent|connector|hr):[A-Za-z0-9][A-Za-z0-9._@+-]{0,127})$"
+)
 _FILTER_FIELDS = ("source", "speaker", "session_id")
 _FILTER_RANGES = ("min_importance", "occurred_after", "occurred_before")
 Scalar = str | int | float | bool | None
@@ -33,7 +35,7 @@ def check_namespace(namespace: str) -> str:
     if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
         raise InvalidNamespace(
             f"namespace {str(namespace)[:80]!r} is malformed: use 'global', 'user:<id>', 'project:<name>', "
-            "'agent:<name>' or 'connector:<name>' (letters, digits and . _ @ + - only)"
+            "'agent:<name>', 'connector:<name>' or 'hr:<name>' (letters, digits and . _ @ + - only)"
         )
     return namespace
 

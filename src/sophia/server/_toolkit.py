@@ -76,6 +76,10 @@ async def open_toolkit(
     registry = register_builtin_tools(ToolRegistry(), settings.tools, memory=memory)
     register_research_tools(registry, ResearchService(settings, gateway=gateway, memory=memory))
     register_bi_tools(registry, BiService(database, settings.home, gateway))
+    if memory is not None:
+        from sophia.bi import register_bi_agent_tools  # pandas/duckdb load only when a tool runs
+
+        register_bi_agent_tools(registry, memory, database)
     sealer = ArgumentSealer(load_sealing_key(settings))
     invoker = ToolInvoker(registry, database, settings=settings.tools, sealer=sealer)
     kit = ToolKit(registry, invoker, WorkspaceRoots(settings.home, settings.tools.workspace_roots))

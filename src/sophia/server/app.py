@@ -16,6 +16,7 @@ from sophia.server import (
     _approvals,
     _bi,
     _bi_reports,
+    _bi_agents,
     _code,
     _connectors,
     _feedback,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, services: Services | None = None, *, mcp: boo
     app.include_router(_memory.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_connectors.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500, 502, 503))
     app.include_router(_research.router, responses=errors(400, 401, 403, 413, 422, 429, 500, 502))
+    app.include_router(_bi_agents.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_research_runs.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))
     app.include_router(_bi.router, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 500))
     app.include_router(_bi_reports.router, responses=errors(400, 401, 403, 404, 413, 422, 429, 500))

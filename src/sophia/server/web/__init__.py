@@ -19,6 +19,7 @@ from sophia.server.web import (
     _pages_approvals,
     _pages_bi,
     _pages_bi_reports,
+    _pages_bi_agents,
     _pages_chat,
     _pages_connectors,
     _pages_experiments,
@@ -100,6 +101,7 @@ def install_web(app: FastAPI, options: WebOptions | None = None) -> None:
         _pages_models,
         _pages_experiments,
         _pages_admin,
+        _pages_bi_agents,
     )
     for module in (*pages, _metrics, _ws):
         app.include_router(module.router)
