@@ -2,6 +2,7 @@
 
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import ConnectorSettings, EventTrigger
+from sophia.config._learning import LearningSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import SOURCE_KINDS, ResearchSettings, ResearchSourceSettings
 from sophia.config._settings import (
@@ -39,6 +40,7 @@ __all__ = [
     "SOURCE_KINDS",
     "TASKS",
     "BudgetSettings",
+    "LearningSettings",
     "CacheSettings",
     "CodingSettings",
     "ConnectorSettings",

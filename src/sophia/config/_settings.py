@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._durations import seconds as _seconds
+from sophia.config._learning import LearningSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._research import ResearchSettings
 from sophia.config._tools import ToolSettings
@@ -372,6 +373,7 @@ class Settings(BaseSettings):
         default_factory=dict, description="External services by instance name ([connectors.github], …)."
     )
     research: ResearchSettings = ResearchSettings()
+    learning: LearningSettings = LearningSettings()
 
     @classmethod
     def settings_customise_sources(
