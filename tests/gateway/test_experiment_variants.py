@@ -82,7 +82,7 @@ def test_applying_a_variant_never_changes_the_callers_body() -> None:
 
 async def test_an_unknown_prompt_template_is_refused_when_the_cli_creates_it(database: Database) -> None:
     book = ExperimentBook(database, prompts=PROMPTS, check_prompts=True)
-    with pytest.raises(InvalidVariant, match=r'prompt "chatty" is not in \[learning.prompts\] \(terse\)'):
+    with pytest.raises(InvalidVariant, match=r'prompt "chatty" is not one of the learning.prompts \(terse\)'):
         await book.create("x", "coding", ["a=model:cheap", "b=prompt:chatty"])
 
 

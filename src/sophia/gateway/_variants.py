@@ -74,7 +74,7 @@ class Variant:
         if self.prompt is not None and self.prompt not in prompts:
             known = ", ".join(sorted(prompts)) or "none are configured"
             raise InvalidVariant(
-                f'variant "{self}": prompt "{self.prompt}" is not in [learning.prompts] ({known})'
+                f'variant "{self}": prompt "{self.prompt}" is not one of the learning.prompts ({known})'
             )
 
     def apply(self, body: dict[str, Any], prompts: Mapping[str, str]) -> dict[str, Any]:
