@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/gateway_tail.py               # 20,000 sequential requests idle, then under wrk load
     .venv/bin/python bench/gateway_tail.py --requests 5000 --load-connections 32
+    .venv/bin/python bench/gateway_tail.py --requests 8000 --compare   # full app, then --only gateway, same run
 
 The gateway runs `sophia serve` through bench/_tail_probe.py, which records every GC pass (by generation), every
 ledger flush and every event-loop stall as a time interval. A sequential client times each request on the same
@@ -83,6 +84,39 @@ def _analyse(
         )
 
 
+def _probe(
+    tmp: Path, upstream: str, name: str, serve_args: tuple[str, ...], requests: int, connections: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], str, dict[str, list[tuple[float, float]]]]:
+    """One probed `sophia serve`: sequential requests idle, then beside a wrk load; with the probe's events."""
+    events_file = tmp / f"{name}-events.jsonl"
+    with bench.Processes() as procs:
+        sophia = bench.start_sophia(
+            procs, tmp, upstream, sys.executable, None, name, serve_args=serve_args,
+            extra_env={"SOPHIA_TAIL_EVENTS": str(events_file)}, launcher=(str(PROBE),),
+        )  # fmt: skip
+        idle = _time_requests(sophia, requests)
+        url = f"http://127.0.0.1:{sophia.port}{sophia.path}"
+        seconds = max(5, requests // 2000)
+        env = {**os.environ, "BENCH_BODY": sophia.body.decode(), "BENCH_AUTH": sophia.auth}
+        wrk = ["taskset", "-c", bench.LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds + 2}s"]
+        load = subprocess.Popen(
+            [*wrk, "-s", str(bench.HERE / "post.lua"), url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        time.sleep(1)
+        loaded = _time_requests(sophia, requests // 4)
+        wrk_out, _ = load.communicate()
+        rate = next(
+            (line.strip() for line in wrk_out.splitlines() if "Requests/sec" in line), "wrk printed nothing"
+        )
+        time.sleep(2)  # the probe writes its buffer every second
+    return idle, loaded, rate, _events(events_file)
+
+
+def _p99(spans: list[tuple[float, float]]) -> float:
+    return statistics.quantiles([(end - start) * 1000 for start, end in spans], n=100)[98]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,47 +125,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--load-connections", type=int, default=32, help="wrk connections for the loaded phase"
     )
+    parser.add_argument("--only-gateway", action="store_true", help="probe `sophia serve --only gateway`")
+    parser.add_argument(
+        "--compare", action="store_true", help="the full app, then --only gateway, in one run; p99 ratios"
+    )
     args = parser.parse_args(argv)
     bench.require_tools()
     os.sched_setaffinity(0, {int(bench.LOAD_CPU)})
+    setups = [("sophia-probed", ())] if not args.only_gateway else []
+    if args.only_gateway or args.compare:
+        setups.append(("sophia-gw-probed", ("--only", "gateway")))
+    results = {}
     with tempfile.TemporaryDirectory(prefix="sophia-tail-") as tmpdir, bench.Processes() as procs:
         tmp = Path(tmpdir)
-        events_file = tmp / "events.jsonl"
         direct = bench.start_nginx(procs, tmp)
         upstream = f"http://127.0.0.1:{direct.port}"
-        sophia = bench.start_sophia(
-            procs, tmp, upstream, sys.executable, None, "sophia-probed",
-            extra_env={"SOPHIA_TAIL_EVENTS": str(events_file)}, launcher=(str(PROBE),),
-        )  # fmt: skip
-        idle = _time_requests(sophia, args.requests)
-        url = f"http://127.0.0.1:{sophia.port}{sophia.path}"
-        seconds = max(5, args.requests // 2000)
-        env = {**os.environ, "BENCH_BODY": sophia.body.decode(), "BENCH_AUTH": sophia.auth}
-        wrk = [
-            "taskset",
-            "-c",
-            bench.LOAD_CPU,
-            "wrk",
-            "-t1",
-            f"-c{args.load_connections}",
-            f"-d{seconds + 2}s",
-        ]
-        load = subprocess.Popen(
-            [*wrk, "-s", str(bench.HERE / "post.lua"), url],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
-        time.sleep(1)
-        loaded = _time_requests(sophia, args.requests // 4)
-        wrk_out, _ = load.communicate()
-        rate = next(
-            (line.strip() for line in wrk_out.splitlines() if "Requests/sec" in line), "wrk printed nothing"
+        for name, serve_args in setups:
+            results[name] = _probe(tmp, upstream, name, serve_args, args.requests, args.load_connections)
+    for name, (idle, loaded, rate, events) in results.items():
+        _analyse(f"{name} idle (sequential, one connection)", idle, events)
+        _analyse(
+            f"{name} under load (wrk c={args.load_connections} beside the timed connection; {rate})",
+            loaded,
+            events,
         )
-        time.sleep(2)  # the probe writes its buffer every second
-        events = _events(events_file)
-    _analyse("idle (sequential, one connection)", idle, events)
-    _analyse(
-        f"under load (wrk c={args.load_connections} beside the timed connection; {rate})", loaded, events
-    )
+    if len(results) == 2:
+        (full_idle, full_loaded, *_), (gw_idle, gw_loaded, *_) = results.values()
+        print(
+            f"\np99 gateway-only / full app: idle {_p99(gw_idle) / _p99(full_idle):.2f},"
+            f" under load {_p99(gw_loaded) / _p99(full_loaded):.2f}"
+        )
     return 0
 
 

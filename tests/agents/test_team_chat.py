@@ -271,3 +271,44 @@ async def test_closing_the_chat_early_stops_the_answer_and_remembers_nothing(
     await events.aclose()  # type: ignore[attr-defined]
     hits = await memory.recall("Count for me", ["user:1"], kinds=[MemoryKind.CONVERSATION])
     assert not any(h.memory.session_id == "c7" for h in hits)
+
+
+async def test_an_experiment_variant_sets_how_the_chat_recalls_memory(
+    scripted_gateway: Any, invoker: ToolInvoker, memory: MemoryService, database: Database
+) -> None:
+    from sophia.gateway import ExperimentBook
+
+    await memory.remember(
+        "Ada prefers green tea in the morning", namespace="user:1", kind=MemoryKind.PREFERENCE
+    )
+    systems: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Any:
+        systems.append(system_text(body))
+        return "noted"
+
+    gateway = scripted_gateway(answer)
+    gateway.experiments = book = ExperimentBook(database)
+    chat = ChatOrchestrator(AgentRunner(gateway, invoker), memory)
+    seen: dict[str, bool] = {}
+    for number in range(40):  # experiments until user 1 has sat in each arm once
+        experiment = await book.create(
+            f"recall-{number}", "creative", ["a=recall:none", "b=recall:hybrid,k:2"]
+        )
+        arm = experiment.assign("1")
+        if arm is not None and arm.name not in seen:
+            events = [
+                e
+                async for e in chat.respond(
+                    "What tea do I like?",
+                    context=context(),
+                    conversation_id=f"c{number}",
+                    model="sophia/creative",
+                )
+            ]
+            assert events[-1].type == "final"
+            seen[arm.name] = "green tea" in systems[-1]
+        await book.stop(experiment.name)
+        if len(seen) == 2:
+            break
+    assert seen == {"a": False, "b": True}

@@ -2,7 +2,8 @@
 
 The upstream model name picks the behaviour: `ok`, `tools`, `status-429`, `status-500`, `status-400`, `status-401`,
 `stall-first` (no first token for a while), `cut-stream` (the stream dies midway), `bad-json`, `slow-<ms>`,
-`flaky-<n>` (fails with 500 n times, then answers). Every request is counted per model in `hits`.
+`flaky-<n>` (fails with 500 n times, then answers). Every request is counted per model in `hits` and its body kept
+in `bodies`; a model named in `replies` answers (plainly) with that text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class FaultState:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []
+        self.replies: dict[str, str] = {}
         self.stall_seconds = 3.0
 
     def reset(self) -> None:
@@ -125,6 +127,8 @@ def build_app(state: FaultState) -> Starlette:
             return JSONResponse(
                 {"error": {"message": "injected flake", "type": "server_error"}}, status_code=500
             )
+        if model in state.replies and not body.get("stream"):
+            return JSONResponse(_completion(model, text=state.replies[model]))
         if model == "bad-json":
             return Response(b'{"choices": [ this is not json', media_type="application/json")
         if model.startswith("slow-"):

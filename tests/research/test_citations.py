@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sophia.gateway import Gateway
 from sophia.research import Document, ResearchService, check_claim, split_passages
-from tests.agents.conftest import build_gateway
+from tests.agents.conftest import MODEL, build_gateway
 
 DOC = Document(
     url="https://www.kernel.org/doc/html/v6.1/admin-guide/sysctl/vm.html",
@@ -84,34 +85,34 @@ def test_a_faithful_claim_is_kept() -> None:
     assert checked.claim is not None and checked.claim.text == "The default value is 0."
 
 
+def _claims_script(body: dict[str, Any]) -> str:
+    user = body["messages"][-1]["content"]
+    if "Passages:" not in user:
+        return orjson.dumps(
+            {"sub_questions": ["What is the kernel default of vm.overcommit_memory?"]}
+        ).decode()
+    ids = [line[1 : line.index("]")] for line in user.split("\n") if line.startswith("[p")]
+    claims = [
+        {"text": "The default value is 0.", "passage_id": i, "quote": "The default value is 0."} for i in ids
+    ]
+    claims += [
+        {"text": "It is 5, see https://evil.example/x", "passage_id": ids[0], "quote": "made up"},
+        {
+            "text": "The default value is 0.",
+            "passage_id": "p_invented",
+            "quote": "The default value is 0.",
+        },
+        {"text": "PostgreSQL recommends 9.", "passage_id": ids[0], "quote": "not in any passage"},
+    ]
+    return orjson.dumps({"claims": claims}).decode()
+
+
 async def test_the_model_path_keeps_only_verified_claims(
     make_service: Callable[..., ResearchService], database: Any
 ) -> None:
-    def script(body: dict[str, Any]) -> str:
-        user = body["messages"][-1]["content"]
-        if "Passages:" not in user:
-            return orjson.dumps(
-                {"sub_questions": ["What is the kernel default of vm.overcommit_memory?"]}
-            ).decode()
-        ids = [line[1 : line.index("]")] for line in user.split("\n") if line.startswith("[p")]
-        claims = [
-            {"text": "The default value is 0.", "passage_id": i, "quote": "The default value is 0."}
-            for i in ids
-        ]
-        claims += [
-            {"text": "It is 5, see https://evil.example/x", "passage_id": ids[0], "quote": "made up"},
-            {
-                "text": "The default value is 0.",
-                "passage_id": "p_invented",
-                "quote": "The default value is 0.",
-            },
-            {"text": "PostgreSQL recommends 9.", "passage_id": ids[0], "quote": "not in any passage"},
-        ]
-        return orjson.dumps({"claims": claims}).decode()
-
     from sophia.gateway.providers import ScriptedProvider
 
-    gateway: Gateway = build_gateway(database, ScriptedProvider(script, name="scripted"))
+    gateway: Gateway = build_gateway(database, ScriptedProvider(_claims_script, name="scripted"))
     try:
         report = await make_service(gateway=gateway).research(
             "What is the default of vm.overcommit_memory in Linux?", mode="model", depth="standard"
@@ -262,3 +263,32 @@ async def test_a_replayed_run_counts_the_model_spend_of_its_checkpointed_steps(
     first, again = (r.json() for r in reports)
     assert first["cost_usd"] > 0 and again["cost_usd"] == first["cost_usd"]
     assert again["claims"] == first["claims"]
+
+
+async def test_a_research_run_tells_routing_how_much_of_its_claims_verified(
+    make_service: Callable[..., ResearchService], database: Any
+) -> None:
+    from sophia.gateway import QualityBook
+    from sophia.gateway.providers import ScriptedProvider
+
+    gateway: Gateway = build_gateway(database, ScriptedProvider(_claims_script, name="scripted"))
+    gateway.router.quality = QualityBook(database)
+    try:
+        report = await make_service(gateway=gateway).research(
+            "What is the default of vm.overcommit_memory in Linux?", mode="model", depth="standard"
+        )
+    finally:
+        await gateway.aclose()
+    async with database.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                sa.text("SELECT task, model, score, source, request_id FROM model_outcomes")
+            )
+        ).all()
+    assert rows, "no outcome was recorded"
+    assert {(r[0], r[1], r[3]) for r in rows} == {("research", MODEL.name, "run")}
+    # Every claims call proposed its good claims plus three made-up ones, which were refused.
+    assert all(0.0 < r[2] < 1.0 for r in rows), rows
+    assert all(str(r[4]).startswith("research-") for r in rows)
+    assert report.stats["claims_dropped"] >= 3 * len(rows)
+    assert gateway.router.quality.learned("research")

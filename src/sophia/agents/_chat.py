@@ -39,6 +39,7 @@ _PATTERNS = (
     ("business", r"\b(accounts?|deals?|pipeline|churn|at risk|bookings|forecast|revenue|sales reps?)\b"),
 )
 _RECALL_KINDS = (MemoryKind.CONVERSATION, MemoryKind.PREFERENCE, MemoryKind.FACT)
+_RECALL_K = 5
 
 
 def classify_intent(message: str) -> str:
@@ -140,7 +141,8 @@ class ChatOrchestrator:
         conversation_id = conversation_id or uuid.uuid4().hex
         intent = classify_intent(message)
         yield ChatEvent("intent", intent)
-        citations, notes = await self._recall(message, context)
+        caller = caller or Caller(user_id=str(context.user_id) if context.user_id is not None else None)
+        citations, notes = await self._recall(message, context, self._recall_plan(message, model, caller))
         done: list[tuple[str, list[StepRecord]]] = []
         async with contextlib.aclosing(self._working(intent, message, context, stop, done)) as working:
             async for event in working:
@@ -153,7 +155,6 @@ class ChatOrchestrator:
         yield ChatEvent("citations", data={"citations": [_citation(c) for c in citations]})
         prompt = _prompt(message, notes, findings, citations, history)
         usage = ChatUsage(model=model or self.answer_model)
-        caller = caller or Caller(user_id=str(context.user_id) if context.user_id is not None else None)
         answer, stopped = "", False
         try:
             pieces = self._stream_answer(prompt, usage, caller, request_id or uuid.uuid4().hex)
@@ -206,12 +207,27 @@ class ChatOrchestrator:
             if stopping is not None:
                 stopping.cancel()
 
-    async def _recall(self, message: str, context: ToolContext) -> tuple[list[Citation], list[str]]:
-        if self.memory is None or context.user_id is None or not message.strip():
+    def _recall_plan(self, message: str, model: str | None, caller: Caller) -> tuple[str, int]:
+        """(strategy, k) for the answer's memory recall: an experiment's variant for the answer's task may set
+        them (`recall:none|hybrid|graph`, `k:N`); otherwise hybrid recall of 5. (With `auto` the task is
+        classified from the question alone, so it matches the answer's when the prompt does not change it.)"""
+        body = {"model": model or self.answer_model, "messages": [{"role": "user", "content": message}]}
+        variant = self.runner.gateway.variant_for(body, caller) if message.strip() else None
+        if variant is None:
+            return "hybrid", _RECALL_K
+        return variant.recall or "hybrid", variant.k or _RECALL_K
+
+    async def _recall(
+        self, message: str, context: ToolContext, plan: tuple[str, int] = ("hybrid", _RECALL_K)
+    ) -> tuple[list[Citation], list[str]]:
+        strategy, k = plan
+        if self.memory is None or context.user_id is None or not message.strip() or strategy == "none":
             return [], []
         namespace = [f"user:{context.user_id}"]
         try:
-            hits = await self.memory.recall(message[:4000], namespace, kinds=list(_RECALL_KINDS), k=5)
+            hits = await self.memory.recall(
+                message[:4000], namespace, kinds=list(_RECALL_KINDS), k=k, expand_graph=strategy == "graph"
+            )
         except SophiaError as failure:  # memory helps the answer; it must never stop it
             log.warning("chat: recall failed: %s", failure.message)
             return [], []

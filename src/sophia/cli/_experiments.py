@@ -1,4 +1,4 @@
-"""`sophia experiments create|list|show|stop`: A/B tests between models for a task, promoted by a sequential test."""
+"""`sophia experiments create|list|show|stop`: A/B tests of models, prompts, temperature or memory recall for a task."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sophia.cli._common import console, echo_json, handle_errors
+from sophia.cli._common import console, echo_json, handle_errors, settings_of
 from sophia.cli._db import with_database
 from sophia.config import TASKS
 from sophia.gateway import Experiment, ExperimentBook
 
 app = typer.Typer(
     name="experiments",
-    help="Split a task's traffic between models; the winner is promoted when the difference is significant.",
+    help="Split a task's traffic between variants; the winner is promoted when the difference is significant.",
     no_args_is_help=True,
 )
 
@@ -25,7 +25,13 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A name for the experiment.")],
     task: Annotated[str, typer.Option(help=f"The task whose traffic is split: {', '.join(TASKS)}.")],
-    variant: Annotated[list[str], typer.Option(help="NAME=model:MODEL; give two or more.")],
+    variant: Annotated[
+        list[str],
+        typer.Option(
+            help="NAME=SETTING:VALUE[,…] with model, temperature (0-2), prompt (a [learning.prompts] name),"
+            " recall (none|hybrid|graph), k; give two or more."
+        ),
+    ],
     share: Annotated[
         float, typer.Option(help="The share of users (or conversations) in the experiment.")
     ] = 1.0,
@@ -37,8 +43,10 @@ def create(
 ) -> None:
     """Start an experiment; servers pick it up within seconds."""
 
+    prompts = settings_of(ctx).learning.prompts
+
     async def work(database: Any) -> Experiment:
-        return await ExperimentBook(database).create(
+        return await ExperimentBook(database, prompts=prompts, check_prompts=True).create(
             name, task, variant, share=share, alpha=alpha, max_samples=max_samples, split=split
         )
 

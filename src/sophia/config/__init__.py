@@ -3,6 +3,7 @@
 from sophia.config._bi import REPORT_KINDS, BiSettings, ReportSettings
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import ConnectorSettings, EventTrigger
+from sophia.config._learning import LearningSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._refs import SECRET_SCHEMES, SecretRef
 from sophia.config._research import SOURCE_KINDS, ResearchSettings, ResearchSourceSettings
@@ -42,6 +43,7 @@ __all__ = [
     "TASKS",
     "BiSettings",
     "BudgetSettings",
+    "LearningSettings",
     "CacheSettings",
     "CodingSettings",
     "ConnectorSettings",

@@ -22,6 +22,7 @@ from sophia.config._bi import BiSettings, report_problems
 from sophia.config._coding import CodingSettings
 from sophia.config._connectors import CONNECTOR_NAME, ConnectorSettings
 from sophia.config._durations import seconds as _seconds
+from sophia.config._learning import LearningSettings
 from sophia.config._mcp import McpHttpSettings, McpServerSettings
 from sophia.config._refs import REF_PATTERN, SecretRef
 from sophia.config._research import ResearchSettings
@@ -362,6 +363,7 @@ class Settings(BaseSettings):
     research: ResearchSettings = ResearchSettings()
     runs: RunsSettings = RunsSettings()
     bi: BiSettings = BiSettings()
+    learning: LearningSettings = LearningSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,6 @@
 """The model gateway: the one path to a model, with routing, fallbacks, retries, breakers, budgets and a ledger."""
 
+from sophia.gateway._accounting import Outcome
 from sophia.gateway._breaker import BreakerBoard, BreakerState, CircuitBreaker
 from sophia.gateway._budget_book import BudgetBook, BudgetTarget, BudgetUse, account_labels
 from sophia.gateway._budgets import BudgetExceeded, BudgetGuard, BudgetLimit, Caller, Period, Scope
@@ -19,10 +20,11 @@ from sophia.gateway._errors import (
     StreamInterrupted,
     parse_retry_after,
 )
-from sophia.gateway._experiments import Experiment, ExperimentBook, Variant
+from sophia.gateway._experiments import Experiment, ExperimentBook, Steering
 from sophia.gateway._factory import build_cache, build_catalog, build_gateway, build_provider
-from sophia.gateway._gateway import Gateway, NoModelAvailable, Outcome
+from sophia.gateway._gateway import Gateway, NoModelAvailable
 from sophia.gateway._health import DeploymentHealth, HealthBoard
+from sophia.gateway._judge import JUDGE_KEY, Judge, JudgeCounts, parse_score
 from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
 from sophia.gateway._model_sync import parse_openrouter, sync_models
 from sophia.gateway._provider_kinds import (
@@ -58,6 +60,7 @@ from sophia.gateway._usage import (
     UsageReport,
     UsageReports,
 )
+from sophia.gateway._variants import RECALL_STRATEGIES, InvalidVariant, Variant
 
 __all__ = [
     "BUILTIN_BY_KIND",
@@ -130,6 +133,13 @@ __all__ = [
     "UsageReport",
     "UsageReports",
     "Variant",
+    "Judge",
+    "JudgeCounts",
+    "JUDGE_KEY",
+    "parse_score",
+    "Steering",
+    "InvalidVariant",
+    "RECALL_STRATEGIES",
     "Verdict",
     "account_labels",
     "build_cache",

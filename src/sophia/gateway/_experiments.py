@@ -1,11 +1,12 @@
 """Experiments: a share of a task's traffic split between variants by a stable hash; a sequential test promotes.
 
-A variant is `model:NAME`: requests assigned to it are answered by that model first (its fallbacks after it).
-Assignment hashes the experiment's name with the user (or the conversation, `metadata.conversation_id`), so a
-user keeps their variant. Outcomes (`Gateway.record_outcome`) of requests served by a variant feed the test; when
-the best variant is significantly better than every other it is promoted (the task's routing puts its model
-first from then on) and the evidence is stored with the experiment; at `max_samples` per variant without a
-difference the experiment ends inconclusive and nothing changes.
+A variant (`_variants.Variant`) sets the model that answers first, a prompt template, the temperature or the chat
+agent's memory recall. Assignment hashes the experiment's name with the user (or the conversation,
+`metadata.conversation_id`), so a user keeps their variant. Outcomes (`Gateway.record_outcome`) of requests
+served by a variant feed the test; when the best variant is significantly better than every other it is promoted
+(the task's requests get its settings from then on: its model first, its prompt and temperature) and the evidence
+is stored with the experiment; at `max_samples` per variant without a difference the experiment ends
+inconclusive and nothing changes.
 """
 
 from __future__ import annotations
@@ -29,32 +30,14 @@ from sophia.gateway._catalog import Catalog
 from sophia.gateway._router import RoutePlan
 from sophia.gateway._sequential import ArmStats, compare
 from sophia.gateway._tables import ExperimentRow, ModelOutcomeRow, UsageRequestRow
+from sophia.gateway._variants import Variant
 from sophia.store import Database, utcnow
 
 log = logging.getLogger("sophia.gateway.experiments")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
-_VARIANT = re.compile(r"^([A-Za-z0-9_-]{1,20})=(model):(.+)$")
 _REFRESH_SECONDS = 10.0
 RUNNING, PROMOTED, INCONCLUSIVE, STOPPED = "running", "promoted", "inconclusive", "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    name: str
-    kind: str  # "model" (the one kind so far)
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> Variant:
-        found = _VARIANT.match(text.strip())
-        if found is None:
-            raise InvalidInput(f'variant "{text}": write NAME=model:MODEL, e.g. a=model:fast')
-        name, kind, value = found.groups()
-        return cls(name, kind, value)
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.kind}:{self.value}"
 
 
 @dataclass(slots=True)
@@ -112,41 +95,65 @@ def _from_row(row: ExperimentRow) -> Experiment:
     return experiment
 
 
-class ExperimentBook:
-    """Experiments in memory (re-read from the database every few seconds, so the CLI's changes reach servers)."""
+@dataclass(frozen=True, slots=True)
+class Steering:
+    """What an experiment does to one request: the plan to try, the ledger label, the variant's settings."""
 
-    def __init__(self, database: Database) -> None:
+    plan: RoutePlan
+    label: str | None
+    variant: Variant | None
+
+
+class ExperimentBook:
+    """Experiments in memory (re-read from the database every few seconds, so the CLI's changes reach servers).
+
+    `prompts` are the templates a variant's `prompt:NAME` may name (`[learning.prompts]`); with `check_prompts`
+    (what the CLI passes) an unknown name is refused when the experiment is created.
+    """
+
+    def __init__(
+        self, database: Database, *, prompts: Mapping[str, str] | None = None, check_prompts: bool = False
+    ) -> None:
         self._database = database
+        self.prompts: Mapping[str, str] = dict(prompts or {})
+        self._check_prompts = check_prompts
         self.running: dict[str, Experiment] = {}  # by task: at most one running experiment per task
-        self.promoted: dict[str, str] = {}  # task -> model a finished experiment promoted
+        self.promoted: dict[str, Variant] = {}  # task -> the variant a finished experiment promoted
         self._refresh_at = 0.0
         self._refreshing: asyncio.Task[None] | None = None
 
     # -- on the request path ---------------------------------------------------------------------------------
 
-    def steer(
-        self, plan: RoutePlan, body: Mapping[str, Any], caller: Caller, catalog: Catalog
-    ) -> tuple[RoutePlan, str | None]:
-        """A running experiment's variant (or a promoted winner) answers first, the plan's fallbacks after it;
-        the label (`experiment:variant`) goes on the ledger row."""
-        if plan.task is None:
-            return plan, None
+    def steer(self, plan: RoutePlan, body: Mapping[str, Any], caller: Caller, catalog: Catalog) -> Steering:
+        """A running experiment's variant (or a promoted winner) applies: its model answers first, the plan's
+        fallbacks after it; the label (`experiment:variant`) goes on the ledger row."""
+        variant, label = self.variant_for(plan.task, body, caller)
+        entry = catalog.get(variant.model) if variant is not None and variant.model else None
+        if entry is not None:
+            plan = RoutePlan(
+                plan.task, (entry, *(c for c in plan.candidates if c is not entry)), plan.requested
+            )
+        return Steering(plan, label, variant)
+
+    def variant_for(
+        self, task: str | None, body: Mapping[str, Any], caller: Caller
+    ) -> tuple[Variant | None, str | None]:
+        """The variant that applies to a request for `task` from `caller`, with its ledger label (None when it is
+        the promoted winner's, which no experiment counts any more)."""
+        if task is None:
+            return None, None
         if self.stale() and (self._refreshing is None or self._refreshing.done()):
             self._refreshing = asyncio.create_task(self._refresh(), name="experiments-refresh")
-        running = self.running.get(plan.task)
+        running = self.running.get(task)
         subject = caller.user_id or caller.api_key_id
         if running is not None and running.split == "conversation":
             metadata = body.get("metadata")
             conversation = metadata.get("conversation_id") if isinstance(metadata, dict) else None
             subject = str(conversation) if conversation else subject
-        routed = self.route(plan.task, subject)
-        model, label = (routed[1].value, f"{routed[0].name}:{routed[1].name}") if routed else (None, None)
-        model = model or self.promoted.get(plan.task)
-        entry = catalog.get(model) if model else None
-        if entry is None:
-            return plan, None
-        candidates = (entry, *(c for c in plan.candidates if c is not entry))
-        return RoutePlan(plan.task, candidates, plan.requested), label
+        routed = self.route(task, subject)
+        if routed is not None:
+            return routed[1], f"{routed[0].name}:{routed[1].name}"
+        return self.promoted.get(task), None
 
     async def _refresh(self) -> None:
         try:
@@ -186,6 +193,9 @@ class ExperimentBook:
         if task not in TASKS:
             raise InvalidInput(f"task: one of {', '.join(TASKS)}")
         parsed = [Variant.parse(text) for text in variants]
+        if self._check_prompts:
+            for variant in parsed:
+                variant.check_prompts(self.prompts)
         if len(parsed) < 2 or len({v.name for v in parsed}) != len(parsed):
             raise InvalidInput("variant: give at least two, with different names")
         if (
@@ -240,7 +250,7 @@ class ExperimentBook:
         async with self._database.session() as session:
             rows = (await session.scalars(sa.select(ExperimentRow).order_by(ExperimentRow.id))).all()
         running: dict[str, Experiment] = {}
-        promoted: dict[str, str] = {}
+        promoted: dict[str, Variant] = {}
         for row in rows:
             experiment = _from_row(row)
             if experiment.status == RUNNING:
@@ -252,8 +262,8 @@ class ExperimentBook:
                     running[experiment.task] = experiment
             elif experiment.status == PROMOTED and experiment.winner:
                 variant = experiment.variant(experiment.winner)
-                if variant is not None and variant.kind == "model":
-                    promoted[experiment.task] = variant.value
+                if variant is not None:
+                    promoted[experiment.task] = variant
         self.running, self.promoted = running, promoted
 
     async def _count(self, experiment: Experiment) -> None:
@@ -350,9 +360,18 @@ class ExperimentBook:
         if self.running.get(experiment.task) is experiment or status != RUNNING:
             self.running.pop(experiment.task, None)
         variant = experiment.variant(winner) if winner else None
-        if status == PROMOTED and variant is not None and variant.kind == "model":
-            self.promoted[experiment.task] = variant.value
+        if status == PROMOTED and variant is not None:
+            self.promoted[experiment.task] = variant
         log.info("experiment %s: %s%s", experiment.name, status, f" ({winner})" if winner else "")
 
 
-__all__ = ["INCONCLUSIVE", "PROMOTED", "RUNNING", "STOPPED", "Experiment", "ExperimentBook", "Variant"]
+__all__ = [
+    "INCONCLUSIVE",
+    "PROMOTED",
+    "RUNNING",
+    "STOPPED",
+    "Experiment",
+    "ExperimentBook",
+    "Steering",
+    "Variant",
+]

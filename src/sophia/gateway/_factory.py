@@ -17,6 +17,7 @@ from sophia.gateway._catalog import LOCAL_MODEL, Catalog
 from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._gateway import Gateway
 from sophia.gateway._health import HealthBoard
+from sophia.gateway._judge import Judge
 from sophia.gateway._ledger import UsageLedger, load_health
 from sophia.gateway._provider_kinds import ProviderSpec, provider_builder, register_provider_kind
 from sophia.gateway._quality import QualityBook
@@ -142,8 +143,22 @@ async def build_gateway(
     max_retries = max((p.max_retries for p in settings.providers), default=2)
     quality = QualityBook(database)
     await quality.load()
-    experiments = ExperimentBook(database)
+    learning = settings.learning
+    experiments = ExperimentBook(database, prompts=learning.prompts)
     await experiments.load()
+    judge = None
+    if learning.judge_model and not learning.judge_model.startswith("sophia/"):
+        if catalog.get(learning.judge_model) is None:
+            raise ConfigError(
+                f'learning.judge_model: "{learning.judge_model}" is not a model in the catalog (or sophia/TASK)'
+            )
+    if learning.judge_model and learning.judge_sample > 0 and start:
+        judge = Judge(
+            learning.judge_model,
+            sample=learning.judge_sample,
+            tasks=learning.judge_tasks,
+            queue_size=learning.judge_queue,
+        )
     url, refresh = resolver.setting(settings.web.redis_url), settings.budgets.refresh_seconds
     spend = open_spend(url, settings.web.redis_prefix, refresh=refresh)
     breaker_sync = None
@@ -162,6 +177,7 @@ async def build_gateway(
         cache=build_cache(settings, database, resolver, embed),
         experiments=experiments,
         breaker_sync=breaker_sync,
+        judge=judge,
     )
 
 

@@ -6,23 +6,26 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sophia.errors import InvalidInput, NotFound, SophiaError
+from sophia.gateway._accounting import Accounts, Outcome, falls_back
 from sophia.gateway._breaker import BreakerBoard
 from sophia.gateway._budgets import BudgetGuard, Caller
 from sophia.gateway._cache import CachedAnswer, CacheKey, CacheMode, ResponseCache
 from sophia.gateway._catalog import Catalog, ModelEntry
-from sophia.gateway._errors import ProviderBadRequest, ProviderError, StreamInterrupted
+from sophia.gateway._errors import ProviderError, StreamInterrupted
 from sophia.gateway._experiments import ExperimentBook
 from sophia.gateway._health import HealthBoard
-from sophia.gateway._ledger import AttemptRecord, RequestRecord, UsageLedger
+from sophia.gateway._judge import Judge, answer_text
+from sophia.gateway._ledger import RequestRecord, UsageLedger
 from sophia.gateway._quality import GENERAL_TASK, OUTCOME_SOURCES
 from sophia.gateway._replicas import BreakerSync
 from sophia.gateway._retry import RetryPolicy
 from sophia.gateway._router import RequestTraits, RoutePlan, Router
-from sophia.gateway.providers import ChatProvider, has_content
+from sophia.gateway._streams import chars, close, read_until_content, replay, streamed_text
+from sophia.gateway._variants import Variant
+from sophia.gateway.providers import ChatProvider
 
 JSONDict = dict[str, Any]
 T = TypeVar("T")
@@ -38,39 +41,6 @@ class NoModelAvailable(SophiaError):
         super().__init__(message)
         self.retry_after = retry_after
         self.http_status = status
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the caller needs besides the body: which model answered, at what cost, after how many attempts."""
-
-    model: ModelEntry
-    task: str | None
-    cost_usd: float
-    attempts: int
-    input_tokens: int
-    output_tokens: int
-    cached: bool = False
-
-
-def _usage(payload: JSONDict) -> tuple[int, int]:
-    usage = payload.get("usage") or {}
-    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-
-
-def _reported_cost(payload: JSONDict) -> float | None:
-    """`usage.cost` in USD: a number (OpenRouter) or `{"total_cost": …}` (Perplexity, search fees included)."""
-    value = (payload.get("usage") or {}).get("cost")
-    if isinstance(value, dict):
-        value = value.get("total_cost")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return None
-    return float(value)
-
-
-def _falls_back(error: ProviderError) -> bool:
-    """A 400/422 is the request's fault and would fail everywhere; 404 means this deployment's model is wrong."""
-    return not isinstance(error, ProviderBadRequest) or error.status == 404
 
 
 class Gateway:
@@ -89,6 +59,7 @@ class Gateway:
         cache: ResponseCache | None = None,
         experiments: ExperimentBook | None = None,
         breaker_sync: BreakerSync | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.catalog = catalog
         self.router = router
@@ -102,11 +73,16 @@ class Gateway:
         self.cache = cache
         self.experiments = experiments
         self.breaker_sync = breaker_sync
-        # Providers whose `usage.cost` is what the request cost in USD (OpenRouter's usage accounting).
-        self._cost_reporters = {n for n, p in providers.items() if getattr(p, "reports_cost", False)}
+        reporters = [n for n, p in providers.items() if getattr(p, "reports_cost", False)]
+        self._accounts = Accounts(ledger, budgets, health, breakers, reporters)
+        self.judge = judge
+        if judge is not None:
+            judge.start(self._judged_call, self._judged)
 
     async def aclose(self) -> None:
         """Drain the ledger (nothing acknowledged is lost on a clean shutdown), then close provider clients."""
+        if self.judge is not None:
+            await self.judge.aclose()
         await self.ledger.aclose()
         if self.cache is not None:
             await self.cache.aclose()
@@ -126,20 +102,22 @@ class Gateway:
             served = await self._from_cache(key, body, caller, request_id)
             if served is not None and served[0].response is not None:
                 return served[0].response, served[1]
-        plan, record = await self._begin(body, caller, request_id, stream=False)
+        plan, record, sent = await self._begin(body, caller, request_id, stream=False)
         started = time.perf_counter()
 
         async def attempt(entry: ModelEntry) -> JSONDict:
-            return await self.providers[entry.provider].complete(body, upstream_model=entry.upstream)
+            return await self.providers[entry.provider].complete(sent, upstream_model=entry.upstream)
 
         try:
             entry, response, t0 = await self._with_fallbacks(plan, record, attempt)
         except SophiaError as error:
-            self._failed(record, error, started)
+            self._accounts.failed(record, error, started)
             raise
-        outcome = self._succeeded(record, entry, plan, response, t0, started, None)
+        outcome = self._accounts.succeeded(record, entry, plan.task, response, t0, started, None)
         if key is not None:
             await self._remember(key, outcome, response=response)
+        if self.judge is not None and self.judge.wants(caller, plan.task):
+            self.judge.offer(request_id, body, answer_text(response))
         return response, outcome
 
     # -- streams ------------------------------------------------------------------------------------------------
@@ -157,25 +135,29 @@ class Gateway:
         if key is not None and cache is CacheMode.USE:
             served = await self._from_cache(key, body, caller, request_id)
             if served is not None and served[0].chunks:
-                return served[1].model, _replay(served[0].chunks)
-        plan, record = await self._begin(body, caller, request_id, stream=True)
+                return served[1].model, replay(served[0].chunks)
+        plan, record, sent = await self._begin(body, caller, request_id, stream=True)
         started = time.perf_counter()
 
         async def attempt(entry: ModelEntry) -> tuple[list[JSONDict], AsyncIterator[JSONDict]]:
-            chunks = self.providers[entry.provider].stream(body, upstream_model=entry.upstream)
+            chunks = self.providers[entry.provider].stream(sent, upstream_model=entry.upstream)
             try:
-                return await _read_until_content(chunks), chunks
+                return await read_until_content(chunks), chunks
             except ProviderError:
-                await _close(chunks)
+                await close(chunks)
                 raise
 
         try:
             entry, (head, chunks), t0 = await self._with_fallbacks(plan, record, attempt)
         except SophiaError as error:
-            self._failed(record, error, started)
+            self._accounts.failed(record, error, started)
             raise
         ttft = (time.perf_counter() - t0) * 1000
-        return entry, self._relay(record, plan, entry, head, chunks, t0, started, ttft, key)
+        judged = self.judge is not None and self.judge.wants(caller, plan.task)
+        relay = self._relay(
+            record, plan, entry, head, chunks, t0, started, ttft, key, body if judged else None
+        )
+        return entry, relay
 
     async def _with_fallbacks(
         self, plan: RoutePlan, record: RequestRecord, attempt: Callable[[ModelEntry], Awaitable[T]]
@@ -193,9 +175,9 @@ class Gateway:
                     return entry, await attempt(entry), t0
                 except ProviderError as error:
                     last = error
-                    self._attempt_failed(record, entry, error, t0)
+                    self._accounts.attempt_failed(record, entry, error, t0)
                     errors.append(f"{entry.name}: {error.message}")
-                    if not _falls_back(error):
+                    if not falls_back(error):
                         raise
                     if not self.retry.should_retry(error, number):
                         break
@@ -213,21 +195,23 @@ class Gateway:
         started: float,
         ttft_ms: float,
         key: CacheKey | None = None,
+        judged: JSONDict | None = None,
     ) -> AsyncGenerator[JSONDict, None]:
+        """The stream to the caller; `judged` (the request's body) when the judge is to score the answer."""
         usage_chunk: JSONDict | None = None
         delivered_chars = 0
         finished = False
-        kept: list[JSONDict] | None = [] if key is not None else None
+        kept: list[JSONDict] | None = [] if key is not None or judged is not None else None
         try:
             for chunk in head:
-                delivered_chars += _chars(chunk)
+                delivered_chars += chars(chunk)
                 if kept is not None:
                     kept.append(chunk)
                 yield chunk
             async for chunk in chunks:
                 if chunk.get("usage"):
                     usage_chunk = chunk
-                delivered_chars += _chars(chunk)
+                delivered_chars += chars(chunk)
                 if kept is not None:
                     kept.append(chunk)
                 yield chunk
@@ -242,21 +226,33 @@ class Gateway:
                     status=error.status,
                 )
             )
-            self._attempt_failed(record, entry, interrupted, t0, partial_chars=delivered_chars)
-            self._failed(record, interrupted, started, stream_partial=True)
+            self._accounts.attempt_failed(record, entry, interrupted, t0, partial_chars=delivered_chars)
+            self._accounts.failed(record, interrupted, started, stream_partial=True)
             raise interrupted from error
         finally:
-            await _close(chunks)
-            if finished:
-                outcome = self._succeeded(
-                    record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars
+            await close(chunks)
+            if finished or record.status == "ok":
+                if not finished:
+                    record.status = "cancelled"  # the client went away: charge what was produced so far
+                outcome = self._accounts.succeeded(
+                    record, entry, plan.task, usage_chunk or {}, t0, started, ttft_ms, delivered_chars
                 )
-                if key is not None and kept:
-                    await self._remember(key, outcome, chunks=kept)
-            elif record.status == "ok":
-                # The client went away (cancelled): charge what was produced so far.
-                record.status = "cancelled"
-                self._succeeded(record, entry, plan, usage_chunk or {}, t0, started, ttft_ms, delivered_chars)
+                if finished and kept:
+                    await self._kept(record.id, outcome, key, kept, judged)
+
+    async def _kept(
+        self,
+        request_id: str,
+        outcome: Outcome,
+        key: CacheKey | None,
+        kept: list[JSONDict],
+        judged: JSONDict | None,
+    ) -> None:
+        """A finished stream: cached for replay, and offered to the judge when it was sampled."""
+        if key is not None:
+            await self._remember(key, outcome, chunks=kept)
+        if judged is not None and self.judge is not None:
+            self.judge.offer(request_id, judged, streamed_text(kept))
 
     # -- embeddings ---------------------------------------------------------------------------------------------
 
@@ -275,11 +271,10 @@ class Gateway:
         try:
             response = await self.providers[entry.provider].embed(body, upstream_model=entry.upstream)
         except ProviderError as error:
-            self._attempt_failed(record, entry, error, t0)
-            self._failed(record, error, started)
+            self._accounts.attempt_failed(record, entry, error, t0)
+            self._accounts.failed(record, error, started)
             raise
-        plan = RoutePlan(None, (entry,), str(name))
-        return response, self._succeeded(record, entry, plan, response, t0, started, None)
+        return response, self._accounts.succeeded(record, entry, None, response, t0, started, None)
 
     # -- outcomes: routing that learns ------------------------------------------------------------------------
 
@@ -306,6 +301,23 @@ class Gateway:
         if self.experiments is not None:
             await self.experiments.observe(variant, float(score))
         return task or GENERAL_TASK, model
+
+    def variant_for(self, body: JSONDict, caller: Caller) -> Variant | None:
+        """The experiment variant (or promoted winner) that will apply to this request, for callers that act on
+        its settings before they ask (the chat agent's memory recall); None when there is none."""
+        if self.experiments is None:
+            return None
+        try:
+            task = self.router.plan(body, RequestTraits.of(body)).task
+        except SophiaError:
+            return None
+        return self.experiments.variant_for(task, body, caller)[0]
+
+    async def _judged_call(self, body: JSONDict, caller: Caller, request_id: str) -> tuple[JSONDict, Outcome]:
+        return await self.complete(body, caller, request_id, cache=CacheMode.BYPASS)
+
+    async def _judged(self, request_id: str, score: float) -> None:
+        await self.record_outcome(request_id, score, source="judge")
 
     # -- the response cache -----------------------------------------------------------------------------------
 
@@ -365,99 +377,23 @@ class Gateway:
 
     async def _begin(
         self, body: JSONDict, caller: Caller, request_id: str, *, stream: bool
-    ) -> tuple[RoutePlan, RequestRecord]:
+    ) -> tuple[RoutePlan, RequestRecord, JSONDict]:
+        """The plan, the ledger record and the body to send (an experiment's variant may change it)."""
         plan = self.router.plan(body, RequestTraits.of(body))
-        variant = None
+        label = None
         if self.experiments is not None and plan.task is not None:
-            plan, variant = self.experiments.steer(plan, body, caller, self.catalog)
+            steering = self.experiments.steer(plan, body, caller, self.catalog)
+            plan, label = steering.plan, steering.label
+            if steering.variant is not None:
+                body = steering.variant.apply(body, self.experiments.prompts)
         steered = plan
         admission = await self.budgets.admit(caller, lambda: _worst_cost(steered, body))
         record = RequestRecord(
             request_id, "chat", plan.requested, caller.api_key_id, caller.user_id, stream, task=plan.task
         )
-        record.variant = variant
+        record.variant = label
         record.admission = admission
-        return plan, record
-
-    def _attempt_failed(
-        self,
-        record: RequestRecord,
-        entry: ModelEntry,
-        error: ProviderError,
-        t0: float,
-        partial_chars: int = 0,
-    ) -> None:
-        latency = (time.perf_counter() - t0) * 1000
-        output_tokens = partial_chars // 4
-        record.attempts.append(
-            AttemptRecord(
-                number=len(record.attempts) + 1,
-                model=entry.name,
-                provider=entry.provider,
-                status="error",
-                http_status=error.status,
-                error_code=error.code,
-                output_tokens=output_tokens,
-                cost_usd=entry.cost(0, output_tokens),
-                latency_ms=latency,
-            )
-        )
-        if _falls_back(error):
-            self.breakers.get(entry.name).record_failure()
-            self.health.failure(entry.name)
-        else:
-            self.breakers.get(entry.name).release_probe()
-
-    def _succeeded(
-        self,
-        record: RequestRecord,
-        entry: ModelEntry,
-        plan: RoutePlan,
-        payload: JSONDict,
-        t0: float,
-        started: float,
-        ttft_ms: float | None,
-        streamed_chars: int | None = None,
-    ) -> Outcome:
-        now = time.perf_counter()
-        input_tokens, output_tokens = _usage(payload)
-        if not output_tokens and streamed_chars:
-            output_tokens = max(1, streamed_chars // 4)  # estimate when the upstream sent no usage
-        reported = _reported_cost(payload) if entry.provider in self._cost_reporters else None
-        cost = entry.cost(input_tokens, output_tokens) if reported is None else reported
-        latency = (now - t0) * 1000
-        record.attempts.append(
-            AttemptRecord(
-                number=len(record.attempts) + 1,
-                model=entry.name,
-                provider=entry.provider,
-                status=record.status,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_usd=cost,
-                latency_ms=latency,
-                ttft_ms=ttft_ms,
-            )
-        )
-        record.model, record.provider = entry.name, entry.provider
-        record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, cost
-        record.latency_ms, record.ttft_ms = (now - started) * 1000, ttft_ms
-        self.breakers.get(entry.name).record_success()
-        self.health.success(entry.name, latency, ttft_ms, cost)
-        self.ledger.record(record)
-        self.budgets.charge(record.admission, cost)
-        return Outcome(entry, plan.task, cost, len(record.attempts), input_tokens, output_tokens)
-
-    def _failed(
-        self, record: RequestRecord, error: SophiaError, started: float, stream_partial: bool = False
-    ) -> None:
-        record.status = "interrupted" if stream_partial else "error"
-        record.error_code = error.code
-        record.latency_ms = (time.perf_counter() - started) * 1000
-        record.cost_usd = sum(a.cost_usd for a in record.attempts)
-        record.output_tokens = sum(a.output_tokens for a in record.attempts)
-        self.ledger.record(record)
-        self.budgets.charge(record.admission, record.cost_usd)
+        return plan, record, body
 
     @staticmethod
     def _exhausted(errors: list[str], last: ProviderError | None) -> NoModelAvailable:
@@ -482,38 +418,3 @@ def _worst_cost(plan: RoutePlan, body: JSONDict) -> float:
         output = asked if isinstance(asked, int) and asked > 0 else max(1, entry.context_window - prompt)
         worst = max(worst, entry.cost(prompt, output))
     return worst
-
-
-def _chars(chunk: JSONDict) -> int:
-    total = 0
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") or {}
-        content = delta.get("content")
-        if isinstance(content, str):
-            total += len(content)
-        for call in delta.get("tool_calls") or ():
-            total += len((call.get("function") or {}).get("arguments") or "")
-    return total
-
-
-async def _replay(chunks: list[JSONDict]) -> AsyncGenerator[JSONDict, None]:
-    for chunk in chunks:
-        yield chunk
-
-
-async def _read_until_content(chunks: AsyncIterator[JSONDict]) -> list[JSONDict]:
-    head: list[JSONDict] = []
-    async for chunk in chunks:
-        head.append(chunk)
-        if has_content(chunk):
-            return head
-    return head
-
-
-async def _close(chunks: AsyncIterator[JSONDict]) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except (ProviderError, RuntimeError):
-            pass

@@ -294,16 +294,19 @@ class ResearchPipeline:
         writer = self.writer
         assert writer is not None
 
-        async def written() -> list[dict[str, Any]]:
-            return await writer.claims(sub, selected)
+        async def written() -> dict[str, Any]:
+            return {"claims": await writer.claims(sub, selected), "request_id": writer.last_request_id}
 
         try:
-            proposed: list[dict[str, Any]] = await self._model_step(
+            answer: dict[str, Any] | list[dict[str, Any]] = await self._model_step(
                 run, f"research:claims:{sub[:80]}", written
             )
         except SophiaError as error:
             log.warning("research claims by the model failed, extracting instead: %s", error.message)
             return self._extractive_claims(sub, selected)
+        # A run checkpointed before outcomes were recorded holds the bare list of claims.
+        proposed = answer if isinstance(answer, list) else list(answer["claims"])
+        request_id = None if isinstance(answer, list) else answer.get("request_id")
         kept = []
         for raw in proposed:
             checked = check_claim(raw, passages, sub)
@@ -314,10 +317,27 @@ class ResearchPipeline:
                 kept.append(checked.claim)
         if self.settings.check_claims_with_model:
             kept = await self._model_checked(run, kept)
+        if isinstance(request_id, str):
+            await self._outcome(run, request_id, len(proposed), len(kept))
         await run.emit(
             "claims", {"sub_question": sub, "kept": len(kept), "dropped": len(proposed) - len(kept)}
         )
         return kept or self._extractive_claims(sub, selected)
+
+    async def _outcome(self, run: _Run, request_id: str, proposed: int, kept: int) -> None:
+        """The claims call's verified share, as a run outcome the gateway's routing learns from; a step, so a
+        resumed run does not count it twice."""
+        writer = self.writer
+        assert writer is not None
+
+        async def recorded() -> dict[str, Any]:
+            return await writer.verified(request_id, proposed, kept)
+
+        outcome: dict[str, Any] = await run.step(f"research:outcome:{request_id}", recorded)
+        if outcome.get("status") == "error":
+            log.warning(
+                "research: the outcome of %s was not recorded: %s", request_id, outcome.get("message")
+            )
 
     async def _model_checked(self, run: _Run, claims: list[Claim]) -> list[Claim]:
         """Each claim the lexical check kept, asked of the model too; one it rejects is dropped. Past the cost

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from sophia.errors import SophiaError
 from sophia.gateway import Caller, Gateway
 from sophia.research._errors import ResearchBudgetSpent
 from sophia.research._model import Passage
@@ -52,6 +53,7 @@ class ModelWriter:
         self.budget_usd = budget_usd
         self.cost_usd = 0.0
         self.calls = 0
+        self.last_request_id: str | None = None
 
     async def ask(self, system: str, user: str, max_tokens: int = 800) -> str:
         if self.cost_usd >= self.budget_usd:
@@ -65,9 +67,9 @@ class ModelWriter:
             "temperature": 0.1,
             "max_tokens": max_tokens,
         }
-        response, outcome = await self.gateway.complete(
-            body, self.caller, f"research-{uuid.uuid4().hex[:12]}"
-        )
+        request_id = f"research-{uuid.uuid4().hex[:12]}"
+        self.last_request_id = request_id
+        response, outcome = await self.gateway.complete(body, self.caller, request_id)
         self.cost_usd += outcome.cost_usd
         self.calls += 1
         choices = response.get("choices") or [{}]
@@ -110,6 +112,16 @@ class ModelWriter:
         )
         raw = parse_json_object(text).get("claims")
         return [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+
+    async def verified(self, request_id: str, proposed: int, kept: int) -> dict[str, Any]:
+        """How the claims of call `request_id` did, for routing that learns: the share of its proposed claims
+        that verified, as a run outcome of the model that wrote them (task research)."""
+        score = kept / proposed if proposed else 0.0
+        try:
+            task, model = await self.gateway.record_outcome(request_id, score, source="run")
+        except SophiaError as error:
+            return {"status": "error", "message": error.message}
+        return {"status": "ok", "task": task, "model": model, "score": score}
 
     async def check(self, sentence: str, quote: str) -> bool:
         """The optional model check: does the quote, and nothing else, say what the sentence says?"""
