@@ -57,13 +57,6 @@ from sophia.bi._load import (
     load_coach,
     load_forecast,
 )
-from sophia.bi._report_render import RenderedReport, png_of, render_report
-from sophia.bi._report_rows import BiReportRow
-from sophia.bi._report_schedule import ReportSchedule
-from sophia.bi._reports import MAX_ATTEMPTS, ReportNotFound, ReportRecord, Reports, period_start
-from sophia.bi._run import BiRun, durable_step
-from sophia.bi._service import BiService, ChurnModelMissing, parse_as_of
-from sophia.bi._tools import BiTools, register_bi_tools
 from sophia.bi._recruit import (
     HR_NAMESPACE,
     CandidateMatch,
@@ -89,8 +82,15 @@ from sophia.bi._recruit_interview import (
     save_notes,
     structure_notes,
 )
+from sophia.bi._report_render import RenderedReport, png_of, render_report
+from sophia.bi._report_rows import BiReportRow
+from sophia.bi._report_schedule import ReportSchedule
+from sophia.bi._reports import MAX_ATTEMPTS, ReportNotFound, ReportRecord, Reports, period_start
+from sophia.bi._run import BiRun, durable_step
+from sophia.bi._service import BiService, ChurnModelMissing, parse_as_of
 from sophia.bi._strategy import Evidence, Strategy, StrategyItem, strategy
 from sophia.bi._strategy_load import load_strategy, research_findings
+from sophia.bi._tools import BiTools, register_bi_tools
 
 __all__ = [
     "Advice",

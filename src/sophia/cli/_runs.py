@@ -17,8 +17,7 @@ from rich.table import Table
 
 from sophia.accounts import AccountService, Principal, Role, UserStatus
 from sophia.agents import OutcomeMemory, RunLimits
-from sophia.bi import BiRun, BiService
-from sophia.bi import ReportSchedule
+from sophia.bi import BiRun, BiService, ReportSchedule
 from sophia.cli._common import cli_database, console, echo_json, handle_errors, run_async, settings_of
 from sophia.coding import CodingOrchestrator
 from sophia.config import Settings
