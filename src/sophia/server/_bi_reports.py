@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from sophia.accounts import Principal, Role
 from sophia.bi import Reports
@@ -15,6 +15,8 @@ __all__ = ["reports_of", "router"]
 router = APIRouter(prefix="/v1/bi/reports", tags=["bi"])
 Admin = require_role(Role.ADMIN)
 Reader = require_role(Role.ADMIN, Role.MEMBER)
+ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored report's id.")]
+ReportName = Annotated[str, Path(max_length=64, description="A report of [bi.reports.NAME].")]
 
 
 def reports_of(request: Request) -> Reports:
@@ -40,19 +42,19 @@ async def list_reports(
 
 
 @router.get("/{report_id}", summary="One stored report: its markdown text, Vega-Lite spec and delivery state")
-async def get_report(request: Request, report_id: int, _: Principal = Reader) -> dict[str, Any]:
+async def get_report(request: Request, report_id: ReportId, _: Principal = Reader) -> dict[str, Any]:
     return (await reports_of(request).get(report_id)).json()
 
 
 @router.get("/{report_id}/png", summary="The report's chart as PNG", response_class=Response)
-async def get_report_png(request: Request, report_id: int, _: Principal = Reader) -> Response:
+async def get_report_png(request: Request, report_id: ReportId, _: Principal = Reader) -> Response:
     return Response(await reports_of(request).png(report_id), media_type="image/png")
 
 
 @router.post("/{name}/run", summary="Render a configured report now and deliver it (admin)")
 async def run_report(
     request: Request,
-    name: str,
+    name: ReportName,
     _: Principal = Admin,
     deliver: Annotated[bool, Query(description="Send it to its destinations (else only keep it).")] = True,
 ) -> dict[str, Any]:
