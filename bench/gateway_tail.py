@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bench.require_tools()
     os.sched_setaffinity(0, {int(bench.LOAD_CPU)})
-    setups = [("sophia-probed", ())] if not args.only_gateway else []
+    setups: list[tuple[str, tuple[str, ...]]] = [("sophia-probed", ())] if not args.only_gateway else []
     if args.only_gateway or args.compare:
         setups.append(("sophia-gw-probed", ("--only", "gateway")))
     results = {}

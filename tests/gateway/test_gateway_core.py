@@ -476,3 +476,21 @@ async def test_a_request_id_seen_twice_is_stored_under_a_new_id_and_stops_nothin
     assert by_id["dup"] == 0.5 and by_id["fresh"] == 1.0
     renamed = sorted(cost for key, cost in by_id.items() if key.startswith("dup~"))
     assert renamed == [0.125, 0.25]
+
+
+async def test_a_request_is_found_while_the_ledger_is_writing_its_batch(database: Database) -> None:
+    """Feedback (and the judge) look a request up by id; a flush in flight holds it neither queued nor stored."""
+    import asyncio
+
+    from sophia.gateway import RequestRecord
+
+    ledger = UsageLedger(database)
+    ledger.record(
+        RequestRecord("r-inflight", "chat", "auto", None, "u1", False, task="coding", model="cheap")
+    )
+    flushing = asyncio.create_task(ledger.flush())
+    await asyncio.sleep(0)  # the flush has taken the batch and awaits the database
+    assert not flushing.done()
+    assert await ledger.find("r-inflight") == ("coding", "cheap", "u1", None)
+    assert await flushing == 1
+    assert await ledger.find("r-inflight") == ("coding", "cheap", "u1", None)

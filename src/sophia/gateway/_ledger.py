@@ -94,6 +94,9 @@ class UsageLedger:
         self._flush_interval = flush_interval
         self._batch_size = batch_size
         self._pending: list[RequestRecord] = []
+        self._writing: list[
+            RequestRecord
+        ] = []  # the batch a flush is writing: neither pending nor stored yet
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -130,9 +133,10 @@ class UsageLedger:
 
     async def find(self, request_id: str) -> tuple[str | None, str | None, str | None, str | None] | None:
         """(task, model, user id, experiment variant) of a recorded request, queued or written; None if unknown."""
-        for record in reversed(self._pending):
-            if record.id == request_id:
-                return record.task, record.model, record.user_id, record.variant
+        for queued in (self._pending, self._writing):
+            for record in reversed(queued):
+                if record.id == request_id:
+                    return record.task, record.model, record.user_id, record.variant
         table = UsageRequestRow.__table__
         query = sa.select(table.c.task, table.c.model, table.c.user_id, table.c.variant).where(
             table.c.id == request_id
@@ -148,6 +152,7 @@ class UsageLedger:
         """
         batch, self._pending = self._pending, []
         if batch:
+            self._writing = batch
             try:
                 try:
                     await self._write(batch)
@@ -158,6 +163,9 @@ class UsageLedger:
                 self._pending[:0] = batch
                 log.exception("usage ledger write failed; %d request rows kept for retry", len(batch))
                 raise
+            finally:
+                if self._writing is batch:
+                    self._writing = []
         if health:
             await self._write_health()
         return len(batch)
