@@ -13,7 +13,8 @@ from tests.coding.standins import MODEL_KEY, CoderStandIn, sophia_toml
 from tests.connectors.github_standin import TOKEN, GitHubStandIn
 from tests.serving import clean_env, running_sophia, serve_app, sophia
 
-pytestmark = pytest.mark.slow
+# `sophia code`, then a real `sophia serve` and Chromium start first, slow on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "admin-password-123"
