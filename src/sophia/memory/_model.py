@@ -97,7 +97,7 @@ class MemorySettings:
     session_weight: float = 0.1
     cosine_weight: float = 0.0
     """Rerank: adds the candidate's own vector cosine (rank fusion alone forgets how close a match is)."""
-    coverage_weight: float = 0.0
+    coverage_weight: float = 0.25
     """Rerank: adds the share of the query's content words (5-letter stems) that the candidate contains."""
     recency_weight: float = 0.02
     importance_weight: float = 0.02
