@@ -36,6 +36,14 @@ def keyword_rank(role_text: str, resumes: dict[str, str]) -> list[str]:
     return sorted(resumes, key=lambda c: (-hits(resumes[c]), c))
 
 
+async def file_all(desk: RecruitDesk, data: RecruitSet) -> None:
+    """Every generated role and resume onto the desk."""
+    for text in data.roles.values():
+        await desk.add_role(parse_role(text))
+    for text in data.resumes.values():
+        await desk.add_candidate(parse_candidate(text))
+
+
 def precision_at_k(ranked: list[str], truth: set[str]) -> float:
     k = len(truth)
     return len(set(ranked[:k]) & truth) / k
@@ -48,10 +56,7 @@ async def run(data: RecruitSet, embedder: Embedder, home: Path) -> tuple[float, 
     service = await MemoryService.open(database, embedder, index_path=home / "vectors.npz")
     try:
         desk = RecruitDesk(service)
-        for text in data.roles.values():
-            await desk.add_role(parse_role(text))
-        for text in data.resumes.values():
-            await desk.add_candidate(parse_candidate(text))
+        await file_all(desk, data)
         ours, base = [], []
         for role_id, text in data.roles.items():
             truth = data.truth[role_id]

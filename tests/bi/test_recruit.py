@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bench.recruit import keyword_rank, precision_at_k
+from bench.recruit import file_all, keyword_rank, precision_at_k
 from bench.recruit_data import SKILLS, generate_recruiting
 from hypothesis import given
 from hypothesis import strategies as st
@@ -98,10 +98,7 @@ def test_must_have_coverage_is_the_share_of_must_haves_named_in_the_resume(
 
 async def test_planted_candidates_rank_first_and_beat_the_keyword_baseline(desk: RecruitDesk) -> None:
     data = generate_recruiting(3, roles=4)
-    for text in data.roles.values():
-        await desk.add_role(parse_role(text))
-    for text in data.resumes.values():
-        await desk.add_candidate(parse_candidate(text))
+    await file_all(desk, data)
     ours, base = [], []
     for role_id, text in data.roles.items():
         ranked = await desk.match(role_id, k=len(data.resumes))
