@@ -16,7 +16,7 @@ from sophia.bi import BiService
 from sophia.business import BusinessStore
 from sophia.config import load_settings
 from sophia.store import open_database
-from tests.bi.scripted import AT_RISK, BOOKINGS
+from tests.bi.scripted import AT_RISK, BOOKINGS, with_next_steps
 from tests.bi.standin import MODEL_KEY, sophia_toml, standin_app
 from tests.business.generator import generate
 from tests.serving import clean_env, running_sophia, serve_app
@@ -47,7 +47,7 @@ def test_the_business_overview_ask_box_and_coach_page_in_chromium(
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("SOPHIA_HOME", str(home))
-    asyncio.run(_seed(business.entities(), business.truth.as_of))
+    asyncio.run(_seed(with_next_steps(business.entities()), business.truth.as_of))
     requests: list[dict[str, Any]] = []
     with serve_app(standin_app(requests)) as model_url:
         (home / "sophia.toml").write_text(sophia_toml(model_url), encoding="utf-8")
