@@ -61,7 +61,7 @@ NEXT_STEP = "Next step: I will send over the proposal by Friday."
 
 
 def with_next_steps(records: list[Any]) -> list[Any]:
-    """The business with each call's last sentence a next step agreed (the generator's transcripts carry no
+    """The business with each call's last rep sentence a next step agreed (the generator's transcripts carry no
     coaching phrases), so the coach has timestamped quotes to show."""
     from dataclasses import replace
 
@@ -69,7 +69,7 @@ def with_next_steps(records: list[Any]) -> list[Any]:
 
     last: dict[str, int] = {}
     for record in records:
-        if isinstance(record, CallSentence):
+        if isinstance(record, CallSentence) and record.speaker_role == "rep":
             last[record.call_id] = max(last.get(record.call_id, -1), record.position)
     return [
         replace(r, text=NEXT_STEP) if isinstance(r, CallSentence) and r.position == last[r.call_id] else r
