@@ -79,8 +79,8 @@ def _walk(page: Any, url: str, business: Any) -> None:
     assert f"({open_deals} deals)" in page.inner_text("#kpi-pipeline")
     for card in ("#kpi-weighted", "#kpi-bookings", "#kpi-at-risk", "#kpi-coaching"):
         assert re.search(r"\d", page.inner_text(f"{card} b")), card
-    page.wait_for_selector("#chart-bookings[data-rendered=true] svg")
-    page.wait_for_selector("#chart-coaching[data-rendered=true] svg")
+    page.wait_for_selector("#chart-bookings[data-rendered=true] svg", state="attached")
+    page.wait_for_selector("#chart-coaching[data-rendered=true] svg", state="attached")
     assert page.locator("#bi-health tbody tr").count() == 20
 
     page.select_option("select[name=model]", "analyst")
@@ -95,7 +95,7 @@ def _walk(page: Any, url: str, business: Any) -> None:
 
     page.fill("input[name=question]", BOOKINGS)
     page.click("#bi-ask button[type=submit]")
-    page.wait_for_selector("#chart-answer[data-rendered=true] svg")
+    page.wait_for_selector("#chart-answer[data-rendered=true] svg", state="attached")
 
     page.click("#bi-reps tbody a >> nth=0")
     page.wait_for_url("**/bi/coach/*")
