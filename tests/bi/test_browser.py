@@ -64,7 +64,16 @@ def test_the_business_overview_ask_box_and_coach_page_in_chromium(
 def _walk(page: Any, url: str, business: Any) -> None:
     problems: list[str] = []
     page.set_default_timeout(180_000)  # the overview fits two ETS models; this machine is shared and loaded
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on(  # a missing resource is caught by the response check below, where its address is known
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None,
+    )
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(url)
     page.wait_for_url("**/setup")
