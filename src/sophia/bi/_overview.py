@@ -57,7 +57,7 @@ def bookings_chart(history: Mapping[str, float], points: Sequence[Row]) -> dict[
     x = {"field": "month", "type": "temporal", "title": None}
     return {
         "$schema": _SCHEMA,
-        "width": "container",
+        "width": 520,
         "height": 180,
         "data": {"values": values},
         "layer": [
@@ -85,7 +85,7 @@ def bookings_chart(history: Mapping[str, float], points: Sequence[Row]) -> dict[
 def trend_chart(trend: Sequence[Row], field: str = "talk_ratio") -> dict[str, Any]:
     return {
         "$schema": _SCHEMA,
-        "width": "container",
+        "width": 520,
         "height": 140,
         "data": {"values": list(trend)},
         "mark": {"type": "line", "point": True},

@@ -12,8 +12,9 @@ from typing import Any
 from sophia.bi._advice import coach_advice
 from sophia.bi._ask import Answer, Step, ask, direct_step, gateway_model
 from sophia.bi._churn import ChurnModel, train_churn
+from sophia.bi._coach import TeamCoach, coach
 from sophia.bi._forecast import ForecastError
-from sophia.bi._load import account_health, churn_model_path, load_churn_frames, load_coach, load_forecast
+from sophia.bi._load import FORECAST_KINDS, churn_model_path, forecast_of, health_of, load_churn_frames
 from sophia.bi._overview import at_risk_arr, bookings_chart, coaching_trend, trend_chart
 from sophia.business import BusinessStore
 from sophia.errors import Conflict, InvalidInput, NotFound
@@ -57,7 +58,7 @@ class BiService:
     ) -> list[dict[str, Any]]:
         """Every rep's report against the team, or the one rep named (by name or id), with the model's advice
         (each item citing a call moment) when `advice_model` names one."""
-        team = await load_coach(self.store, source=source)
+        team = await self._team(source)
         if rep is None:
             return [team.report(r) for r in team.reps.values()]
         found = team.rep(rep)
@@ -94,9 +95,9 @@ class BiService:
         self, as_of: datetime, *, source: Source = None, account: str | None = None
     ) -> list[dict[str, Any]]:
         """Every live account's health, riskiest first (or the one account asked for)."""
-        scored = [
-            h.json() for h in await account_health(self.store, self.churn_model(), as_of, source=source)
-        ]
+        model = self.churn_model()
+        frames = await load_churn_frames(self.store, source=source)
+        scored = [h.json() for h in await asyncio.to_thread(health_of, frames, model, as_of)]
         if account is not None:
             scored = [h for h in scored if h["account_id"] == account]
             if not scored:
@@ -106,7 +107,13 @@ class BiService:
     async def forecast(
         self, *, horizon: int = 6, until: datetime | None = None, source: Source = None
     ) -> dict[str, Any]:
-        return await load_forecast(self.store, horizon=horizon, until=until, source=source)
+        frames = await self.store.frames(source=source, kinds=FORECAST_KINDS)
+        return await asyncio.to_thread(forecast_of, frames, horizon=horizon, until=until)
+
+    async def _team(self, source: Source = None) -> TeamCoach:
+        """The coach over every live call (computed off the event loop: every sentence of every call)."""
+        frames = await self.store.frames(source=source, kinds=("reps", "calls", "call_sentences"))
+        return await asyncio.to_thread(coach, frames["calls"], frames["call_sentences"], frames["reps"])
 
     async def ask(
         self,
@@ -154,7 +161,7 @@ class BiService:
             out["health"] = health
         else:
             out["missing"]["health"] = "no churn model is trained yet: run `sophia bi train churn`"
-        team = await load_coach(self.store)
+        team = await self._team()
         calls = (await self.store.frames(kinds=("calls",)))["calls"]
         trend = coaching_trend(calls, team.calls)
         out["coaching"] = {
