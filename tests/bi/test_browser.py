@@ -111,4 +111,14 @@ def _walk(page: Any, url: str, business: Any) -> None:
     assert page.locator("#coach-metrics .stat").count() == 4
     quotes = page.locator(".bi-quote time")
     assert quotes.count() > 0 and re.fullmatch(r"\d+:\d\d", quotes.first.inner_text())
+
+    for label, path, heading in (
+        ("Scheduled reports", "reports", "Scheduled reports"),
+        ("Strategy", "strategy", "Strategy"),
+        ("Recruiting", "recruit", "Recruiting"),  # an admin's link only
+    ):
+        page.goto(f"{url}/bi")
+        page.click(f"#bi-subnav a:has-text('{label}')")
+        page.wait_for_url(f"**/bi/{path}")
+        assert page.inner_text("h1") == heading
     assert not problems, problems

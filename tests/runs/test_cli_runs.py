@@ -43,7 +43,7 @@ def test_sophia_mcp_list_names_only_the_servers_that_carry_tools(tmp_path: Path)
     ]  # infra, integrations: no connector configured; data: the BI tools (bi.ask needs a gateway)
     assert "memory.remember" in served["memory"]
     assert served["research"] == ["research.fetch", "research.report", "research.search", "web.fetch"]
-    assert served["data"] == ["bi.coach", "bi.forecast", "bi.health"]
+    assert served["data"] == ["bi.coach", "bi.forecast", "bi.health", "bi.recruit_match", "bi.strategy"]
     refused = sophia(clean_env(home), "mcp", "serve", "infra", check=False)
     assert (
         refused.returncode != 0 and "the infra MCP server has no tools yet" in refused.stdout + refused.stderr
