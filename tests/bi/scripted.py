@@ -39,6 +39,20 @@ def _worded(user: str) -> str:
     return json.dumps({"answer": f"{first['won']} deals were won."})
 
 
+ADVICE = "Keep closing on a dated next step, as here."
+_MOMENT = re.compile(r"^- (\S+) (\d{2,}:\d{2}) ", re.M)
+
+
+def _advice(user: str) -> str:
+    """One item citing the first moment offered, and one citing a moment that is not there (to be dropped)."""
+    call_id, at = _MOMENT.findall(user)[0]
+    items = [
+        {"text": ADVICE, "call_id": call_id, "at": at},
+        {"text": "Talk less.", "call_id": call_id, "at": "99:59"},
+    ]
+    return json.dumps({"advice": items})
+
+
 def bi_script(body: dict[str, Any]) -> Any:
     messages = body["messages"]
     system = str(messages[0]["content"]) if messages[0]["role"] == "system" else ""
@@ -47,6 +61,8 @@ def bi_script(body: dict[str, Any]) -> Any:
         return json.dumps({"sql": _SQL.get(user)})
     if system.startswith("Write the answer"):
         return _worded(user)
+    if system.startswith("You are a sales coach"):
+        return _advice(user)
     if body.get("tools"):
         done = tool_messages(body)
         if not done:

@@ -16,7 +16,7 @@ from sophia.bi import BiService
 from sophia.business import BusinessStore
 from sophia.config import load_settings
 from sophia.store import open_database
-from tests.bi.scripted import AT_RISK, BOOKINGS, with_next_steps
+from tests.bi.scripted import ADVICE, AT_RISK, BOOKINGS, with_next_steps
 from tests.bi.standin import MODEL_KEY, sophia_toml, standin_app
 from tests.business.generator import generate
 from tests.serving import clean_env, running_sophia, serve_app
@@ -111,6 +111,10 @@ def _walk(page: Any, url: str, business: Any) -> None:
     assert page.locator("#coach-metrics .stat").count() == 4
     quotes = page.locator(".bi-quote time")
     assert quotes.count() > 0 and re.fullmatch(r"\d+:\d\d", quotes.first.inner_text())
+    page.select_option("#coach-advice select[name=model]", "analyst")
+    page.click("#coach-advice button[type=submit]")
+    page.wait_for_selector("#coach-advice-items .bi-advice-item")
+    assert page.locator(".bi-advice-item").count() == 1 and ADVICE in page.inner_text(".bi-advice-item")
 
     for label, path, heading in (
         ("Scheduled reports", "reports", "Scheduled reports"),

@@ -21,7 +21,7 @@ from sophia.gateway.providers import ScriptedProvider
 from sophia.runs import TERMINAL_STATUSES
 from sophia.server import Services, create_app
 from sophia.server.web import WebOptions
-from tests.bi.scripted import AT_RISK, BOOKINGS, WON, bi_script, with_next_steps
+from tests.bi.scripted import ADVICE, AT_RISK, BOOKINGS, WON, bi_script, with_next_steps
 from tests.business.generator import Business, generate
 from tests.web.conftest import PASSWORD, WebStack, build_stack
 from tests.web.test_web_routes import _start_chat
@@ -190,3 +190,33 @@ async def test_the_business_pages_render_for_members_and_refuse_viewers(bi_stack
     async with viewer:
         refused = await viewer.get("/bi")
     assert refused.status_code in (303, 403)
+
+
+async def test_coaching_advice_over_http_and_on_the_coach_page_keeps_only_cited_moments(
+    bi_stack: WebStack, business: Business
+) -> None:
+    member = await _key(bi_stack, "mia")
+    rep_id = next(k for k, v in business.truth.reps.items() if v.calls)
+    name = next(r.name for r in business.reps if r.source_id == rep_id)
+    async with bi_stack.client() as client:
+        plain = (await client.get("/v1/bi/coach", params={"rep": name}, headers=member)).json()["data"][0]
+        advised = await client.get("/v1/bi/coach", params={"rep": name, "advice": "true"}, headers=member)
+        no_rep = await client.get("/v1/bi/coach", params={"advice": "true"}, headers=member)
+    assert "advice" not in plain  # no model call unless asked
+    assert advised.status_code == 200, advised.text
+    advice = advised.json()["data"][0]["advice"]
+    quotes = {(q["call_id"], q["start_ms"]) for c in plain["calls"] for q in c["next_steps"]}
+    assert [i["text"] for i in advice["items"]] == [ADVICE]
+    assert (advice["items"][0]["call_id"], advice["items"][0]["quote"]["start_ms"]) in quotes
+    assert advice["dropped"] == [f"{advice['items'][0]['call_id']} 99:59 is not one of the call's quotes"]
+    assert no_rep.status_code == 400 and "per rep" in no_rep.text
+
+    client, csrf = await bi_stack.signed_in("mia")
+    async with client:
+        page = await client.get(f"/bi/coach/{rep_id}")
+        shown = await client.post(f"/bi/coach/{rep_id}/advice", data={"csrf_token": csrf, "model": "auto"})
+        unsigned = await client.post(f"/bi/coach/{rep_id}/advice", data={"model": "auto"})
+    assert page.status_code == 200 and f'hx-post="/bi/coach/{rep_id}/advice"' in page.text
+    assert shown.status_code == 200 and ADVICE in shown.text and "99:59" not in shown.text
+    assert re.search(r"<time>\d{2,}:\d\d</time>", shown.text)
+    assert unsigned.status_code == 403

@@ -15,7 +15,7 @@ from sophia.mcp import build_server, open_runtime
 from sophia.server import open_toolkit
 from sophia.store import Database
 from tests.agents.conftest import build_gateway
-from tests.bi.scripted import AT_RISK, bi_script
+from tests.bi.scripted import ADVICE, AT_RISK, bi_script, with_next_steps
 from tests.business.generator import generate
 
 pytestmark = pytest.mark.timeout(600)  # a generated business on a loaded machine
@@ -24,7 +24,8 @@ BI_TOOLS = {"bi.ask", "bi.health", "bi.coach", "bi.forecast"}
 
 async def test_the_data_server_answers_with_the_bi_tools(database: Database, tmp_path: Path) -> None:
     business = generate(4, "full")
-    await BusinessStore(database).upsert(business.entities())
+    await BusinessStore(database).upsert(with_next_steps(business.entities()))
+    rep = next(r for r in business.reps if business.truth.reps[r.source_id].calls)
     gateway = build_gateway(database, ScriptedProvider(bi_script, name="scripted"))
     settings = Settings(home=tmp_path)
     kit = await open_toolkit(settings, database, None, gateway=gateway, connect_external=False)
@@ -37,6 +38,8 @@ async def test_the_data_server_answers_with_the_bi_tools(database: Database, tmp
             asked = await client.call_tool("bi.ask", {"question": AT_RISK})
             untrained = await client.call_tool("bi.health", {})
             coach = await client.call_tool("bi.coach", {})
+            advised = await client.call_tool("bi.coach", {"rep": rep.name, "advice": True})
+            advice_for_all = await client.call_tool("bi.coach", {"advice": True})
             forecast = await client.call_tool("bi.forecast", {"horizon": 2})
             bad = await client.call_tool("bi.forecast", {"horizon": 99})
     finally:
@@ -50,6 +53,9 @@ async def test_the_data_server_answers_with_the_bi_tools(database: Database, tmp
     assert untrained.is_error and "sophia bi train churn" in untrained.content[0].text  # type: ignore[union-attr]
     overview = coach.structured_content
     assert overview is not None and overview["team"]["calls"] == len(business.calls) and overview["reps"]
+    advice = advised.structured_content["advice"]  # type: ignore[index]
+    assert [i["text"] for i in advice["items"]] == [ADVICE] and len(advice["dropped"]) == 1
+    assert advice_for_all.is_error and "needs a rep" in advice_for_all.content[0].text  # type: ignore[union-attr]
     assert len(forecast.structured_content["bookings"]["points"]) == 2  # type: ignore[index]
     assert bad.is_error
 

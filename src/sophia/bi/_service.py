@@ -54,10 +54,15 @@ class BiService:
         return BusinessStore(self.database)
 
     async def coach(
-        self, rep: str | None = None, *, source: Source = None, advice_model: str | None = None
+        self,
+        rep: str | None = None,
+        *,
+        source: Source = None,
+        advice_model: str | None = None,
+        caller: Caller | None = None,
     ) -> list[dict[str, Any]]:
         """Every rep's report against the team, or the one rep named (by name or id), with the model's advice
-        (each item citing a call moment) when `advice_model` names one."""
+        (each item citing a call moment; the call charged to `caller`) when `advice_model` names one."""
         team = await self._team(source)
         if rep is None:
             return [team.report(r) for r in team.reps.values()]
@@ -69,7 +74,8 @@ class BiService:
         if advice_model is not None:
             if self.gateway is None:
                 raise Conflict("coaching advice needs the model gateway")
-            advice = await coach_advice(team, found, gateway_model(self.gateway, Caller(), advice_model))
+            model = gateway_model(self.gateway, caller or Caller(), advice_model)
+            advice = await coach_advice(team, found, model)
             report["advice"] = advice.json()
         return [report]
 

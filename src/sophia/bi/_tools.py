@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sophia.bi._service import BiService, parse_as_of
+from sophia.errors import InvalidInput
 from sophia.gateway import Caller
 from sophia.tools import SideEffect, ToolContext, ToolRegistry
 
@@ -28,8 +29,7 @@ class BiTools:
     ) -> dict[str, Any]:
         """Answer a business question from the synced records (CRM, calls, usage, tickets) with read-only SQL:
         the answer, the SQL, the result rows and the cited records with links; every number is in the result."""
-        caller = Caller(user_id=None if context.user_id is None else str(context.user_id))
-        return (await self.service.ask(question, caller=caller)).json()
+        return (await self.service.ask(question, caller=_caller(context))).json()
 
     async def health(
         self,
@@ -42,11 +42,20 @@ class BiTools:
 
     async def coach(
         self,
+        context: ToolContext,
         rep: Annotated[str | None, Field(max_length=200), "A rep's name or id; default every rep."] = None,
+        advice: Annotated[
+            bool, "Also the model's coaching advice for the rep, each item citing a call moment (needs rep)."
+        ] = False,
     ) -> dict[str, Any]:
         """Sales-call metrics per rep (talk ratio, questions, monologues, next steps, objections) against the
-        team; one rep named also gets each call's metrics with timestamped quotes."""
-        reports = await self.service.coach(rep)
+        team; one rep named also gets each call's metrics with timestamped quotes, and with `advice` the model's
+        advice tied to those moments."""
+        if advice and (rep is None or self.service.gateway is None):
+            raise InvalidInput("advice needs a rep and a process with the model gateway")
+        reports = await self.service.coach(
+            rep, advice_model="auto" if advice else None, caller=_caller(context)
+        )
         if rep is not None:
             return reports[0]
         return {
@@ -60,6 +69,10 @@ class BiTools:
         """Weighted open pipeline from learned stage probabilities and the monthly bookings forecast with
         intervals and its backtest."""
         return await self.service.forecast(horizon=horizon)
+
+
+def _caller(context: ToolContext) -> Caller:
+    return Caller(user_id=None if context.user_id is None else str(context.user_id))
 
 
 def register_bi_tools(registry: ToolRegistry, service: BiService) -> None:

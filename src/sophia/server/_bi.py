@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sophia.accounts import Principal, Role
 from sophia.bi import BiService, parse_as_of
+from sophia.errors import InvalidInput
 from sophia.server._auth import require_role, require_scope, services
 from sophia.server._openai import caller_of
 from sophia.server._runs import run_service
@@ -43,10 +44,22 @@ async def coach(
     principal: Reader,
     rep: Annotated[str | None, Query(max_length=200, description="A rep's name or id.")] = None,
     source: Source = None,
+    advice: Annotated[
+        bool,
+        Query(description="Also the model's coaching advice, each item citing a call moment (needs rep)."),
+    ] = False,
+    model: Annotated[
+        str, Query(min_length=1, max_length=200, description="The advice's model or task.")
+    ] = "auto",
 ) -> dict[str, Any]:
     """Each rep's call metrics against the team (or one rep's), with per-call metrics and timestamped quotes."""
     require_scope(principal, "bi:read")
-    return {"object": "list", "data": await bi_service(request).coach(rep, source=source)}
+    if advice and rep is None:
+        raise InvalidInput("coaching advice is per rep: give rep=NAME")
+    reports = await bi_service(request).coach(
+        rep, source=source, advice_model=model if advice else None, caller=caller_of(principal)
+    )
+    return {"object": "list", "data": reports}
 
 
 @router.get("/health")

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from sophia.bi import BiService
 from sophia.errors import NotFound
 from sophia.server._bi import bi_service
 from sophia.server._openai import caller_of
@@ -24,8 +25,7 @@ Reader = signed_in(*MODEL_USERS)
 @router.get("/bi")
 async def overview_page(request: Request, me: WebSession = Reader) -> Response:
     service = bi_service(request)
-    models = ["auto", *(entry.name for entry in service.gateway.catalog)] if service.gateway else ["auto"]
-    return render(request, "bi.html", overview=await service.overview(), models=models)
+    return render(request, "bi.html", overview=await service.overview(), models=_models(service))
 
 
 @router.post("/bi/ask")
@@ -41,7 +41,23 @@ async def ask(
 
 @router.get("/bi/coach/{rep}")
 async def coach_page(request: Request, rep: str, me: WebSession = Reader) -> Response:
-    found = await bi_service(request).coach(rep[:200])
+    service = bi_service(request)
+    found = await service.coach(rep[:200])
     if not found:
         raise NotFound(f"no rep {rep[:80]!r} has calls")
-    return render(request, "bi_coach.html", report=found[0])
+    return render(request, "bi_coach.html", report=found[0], models=_models(service))
+
+
+@router.post("/bi/coach/{rep}/advice")
+async def coach_advice(
+    request: Request,
+    rep: str,
+    me: WebSession = Reader,
+    model: Annotated[str, Form(min_length=1, max_length=200)] = "auto",
+) -> Response:
+    found = await bi_service(request).coach(rep[:200], advice_model=model, caller=caller_of(principal_of(me)))
+    return render(request, "_bi_advice.html", advice=found[0]["advice"])
+
+
+def _models(service: BiService) -> list[str]:
+    return ["auto", *(entry.name for entry in service.gateway.catalog)] if service.gateway else ["auto"]
