@@ -15,6 +15,7 @@ from sophia.coding import (
     InMemoryPullRequests,
     register_code_tools,
 )
+from sophia.coding._prompts import prompt_tokens
 from sophia.gateway.providers import ScriptedProvider
 from sophia.store import Database
 from sophia.tools import ApprovalPolicy, ToolContext, ToolInvoker, ToolRegistry
@@ -36,10 +37,15 @@ def _script(replies: list[str]) -> Any:
 
 
 async def _task(
-    database: Database, tmp_path: Path, source: Path, replies: list[str], pulls: InMemoryPullRequests
+    database: Database,
+    tmp_path: Path,
+    source: Path,
+    replies: list[str],
+    pulls: InMemoryPullRequests,
+    script: Any = None,
 ) -> tuple[CodingTask, ScriptedProvider]:
     remote = str(source.parent / "remote.git")
-    provider = ScriptedProvider(_script(replies), name="scripted")
+    provider = ScriptedProvider(script or _script(replies), name="scripted")
     gateway = build_gateway(database, provider)
     registry = register_code_tools(ToolRegistry(), CodeTools(pull_requests=pulls, github_repo="acme/calc"))
     policy = ApprovalPolicy({"code.*": {"*": "auto"}})
@@ -125,3 +131,35 @@ async def test_each_attempts_outcome_reaches_the_gateways_outcome_hook_once(
     assert len({request_id for request_id, _, _ in received}) == 2
     outcome_steps = [r for r in task.session.records if r.name == "gateway.outcome"]
     assert [r.status for r in outcome_steps] == ["ok", "ok"]
+
+
+async def test_with_a_small_window_later_rounds_are_cut_so_every_prompt_fits(
+    sqlite_db: Database, tmp_path: Path, buggy_repo: tuple[Path, Path]
+) -> None:
+    """A 2k-token model: the long refused edit of round one is left out of round three's prompt, while the
+    system and task messages stay, so no prompt exceeds the window the model would refuse."""
+    repo, _ = buggy_repo
+    long_wrong = "calc.py\n<<<<<<< SEARCH\n" + "    x = 1\n" * 400 + "=======\n    pass\n>>>>>>> REPLACE\n"
+    replies = iter([long_wrong, long_wrong, FIX])
+
+    prompts: list[list[dict[str, str]]] = []  # as sent (the loop goes on appending to its own list)
+
+    def script(body: dict[str, Any]) -> str:
+        if "You review" in str(body["messages"][0]):
+            return "APPROVE"
+        prompts.append([dict(m) for m in body["messages"]])
+        return next(replies)
+
+    task, _ = await _task(sqlite_db, tmp_path, repo, [], InMemoryPullRequests(), script)
+    task.session.limits = RunLimits(
+        max_steps=40, max_cost_usd=100.0
+    )  # the scripted model's long replies cost
+    task.options = CodingOptions(source=str(repo), push=False, max_attempts=3, context_tokens=2048)
+
+    result = await task.run("add() subtracts; fix it")
+
+    assert result.status == "resolved" and result.attempts == 3, (result.problems, result.attempts)
+    assert len(prompts) == 3 and all(prompt_tokens(m) + 768 <= 2048 for m in prompts)
+    assert all(m[:2] == prompts[0][:2] for m in prompts)  # the system and task messages always stay
+    assert prompts[1][-1]["role"] == "user" and "not found" in prompts[1][-1]["content"]  # the feedback stays
+    assert long_wrong not in [m["content"] for m in prompts[2]]  # round one's long edit was cut

@@ -16,7 +16,14 @@ from typing import Any
 from sophia.coding._checks import CheckResult, failure_digest
 from sophia.coding._gitops import GitFailed, GitRunner
 from sophia.coding._lessons import CodingLessons
-from sophia.coding._prompts import SYSTEM, feedback_message, review_messages, task_message
+from sophia.coding._prompts import (
+    CHARS_PER_TOKEN,
+    SYSTEM,
+    feedback_message,
+    fit_window,
+    review_messages,
+    task_message,
+)
 from sophia.coding._repomap import RepoMap, SummaryCache, estimate_tokens
 from sophia.coding._session import CodeSession
 from sophia.coding._weakening import is_test_file, weakened_tests
@@ -29,6 +36,7 @@ _FILE_TOKENS = 6000
 _MAX_POLL_SECONDS = 300.0
 _MAX_FILES = 4
 _RESERVED_TOKENS = 1536
+_ANSWER_TOKENS = 768
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +195,8 @@ class CodingTask:
         window = self.options.context_tokens
         if window is None:
             return self.options.map_tokens, _FILE_TOKENS
-        room = max(256, window - _RESERVED_TOKENS)
+        # `estimate_tokens` counts four characters a token; the model's own tokenizer may take three.
+        room = max(256, (window - _RESERVED_TOKENS) * CHARS_PER_TOKEN // 4)
         map_tokens = min(self.options.map_tokens, room // 3)
         return map_tokens, room - map_tokens
 
@@ -262,7 +271,8 @@ class CodingTask:
         ]
         for attempt in range(1, self.options.max_attempts + 1):
             result.attempts = attempt
-            reply = await self.session.model(messages, purpose=f"edit-{attempt}")
+            prompt = fit_window(messages, self.options.context_tokens, _ANSWER_TOKENS)
+            reply = await self.session.model(prompt, purpose=f"edit-{attempt}")
             messages.append({"role": "assistant", "content": reply.text})
             edit = await self.session.tool("code.edit", {"edits": reply.text}, label=str(attempt))
             refused = list(edit.output["refused"]) if edit.ok else [edit.message]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["SYSTEM", "feedback_message", "review_messages", "task_message"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "SYSTEM",
+    "feedback_message",
+    "fit_window",
+    "prompt_tokens",
+    "review_messages",
+    "task_message",
+]
 
 SYSTEM = """You are Sophia's coder. You change a repository so that the task is done and its checks pass.
 Reply with edits only, as SEARCH/REPLACE blocks, one per change:
@@ -55,3 +63,30 @@ def review_messages(task: str, diff: str) -> list[dict[str, str]]:
         },
         {"role": "user", "content": f"Task: {task}\n\nDiff:\n{diff[:20_000]}"},
     ]
+
+
+CHARS_PER_TOKEN = 3
+"""A cautious count for a model's own tokenizer: small models' tokenizers cut code finer than the usual four
+characters a token (SmolLM2's took 4,097–5,575 tokens for prompts budgeted at 4,096 by the four-character rule)."""
+
+
+def prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
+    """Tokens the messages take, counted cautiously, with a few per message for the chat template."""
+    return sum(len(m["content"]) // CHARS_PER_TOKEN + 4 for m in messages)
+
+
+def fit_window(
+    messages: list[dict[str, str]], window: int | None, answer_tokens: int
+) -> list[dict[str, str]]:
+    """The system and task messages and the newest of the later exchanges that fit in `window` with room for the
+    answer; older rounds are left out, so a small window (a 4k local model) never gets a prompt it must refuse.
+    Without a window, or when everything fits, the messages as they are."""
+    if window is None or prompt_tokens(messages) + answer_tokens <= window:
+        return messages
+    head, later = messages[:2], messages[2:]
+    kept: list[dict[str, str]] = []
+    for message in reversed(later):
+        if prompt_tokens([*head, message, *kept]) + answer_tokens > window:
+            break
+        kept.insert(0, message)
+    return [*head, *kept]
