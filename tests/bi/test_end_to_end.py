@@ -1,18 +1,21 @@
 """The BI commands end to end on a generated business through the connectors' HTTP paths: the HubSpot and Gong
 stand-in servers, real `sophia sync hubspot` / `sophia sync gong` processes, then real `sophia bi train churn`,
 `sophia bi health`, `sophia bi coach --rep NAME --json` and `sophia bi forecast --json` processes, whose answers
-are checked against the planted truth."""
+are checked against the planted truth; then the strategy agent and a report on the synced records, and the
+dashboard's business pages from a real `sophia serve` on the same home."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.business.generator import STAGES, Sizes, generate
 from tests.business.standins import gong_standin, hubspot_standin
-from tests.serving import clean_env, sophia
+from tests.serving import clean_env, running_sophia, sophia
+from tests.web.conftest import PASSWORD, csrf_of
 
 pytestmark = pytest.mark.timeout(1200)
 SIZES = Sizes(
@@ -35,7 +38,9 @@ def test_bi_commands_after_real_syncs_answer_the_planted_truth(tmp_path: Path) -
         gong_standin(business, throttle_every=30) as gong,
     ):
         (home / "sophia.toml").write_text(
-            _config("hubspot", hub.url, hub.credentials) + _config("gong", gong.url, gong.credentials)
+            _config("hubspot", hub.url, hub.credentials)
+            + _config("gong", gong.url, gong.credentials)
+            + '[bi.reports.pipeline]\nkind = "pipeline"\nevery = "7d"\ndeliver = []\nsource = "hubspot"\n'
         )
         secrets = {f"HUBSPOT_{k.upper()}": v for k, v in hub.credentials.items()}
         secrets |= {f"GONG_{k.upper()}": v for k, v in gong.credentials.items()}
@@ -86,3 +91,23 @@ def test_bi_commands_after_real_syncs_answer_the_planted_truth(tmp_path: Path) -
     labels = {label for _, label, p in STAGES if 0 < p < 1}
     assert {s["label"] for s in forecast["stages"].values()} <= labels
     assert forecast["backtest"]["mape"] >= 0 and len(forecast["bookings"]["points"]) == 6
+
+    lost = [d for d in business.deals if d.is_closed and not d.is_won and d.lost_reason]
+    top_reason = max({d.lost_reason for d in lost}, key=lambda r: sum(d.lost_reason == r for d in lost))
+    strategy = json.loads(sophia(env, "bi", "strategy", "--embedder", "hashing", "--json").stdout)
+    titles = [i["title"] for i in strategy["items"]]
+    assert f"Losses on {top_reason}" in titles, titles
+    open_deals = sum(not d.is_closed for d in business.deals)
+    report = json.loads(sophia(env, "bi", "report", "pipeline", "--no-deliver", "--json").stdout)
+    assert report["status"] == "kept" and f"Open pipeline: **{open_deals}** deals" in report["text"]
+
+    with running_sophia(env, home) as server, httpx.Client(base_url=server.url, timeout=120) as web:
+        form = {"name": "ada", "password": PASSWORD, "repeat": PASSWORD}
+        assert web.post("/setup", data={**form, "csrf_token": csrf_of(web.get("/setup").text)}).is_redirect
+        overview = web.get("/bi")
+        coach_page = web.get(f"/bi/coach/{gong_ids[rep.source_id]}")
+        strategy_page = web.get("/bi/strategy")
+    assert overview.status_code == 200, overview.text[-1000:]
+    assert f"({open_deals} deals)" in overview.text
+    assert coach_page.status_code == 200 and f"{truth.calls} calls against" in coach_page.text
+    assert strategy_page.status_code == 200 and top_reason in strategy_page.text
