@@ -31,7 +31,7 @@ from tests.bi.report_standins import (
     slack_standin,
     telegram_standin,
 )
-from tests.business.generator import generate
+from tests.business.generator import Sizes, generate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MONDAY = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
@@ -213,10 +213,20 @@ async def test_two_schedulers_on_one_database_deliver_a_period_once(
     assert len(slack.uploads) == 1 and len(telegram.photos) == 1
 
 
+CHURN_SIZES = Sizes(
+    accounts=80, contacts=160, deals=120, calls=12, activities=200, reps=3, months=24, usage_weeks=8
+)
+"""Enough accounts of both outcomes for the churn model's time split with its calibration slice."""
+
+
 async def test_coaching_and_at_risk_reports_render_from_the_analyses(
-    business: Database, slack: SlackStandIn, telegram: TelegramStandIn, tmp_path: Path
+    database: Database, slack: SlackStandIn, telegram: TelegramStandIn, tmp_path: Path
 ) -> None:
     from sophia.bi import churn_model_path, load_churn_frames, train_churn
+
+    generated = generate(5, CHURN_SIZES)
+    await BusinessStore(database).upsert(generated.entities())
+    business = database
 
     coaching = _settings(tmp_path, slack, telegram, kind="coaching", deliver=[])
     record = await Reports(coaching, business, None).run("weekly_pipeline", deliver=False)
@@ -224,7 +234,7 @@ async def test_coaching_and_at_risk_reports_render_from_the_analyses(
     at_risk = _settings(tmp_path, slack, telegram, kind="at_risk", deliver=[], top=5)
     missing = await Reports(at_risk, business, None).run("weekly_pipeline")
     assert missing.status == "failed" and "sophia bi train churn" in (missing.error or "")
-    business_now = generate(5, "small").now
+    business_now = generated.now
     train_churn(await load_churn_frames(BusinessStore(business)), business_now - timedelta(days=90)).save(
         churn_model_path(at_risk.home)
     )
