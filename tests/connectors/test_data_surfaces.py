@@ -70,7 +70,7 @@ async def _run(
                 "airtable.records.list",
                 "looker.queries.run",
             } <= set(tools)
-            assert all(name.split(".")[0] in ("snowflake", "airtable", "looker") for name in tools)
+            assert all(name.split(".")[0] in ("snowflake", "airtable", "looker", "bi") for name in tools)
             execute = tools["snowflake.execute"].annotations
             assert execute is not None and execute.read_only_hint is False
             queried = await client.call_tool("snowflake.query", {"sql": "SELECT * FROM accounts"})
