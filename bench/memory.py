@@ -178,6 +178,13 @@ async def evaluate(
 
 
 PLAIN_CONTENT = dict(PLAIN, embed_speaker=False)
+# Each tuned stage adds weights to those of the stage before it.
+_FUSION = ["rrf_k", "vector_weight"]
+_NEIGHBOURS = [*_FUSION, "neighbour_weight"]
+_BOOSTS = [*_NEIGHBOURS, "speaker_boost", "temporal_boost"]
+_DATES = [*_BOOSTS, "date_boost"]
+_SESSIONS = [*_DATES, "session_weight"]
+_RERANK = [*_SESSIONS, "cosine_weight", "coverage_weight"]
 # label, embedding ("content" or "speaker"), fixed settings, weights tuned by cross-validation
 STAGES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("keyword only (FTS5 BM25)", "content", dict(PLAIN, vector_weight=0.0), []),
@@ -185,50 +192,12 @@ STAGES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("vector only, 'speaker: turn'", "speaker", dict(PLAIN, keyword_weight=0.0), []),
     ("plain fusion RRF k=60 (baseline)", "content", PLAIN, []),
     ("+ speaker in the embedding", "speaker", PLAIN, []),
-    ("+ fusion weights (rrf_k, vector)", "speaker", PLAIN, ["rrf_k", "vector_weight"]),
-    ("+ neighbour turns", "speaker", PLAIN, ["rrf_k", "vector_weight", "neighbour_weight"]),
-    (
-        "+ speaker and 'when' boosts",
-        "speaker",
-        PLAIN,
-        ["rrf_k", "vector_weight", "neighbour_weight", "speaker_boost", "temporal_boost"],
-    ),
-    (
-        "+ dates named in the question",
-        "speaker",
-        PLAIN,
-        ["rrf_k", "vector_weight", "neighbour_weight", "speaker_boost", "temporal_boost", "date_boost"],
-    ),
-    (
-        "+ session pooling",
-        "speaker",
-        PLAIN,
-        [
-            "rrf_k",
-            "vector_weight",
-            "neighbour_weight",
-            "speaker_boost",
-            "temporal_boost",
-            "date_boost",
-            "session_weight",
-        ],
-    ),
-    (
-        "+ rerank: cosine, term coverage",
-        "speaker",
-        PLAIN,
-        [
-            "rrf_k",
-            "vector_weight",
-            "neighbour_weight",
-            "speaker_boost",
-            "temporal_boost",
-            "date_boost",
-            "session_weight",
-            "cosine_weight",
-            "coverage_weight",
-        ],
-    ),
+    ("+ fusion weights (rrf_k, vector)", "speaker", PLAIN, _FUSION),
+    ("+ neighbour turns", "speaker", PLAIN, _NEIGHBOURS),
+    ("+ speaker and 'when' boosts", "speaker", PLAIN, _BOOSTS),
+    ("+ dates named in the question", "speaker", PLAIN, _DATES),
+    ("+ session pooling", "speaker", PLAIN, _SESSIONS),
+    ("+ rerank: cosine, term coverage", "speaker", PLAIN, _RERANK),
 ]
 GATHER = MemorySettings(neighbour_weight=0.5)  # both lists and the neighbours are read; ranking varies later
 
